@@ -1,1 +1,4 @@
+//! kha-tui: inventory → plan → engine → transport; the TUI is a view on engine events.
+pub mod shell;
+pub mod transport;
 pub mod versions;

@@ -1,0 +1,185 @@
+//! How kha-tui reaches a node: a `Transport` opens a `Session` per node, and a session runs
+//! commands (streaming their output line by line) and uploads files. `ssh` is the real one
+//! (russh); `sim` is the simulated fleet used by the demo and headless simulation.
+//!
+//! The engine never builds shell text from operator values without `shell::quote`, and
+//! secrets reach a node only inside uploaded 0600 files or on stdin.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+/// Where and as whom to connect; built by the engine from the inventory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Node name, for messages only.
+    pub node: String,
+    /// IP address or host name to dial.
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub auth: Auth,
+    pub timeouts: Timeouts,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// A private key file (ed25519, ecdsa, rsa); `passphrase` when the key is encrypted.
+    KeyFile {
+        path: std::path::PathBuf,
+        passphrase: Option<String>,
+    },
+    /// Keys offered by the ssh-agent at $SSH_AUTH_SOCK.
+    Agent,
+    /// Password authentication (asked for, never stored).
+    Password(String),
+}
+
+impl std::fmt::Debug for Auth {
+    // Never print a password or passphrase, not even in debug output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Auth::KeyFile { path, passphrase } => f
+                .debug_struct("KeyFile")
+                .field("path", path)
+                .field("passphrase", &passphrase.as_ref().map(|_| "<redacted>"))
+                .finish(),
+            Auth::Agent => f.write_str("Agent"),
+            Auth::Password(_) => f.write_str("Password(<redacted>)"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// TCP connect + SSH handshake + authentication.
+    pub connect: Duration,
+    /// No output and no exit for this long: the command is abandoned.
+    pub idle: Duration,
+    /// A whole command may take at most this long.
+    pub command: Duration,
+    /// Keepalive interval on the connection.
+    pub keepalive: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(15),
+            idle: Duration::from_secs(600),
+            command: Duration::from_secs(3600),
+            keepalive: Duration::from_secs(15),
+        }
+    }
+}
+
+/// A host key the transport has not seen before, with the answer channel.
+#[derive(Debug)]
+pub struct HostKeyQuestion {
+    pub node: String,
+    pub host: String,
+    pub port: u16,
+    /// e.g. "ssh-ed25519"
+    pub algorithm: String,
+    /// OpenSSH-style "SHA256:…" fingerprint.
+    pub fingerprint: String,
+    /// true = trust it and save it to kha-tui's known_hosts; false = refuse.
+    pub answer: oneshot::Sender<bool>,
+}
+
+/// Something a command printed, one line at a time, without its line ending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    Stdout(String),
+    Stderr(String),
+}
+
+/// How a command ended. `None` = the server sent no exit status (never treated as success).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitStatus(pub Option<u32>);
+
+impl ExitStatus {
+    pub fn success(self) -> bool {
+        self.0 == Some(0)
+    }
+}
+
+/// Errors callers react to differently.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("cannot connect to {host}:{port}: {reason}")]
+    Connect {
+        host: String,
+        port: u16,
+        reason: String,
+    },
+    #[error("connection to {host}:{port} timed out after {secs}s")]
+    ConnectTimeout { host: String, port: u16, secs: u64 },
+    #[error("host key for {host} is not known (fingerprint {fingerprint}); refused")]
+    HostKeyUnknown { host: String, fingerprint: String },
+    #[error(
+        "WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED for {host}! The {algorithm} key now offered has fingerprint {fingerprint}, which does not match the key recorded in {known_hosts}:{line}. Someone could be eavesdropping on you right now (man-in-the-middle attack), or the host key was just changed. Nothing was run on this node. If the change is expected, remove line {line} of {known_hosts} and connect again."
+    )]
+    HostKeyChanged {
+        host: String,
+        algorithm: String,
+        fingerprint: String,
+        known_hosts: String,
+        line: usize,
+    },
+    #[error("authentication as {user}@{host} failed: {reason}")]
+    AuthFailed {
+        user: String,
+        host: String,
+        reason: String,
+    },
+    #[error("private key {path} is encrypted: a passphrase is needed")]
+    KeyEncrypted { path: String },
+    #[error("cannot read private key {path}: {reason}")]
+    KeyUnreadable { path: String, reason: String },
+    #[error("command printed nothing for {secs}s and was abandoned")]
+    IdleTimeout { secs: u64 },
+    #[error("command ran longer than {secs}s and was abandoned")]
+    CommandTimeout { secs: u64 },
+    #[error("connection lost: {0}")]
+    Disconnected(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Opens sessions. One session per node is reused for all of that node's steps.
+pub trait Transport: Send + Sync + 'static {
+    type Session: Session;
+
+    /// Connects and authenticates. Unknown host keys are put to `questions` (when given) and the
+    /// connection waits for the answer; without a question channel they are refused.
+    fn connect(
+        &self,
+        target: &Target,
+        questions: Option<mpsc::Sender<HostKeyQuestion>>,
+    ) -> impl Future<Output = Result<Self::Session, TransportError>> + Send;
+}
+
+pub trait Session: Send + 'static {
+    /// Runs `command` (a shell command line for the login shell; callers quote every value),
+    /// feeding `stdin` then closing it, and sends each output line to `out` as it arrives.
+    fn exec(
+        &mut self,
+        command: &str,
+        stdin: Option<Vec<u8>>,
+        out: mpsc::Sender<Output>,
+    ) -> impl Future<Output = Result<ExitStatus, TransportError>> + Send;
+
+    /// Writes `content` to `path` (as the login user) with `mode`, atomically: a temporary
+    /// file in the same directory, then rename. The path is quoted, never spliced raw.
+    fn upload(
+        &mut self,
+        path: &str,
+        content: &[u8],
+        mode: u32,
+    ) -> impl Future<Output = Result<(), TransportError>> + Send;
+
+    /// Closes the connection politely.
+    fn close(self) -> impl Future<Output = ()> + Send;
+}
