@@ -1,4 +1,5 @@
 //! kha-tui: inventory → plan → engine → transport; the TUI is a view on engine events.
+pub mod inventory;
 pub mod shell;
 pub mod transport;
 pub mod versions;

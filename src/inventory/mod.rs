@@ -1,0 +1,168 @@
+//! The cluster model: what the operator asked for (`file`), the rules it must satisfy
+//! (`validate`), and the typed, validated result (`Cluster`) the plan is built from.
+
+pub mod file;
+pub mod validate;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+
+pub use file::{InventoryFile, NodeEntry};
+pub use validate::{Issue, Severity};
+
+use crate::versions::Minor;
+
+pub const DEFAULT_PACKAGE_BASE: &str = "https://pkgs.k8s.io";
+pub const DEFAULT_DOCKER_BASE: &str = "https://download.docker.com/linux";
+pub const DEFAULT_MANIFEST_BASE: &str = "https://raw.githubusercontent.com/projectcalico/calico";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    LoadBalancer,
+    ControlPlane,
+    Worker,
+}
+
+impl Role {
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::LoadBalancer => "load-balancer",
+            Role::ControlPlane => "control-plane",
+            Role::Worker => "worker",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ContainerdSource {
+    Auto,
+    Distro,
+    Docker,
+}
+
+impl ContainerdSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContainerdSource::Auto => "auto",
+            ContainerdSource::Distro => "distro",
+            ContainerdSource::Docker => "docker",
+        }
+    }
+}
+
+/// How to reach one node over SSH, defaults already applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshSettings {
+    pub user: String,
+    pub port: u16,
+    pub identity_file: Option<PathBuf>,
+    pub use_agent: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    pub name: String,
+    pub address: IpAddr,
+    pub role: Role,
+    pub ssh: SshSettings,
+}
+
+/// A validated inventory. Every value here passed `validate`.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub name: String,
+    pub versions: Minor,
+    pub pod_subnet: IpNet,
+    pub service_subnet: IpNet,
+    pub calico_version: String,
+    /// Base URL replacing https://pkgs.k8s.io (no trailing slash).
+    pub package_base: String,
+    pub containerd_source: ContainerdSource,
+    /// Base URL replacing https://download.docker.com/linux (no trailing slash).
+    pub docker_base: String,
+    /// Base URL replacing https://raw.githubusercontent.com/projectcalico/calico.
+    pub manifest_base: String,
+    pub lb: Node,
+    /// controlPlaneEndpoint host (DNS name or address).
+    pub endpoint_host: String,
+    pub api_port: u16,
+    /// Control planes first (in file order), then workers.
+    pub nodes: Vec<Node>,
+    pub known_hosts: Option<PathBuf>,
+}
+
+impl Cluster {
+    pub fn control_planes(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter().filter(|n| n.role == Role::ControlPlane)
+    }
+    pub fn workers(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter().filter(|n| n.role == Role::Worker)
+    }
+    /// The node that runs `kubeadm init`.
+    pub fn first_control_plane(&self) -> &Node {
+        self.control_planes()
+            .next()
+            .expect("validated: at least one control plane")
+    }
+    /// LB first, then control planes, then workers.
+    pub fn all_hosts(&self) -> impl Iterator<Item = &Node> {
+        std::iter::once(&self.lb).chain(self.nodes.iter())
+    }
+    pub fn host(&self, name: &str) -> Option<&Node> {
+        self.all_hosts().find(|n| n.name == name)
+    }
+    /// "host:port" for kubeadm's controlPlaneEndpoint, with IPv6 bracketed.
+    pub fn control_plane_endpoint(&self) -> String {
+        match self.endpoint_host.parse::<std::net::Ipv6Addr>() {
+            Ok(_) => format!("[{}]:{}", self.endpoint_host, self.api_port),
+            Err(_) => format!("{}:{}", self.endpoint_host, self.api_port),
+        }
+    }
+}
+
+/// Why an inventory could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("{path}: {} problem(s) found", .issues.iter().filter(|i| i.severity == Severity::Error).count())]
+    Invalid { path: String, issues: Vec<Issue> },
+}
+
+/// Parses TOML text, with errors that name the line and the key.
+pub fn parse(text: &str) -> Result<InventoryFile, String> {
+    InventoryFile::from_toml(text).map_err(|e| {
+        let mut msg = e.message().trim().to_string();
+        if let Some(span) = e.span() {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            msg = format!("line {line}: {msg}");
+        }
+        msg
+    })
+}
+
+/// Reads, parses and validates an inventory file. On success returns the cluster and its warnings.
+pub fn load(path: &Path) -> Result<(Cluster, Vec<Issue>), LoadError> {
+    let p = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: p.clone(),
+        source,
+    })?;
+    let file = parse(&text).map_err(|message| LoadError::Parse {
+        path: p.clone(),
+        message,
+    })?;
+    validate::check(&file).map_err(|issues| LoadError::Invalid { path: p, issues })
+}
+
+/// The seed topology shipped as an example (never a target of tests: its addresses are examples).
+pub const EXAMPLE: &str = include_str!("../../assets/examples/cluster.toml");
