@@ -93,8 +93,8 @@ impl Table {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "{:<7} {:<12} {:<15} {:<10} {}",
-            "MINOR", "STATUS", "CONTAINERD", "CGROUP", "CALICO (preferred first)"
+            "{:<7} {:<12} {:<15} {:<10} CALICO (preferred first)",
+            "MINOR", "STATUS", "CONTAINERD", "CGROUP"
         );
         for m in &self.kubernetes {
             let status = match m.status {

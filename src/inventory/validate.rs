@@ -232,7 +232,7 @@ pub fn check(file: &InventoryFile) -> Result<(Cluster, Vec<Issue>), Vec<Issue>> 
     let calico = match minor {
         Some(m) if c.calico_version.is_empty() => Some(m.default_calico().to_string()),
         Some(m) => {
-            if m.calico.iter().any(|v| *v == c.calico_version) {
+            if m.calico.contains(&c.calico_version) {
                 Some(c.calico_version.clone())
             } else {
                 is.error(
@@ -307,8 +307,8 @@ pub fn check(file: &InventoryFile) -> Result<(Cluster, Vec<Issue>), Vec<Issue>> 
             "choose disjoint ranges, e.g. pod 10.244.0.0/16 and service 10.96.0.0/12",
         );
     }
-    if let Some(p) = pod {
-        if let IpNet::V4(v4) = p {
+    if let Some(p @ IpNet::V4(v4)) = pod {
+        {
             // kube-controller-manager hands each node a /24 out of the pod subnet.
             if v4.prefix_len() > 24 {
                 is.error(
@@ -412,8 +412,9 @@ pub fn check(file: &InventoryFile) -> Result<(Cluster, Vec<Issue>), Vec<Issue>> 
             "use a port between 1 and 65535, usually 6443",
         );
     }
-    if !lbs.endpoint.is_empty()
-        && !(is_dns_subdomain(&lbs.endpoint) || lbs.endpoint.parse::<IpAddr>().is_ok())
+    if !(lbs.endpoint.is_empty()
+        || is_dns_subdomain(&lbs.endpoint)
+        || lbs.endpoint.parse::<IpAddr>().is_ok())
     {
         is.error("load_balancer.endpoint", format!("{:?} is not a DNS name or IP address", lbs.endpoint), "use a lowercase DNS name such as lb.example.internal, or leave it empty to use the address");
     }

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
+pub mod ssh;
+
 /// Where and as whom to connect; built by the engine from the inventory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {

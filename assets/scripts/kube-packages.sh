@@ -1,0 +1,39 @@
+# Step: kubelet, kubeadm, kubectl (or a subset) from the per-minor pkgs.k8s.io repository
+# (or its mirror), keyring in /etc/apt/keyrings, newest patch of the minor, then held.
+need KHA_K8S_MINOR KHA_PACKAGE_BASE KHA_PACKAGES
+
+repo="$KHA_PACKAGE_BASE/core:/stable:/v$KHA_K8S_MINOR/deb/"
+keyring=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
+install -d -m 0755 /etc/apt/keyrings
+key_tmp=$(mktemp)
+fetch "${repo}Release.key" "$key_tmp"
+gpg --batch --yes --dearmor -o "$key_tmp.gpg" "$key_tmp"
+write_if_changed "$keyring" 0644 <"$key_tmp.gpg" || true
+rm -f "$key_tmp" "$key_tmp.gpg"
+printf 'deb [signed-by=%s] %s /\n' "$keyring" "$repo" |
+  write_if_changed /etc/apt/sources.list.d/kubernetes.list 0644 || true
+
+read -r -a pkgs <<<"$KHA_PACKAGES"
+# Already installed at this minor? Then nothing to do but make sure they are held.
+all_there=1
+for p in "${pkgs[@]}"; do
+  v=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || true)
+  case "$v" in
+    "$KHA_K8S_MINOR".*) ;;
+    "") all_there=0 ;;
+    *) die "$p $v is installed, not $KHA_K8S_MINOR.x; kha-tui does not change an installed minor (upgrade with kubeadm upgrade)" ;;
+  esac
+done
+if [ "$all_there" = 0 ]; then
+  apt_get update
+  version=$(apt-cache madison "${pkgs[0]}" | awk -v m="$KHA_K8S_MINOR." 'index($3, m) == 1 {print $3; exit}')
+  [ -n "$version" ] || die "the repository $repo offers no ${pkgs[0]} $KHA_K8S_MINOR.x"
+  want=()
+  for p in "${pkgs[@]}"; do want+=("$p=$version"); done
+  apt_get install -y --allow-change-held-packages "${want[@]}"
+  log "installed ${want[*]}"
+fi
+apt-mark hold "${pkgs[@]}" >/dev/null
+for p in "${pkgs[@]}"; do
+  log "$p $(dpkg-query -W -f='${Version}' "$p") (held)"
+done

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# kha-tui node library: kha-tui puts this in front of every step script it runs,
+# so each step is one self-contained bash program. Runs as root.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+umask 022
+
+log() { printf '%s\n' "$*"; }
+die() { printf 'kha-tui: %s\n' "$*" >&2; exit 1; }
+
+# Fails unless every named variable is set and not empty.
+need() {
+  local v
+  for v in "$@"; do
+    [ -n "${!v:-}" ] || die "variable $v is not set (kha-tui passes it; run this step through kha-tui)"
+  done
+}
+
+# apt-get that waits for another apt (unattended-upgrades on a fresh VM) instead of failing.
+apt_get() { apt-get -o DPkg::Lock::Timeout=300 -o Dpkg::Use-Pty=0 -q "$@"; }
+
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+# Installs the named packages that are missing; changes nothing when all are there.
+ensure_pkgs() {
+  local p missing=()
+  for p in "$@"; do have_pkg "$p" || missing+=("$p"); done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing ${missing[*]}"
+    apt_get update
+    apt_get install -y --no-install-recommends "${missing[@]}"
+  fi
+}
+
+# Writes stdin to PATH with MODE, atomically; returns 0 when the file changed, 1 when it was
+# already identical (so callers restart services only on change).
+write_if_changed() {
+  local path=$1 mode=$2 tmp
+  mkdir -p "$(dirname "$path")"
+  tmp=$(mktemp "${path}.kha-XXXXXX")
+  cat >"$tmp"
+  chmod "$mode" "$tmp"
+  if [ -f "$path" ] && cmp -s "$tmp" "$path"; then
+    rm -f "$tmp"
+    return 1
+  fi
+  mv -f "$tmp" "$path"
+  log "wrote $path"
+  return 0
+}
+
+# Downloads URL to PATH (atomically), retrying transient failures.
+fetch() {
+  local url=$1 path=$2 tmp
+  tmp=$(mktemp "${path}.kha-XXXXXX")
+  if ! curl -fsSL --retry 5 --retry-delay 2 --connect-timeout 15 -o "$tmp" "$url"; then
+    rm -f "$tmp"
+    die "cannot download $url"
+  fi
+  mv -f "$tmp" "$path"
+}

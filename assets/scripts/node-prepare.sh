@@ -1,0 +1,40 @@
+# Step: what every Kubernetes node needs before a runtime: cgroup v2 where the minor
+# demands it, swap off for good, kernel modules and sysctls persisted.
+need KHA_K8S_MINOR KHA_REQUIRE_CGROUP_V2
+
+fs=$(stat -fc %T /sys/fs/cgroup)
+if [ "$KHA_REQUIRE_CGROUP_V2" = 1 ] && [ "$fs" != cgroup2fs ]; then
+  die "this host runs cgroup v1 ($fs at /sys/fs/cgroup); the kubelet of Kubernetes $KHA_K8S_MINOR refuses cgroup v1. Boot with systemd.unified_cgroup_hierarchy=1 (or use a distro release that defaults to cgroup v2) and run again."
+fi
+log "cgroup: $fs"
+
+# Swap: off now, and never again at boot.
+if [ -n "$(swapon --show --noheadings)" ]; then
+  swapoff -a
+  log "swap turned off"
+fi
+if [ -f /etc/fstab ] && awk '$1 !~ /^#/ && $3 == "swap" {found=1} END {exit !found}' /etc/fstab; then
+  sed -ri.kha-bak '/^[^#]\S*\s+\S+\s+swap\s/s/^/#kha-tui# /' /etc/fstab
+  log "swap lines commented out of /etc/fstab (backup /etc/fstab.kha-bak)"
+fi
+if [ "$(systemctl is-enabled swap.target 2>/dev/null || true)" != masked ]; then
+  systemctl mask swap.target >/dev/null 2>&1
+  log "swap.target masked"
+fi
+[ -z "$(swapon --show --noheadings)" ] || die "swap is still on: $(swapon --show --noheadings | tr '\n' ' ')"
+
+# Kernel modules.
+printf 'overlay\nbr_netfilter\n' | write_if_changed /etc/modules-load.d/k8s.conf 0644 || true
+modprobe overlay
+modprobe br_netfilter
+
+# Sysctls.
+printf 'net.ipv4.ip_forward = 1\nnet.bridge.bridge-nf-call-iptables = 1\nnet.bridge.bridge-nf-call-ip6tables = 1\n' |
+  write_if_changed /etc/sysctl.d/k8s.conf 0644 || true
+sysctl -q -p /etc/sysctl.d/k8s.conf
+for key in net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables; do
+  [ "$(sysctl -n "$key")" = 1 ] || die "sysctl $key is not 1 after setting it"
+done
+
+ensure_pkgs ca-certificates curl gnupg
+log "node prepared for Kubernetes $KHA_K8S_MINOR"

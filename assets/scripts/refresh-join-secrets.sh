@@ -1,0 +1,17 @@
+# Step: fresh join secrets on the first control plane, used when a join comes later than the
+# certificate upload window (2 h) or after a resumed run (kha-tui never stores secrets).
+# The new bootstrap token and certificate key are in /etc/kha/kubeadm-init.yaml (0600).
+cfg=/etc/kha/kubeadm-init.yaml
+admin=/etc/kubernetes/admin.conf
+[ -f "$cfg" ] || die "$cfg is missing"
+[ -f "$admin" ] || die "this node has not been initialised (no $admin)"
+version=$(kubeadm version -o short)
+run_cfg=$(mktemp /etc/kha/kubeadm-init.XXXXXX.yaml)
+trap 'rm -f "$run_cfg"' EXIT
+chmod 0600 "$run_cfg"
+sed "s/@@kubeadm-version@@/$version/" "$cfg" >"$run_cfg"
+
+kubeadm token create --kubeconfig "$admin" --config "$run_cfg" >/dev/null
+log "bootstrap token created"
+kubeadm init phase upload-certs --upload-certs --config "$run_cfg" >/dev/null
+log "control-plane certificates uploaded again under a new key (valid for 2 hours)"

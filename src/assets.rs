@@ -1,0 +1,60 @@
+//! Everything that runs on nodes, embedded from `assets/` so an operator can read it there
+//! (or with `kha-tui plan`) exactly as it will run.
+
+pub mod scripts {
+    pub const LIB: &str = include_str!("../assets/scripts/lib.sh");
+    pub const LB_HAPROXY: &str = include_str!("../assets/scripts/lb-haproxy.sh");
+    pub const NODE_PREPARE: &str = include_str!("../assets/scripts/node-prepare.sh");
+    pub const CONTAINERD_CONFIG: &str = include_str!("../assets/scripts/containerd-config.sh");
+    pub const CONTAINERD: &str = include_str!("../assets/scripts/containerd.sh");
+    pub const KUBE_PACKAGES: &str = include_str!("../assets/scripts/kube-packages.sh");
+    pub const KUBEADM_INIT: &str = include_str!("../assets/scripts/kubeadm-init.sh");
+    pub const REFRESH_JOIN_SECRETS: &str =
+        include_str!("../assets/scripts/refresh-join-secrets.sh");
+    pub const KUBEADM_JOIN: &str = include_str!("../assets/scripts/kubeadm-join.sh");
+    pub const LB_KUBECONFIG: &str = include_str!("../assets/scripts/lb-kubeconfig.sh");
+    pub const CALICO: &str = include_str!("../assets/scripts/calico.sh");
+    pub const WAIT_READY: &str = include_str!("../assets/scripts/wait-ready.sh");
+    pub const CLEANUP_SECRETS: &str = include_str!("../assets/scripts/cleanup-secrets.sh");
+
+    /// Every script file by name, for tests (shellcheck) and `kha-tui plan` readers.
+    pub const ALL: &[(&str, &str)] = &[
+        ("lib.sh", LIB),
+        ("lb-haproxy.sh", LB_HAPROXY),
+        ("node-prepare.sh", NODE_PREPARE),
+        ("containerd-config.sh", CONTAINERD_CONFIG),
+        ("containerd.sh", CONTAINERD),
+        ("kube-packages.sh", KUBE_PACKAGES),
+        ("kubeadm-init.sh", KUBEADM_INIT),
+        ("refresh-join-secrets.sh", REFRESH_JOIN_SECRETS),
+        ("kubeadm-join.sh", KUBEADM_JOIN),
+        ("lb-kubeconfig.sh", LB_KUBECONFIG),
+        ("calico.sh", CALICO),
+        ("wait-ready.sh", WAIT_READY),
+        ("cleanup-secrets.sh", CLEANUP_SECRETS),
+    ];
+}
+
+pub mod templates {
+    pub const HAPROXY: &str = include_str!("../assets/templates/haproxy.cfg");
+    pub const KUBEADM_INIT: &str = include_str!("../assets/templates/kubeadm-init.yaml");
+    pub const KUBEADM_JOIN: &str = include_str!("../assets/templates/kubeadm-join.yaml");
+    pub const CALICO_INSTALLATION: &str =
+        include_str!("../assets/templates/calico-installation.yaml");
+}
+
+/// Fills `{{name}}` slots. Every slot must be given and every value must be used, so a
+/// template and its caller cannot drift apart silently.
+pub fn render(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = template.to_string();
+    for (k, v) in values {
+        let slot = format!("{{{{{k}}}}}");
+        assert!(out.contains(&slot), "template has no slot {slot}");
+        out = out.replace(&slot, v);
+    }
+    assert!(
+        !out.contains("{{"),
+        "template slot left unfilled in:\n{out}"
+    );
+    out
+}

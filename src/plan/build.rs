@@ -1,0 +1,371 @@
+//! Builds the phases for a cluster: the seed's order, corrected for today's Kubernetes.
+
+use ipnet::IpNet;
+
+use super::{FileSpec, Mode, Phase, Placeholder, Plan, Step};
+use crate::assets::{render, scripts, templates};
+use crate::inventory::{Cluster, Node, Role};
+
+/// How long `wait-ready` waits for every node to be Ready.
+const READY_TIMEOUT_SECONDS: u32 = 900;
+
+fn script(parts: &[&str]) -> String {
+    let mut s = String::from(scripts::LIB);
+    for p in parts {
+        s.push('\n');
+        s.push_str(p);
+    }
+    s
+}
+
+fn env(pairs: &[(&str, String)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+fn step(
+    id: &str,
+    node: &Node,
+    title: &str,
+    body: &[&str],
+    env: Vec<(String, String)>,
+    files: Vec<FileSpec>,
+) -> Step {
+    Step {
+        id: id.into(),
+        node: node.name.clone(),
+        title: title.into(),
+        script: script(body),
+        env,
+        files,
+        confirm: None,
+        sensitive: false,
+    }
+}
+
+pub fn haproxy_cfg(c: &Cluster) -> String {
+    let servers: Vec<String> = c
+        .control_planes()
+        .map(|n| {
+            let addr = match n.address {
+                std::net::IpAddr::V6(a) => format!("[{a}]"),
+                a => a.to_string(),
+            };
+            format!(
+                "    server {} {}:6443 check check-ssl verify none",
+                n.name, addr
+            )
+        })
+        .collect();
+    // `*:PORT` listens on every IPv4 address, `:::PORT` on every IPv6 one.
+    let bind = if c.lb.address.is_ipv6() { "::" } else { "*" };
+    render(
+        templates::HAPROXY,
+        &[
+            ("cluster_name", &c.name),
+            ("bind", bind),
+            ("api_port", &c.api_port.to_string()),
+            ("servers", &servers.join("\n")),
+        ],
+    )
+}
+
+pub fn kubeadm_init_yaml(c: &Cluster, n: &Node) -> String {
+    render(
+        templates::KUBEADM_INIT,
+        &[
+            ("node_name", &n.name),
+            ("address", &n.address.to_string()),
+            ("cluster_name", &c.name),
+            ("endpoint", &c.control_plane_endpoint()),
+            ("pod_subnet", &c.pod_subnet.to_string()),
+            ("service_subnet", &c.service_subnet.to_string()),
+            ("endpoint_host", &c.endpoint_host),
+            ("lb_address", &c.lb.address.to_string()),
+        ],
+    )
+}
+
+pub fn kubeadm_join_yaml(c: &Cluster, n: &Node) -> String {
+    let cp = if n.role == Role::ControlPlane {
+        format!(
+            "controlPlane:\n  localAPIEndpoint:\n    advertiseAddress: \"{}\"\n    bindPort: 6443\n  certificateKey: \"{}\"\n",
+            n.address,
+            Placeholder::CertificateKey.marker()
+        )
+    } else {
+        String::new()
+    };
+    render(
+        templates::KUBEADM_JOIN,
+        &[
+            ("node_name", &n.name),
+            ("role", n.role.label()),
+            (
+                "cert_key_note",
+                if n.role == Role::ControlPlane {
+                    " and the certificate key"
+                } else {
+                    ""
+                },
+            ),
+            ("endpoint", &c.control_plane_endpoint()),
+            ("address", &n.address.to_string()),
+            ("control_plane", cp.trim_end()),
+        ],
+    )
+}
+
+pub fn calico_installation_yaml(c: &Cluster) -> String {
+    let (name, block) = match c.pod_subnet {
+        IpNet::V4(_) => ("default-ipv4-ippool", "26"),
+        IpNet::V6(_) => ("default-ipv6-ippool", "122"),
+    };
+    render(
+        templates::CALICO_INSTALLATION,
+        &[
+            ("pod_subnet", &c.pod_subnet.to_string()),
+            ("pool_name", name),
+            ("block_size", block),
+        ],
+    )
+}
+
+fn prepare_steps(c: &Cluster, n: &Node) -> Vec<Step> {
+    let v = &c.versions;
+    let prep = step(
+        "prepare",
+        n,
+        "Prepare the node: cgroup check, swap off, kernel modules, sysctls",
+        &[scripts::NODE_PREPARE],
+        env(&[
+            ("KHA_K8S_MINOR", v.minor.clone()),
+            (
+                "KHA_REQUIRE_CGROUP_V2",
+                if v.cgroup_v2 { "1" } else { "0" }.into(),
+            ),
+        ]),
+        vec![],
+    );
+    let containerd = step(
+        "containerd",
+        n,
+        "Install and configure containerd (systemd cgroups)",
+        &[scripts::CONTAINERD_CONFIG, scripts::CONTAINERD],
+        env(&[
+            ("KHA_CONTAINERD_MIN", v.containerd_min.clone()),
+            ("KHA_CONTAINERD_SOURCE", c.containerd_source.as_str().into()),
+            ("KHA_DOCKER_BASE", c.docker_base.clone()),
+            ("KHA_PAUSE_IMAGE", v.pause_image.clone()),
+        ]),
+        vec![],
+    );
+    let packages = step(
+        "kube-packages",
+        n,
+        "Install kubelet, kubeadm and kubectl from pkgs.k8s.io, pinned and held",
+        &[scripts::KUBE_PACKAGES],
+        env(&[
+            ("KHA_K8S_MINOR", v.minor.clone()),
+            ("KHA_PACKAGE_BASE", c.package_base.clone()),
+            ("KHA_PACKAGES", "kubelet kubeadm kubectl".into()),
+        ]),
+        vec![],
+    );
+    vec![prep, containerd, packages]
+}
+
+/// The step that renews the bootstrap token and re-uploads the certificates under a new key on
+/// the first control plane. The engine runs it when joins resume in a later run or after the
+/// certificate upload window; it is not part of the printed phases.
+pub fn refresh_join_secrets(c: &Cluster) -> Step {
+    let first = c.first_control_plane();
+    step(
+        "refresh-join-secrets",
+        first,
+        "Create a new bootstrap token and re-upload control-plane certificates",
+        &[scripts::REFRESH_JOIN_SECRETS],
+        vec![],
+        vec![FileSpec {
+            path: "/etc/kha/kubeadm-init.yaml".into(),
+            mode: 0o600,
+            content: kubeadm_init_yaml(c, first),
+        }],
+    )
+}
+
+pub fn build(c: &Cluster) -> Plan {
+    let v = &c.versions;
+    let first = c.first_control_plane();
+    let mut phases = Vec::new();
+
+    phases.push(Phase {
+        name: "load-balancer".into(),
+        title: "HAProxy on the load balancer".into(),
+        mode: Mode::Parallel,
+        steps: vec![step(
+            "haproxy",
+            &c.lb,
+            "Install HAProxy, write and validate haproxy.cfg, listen on the API port",
+            &[scripts::LB_HAPROXY],
+            env(&[("KHA_API_PORT", c.api_port.to_string())]),
+            vec![FileSpec {
+                path: "/etc/kha/haproxy.cfg".into(),
+                mode: 0o644,
+                content: haproxy_cfg(c),
+            }],
+        )],
+    });
+
+    let mut prep: Vec<Step> = c.nodes.iter().flat_map(|n| prepare_steps(c, n)).collect();
+    prep.push(step(
+        "kubectl",
+        &c.lb,
+        "Install kubectl on the load balancer for the operator",
+        &[scripts::KUBE_PACKAGES],
+        env(&[
+            ("KHA_K8S_MINOR", v.minor.clone()),
+            ("KHA_PACKAGE_BASE", c.package_base.clone()),
+            ("KHA_PACKAGES", "kubectl".into()),
+        ]),
+        vec![],
+    ));
+    phases.push(Phase {
+        name: "prepare".into(),
+        title: "Prepare every node: swap, modules, sysctls, containerd, Kubernetes packages".into(),
+        mode: Mode::Parallel,
+        steps: prep,
+    });
+
+    let mut init = step(
+        "kubeadm-init",
+        first,
+        "kubeadm init with the control-plane endpoint, uploading certificates",
+        &[scripts::KUBEADM_INIT],
+        env(&[("KHA_API_PORT", c.api_port.to_string())]),
+        vec![FileSpec {
+            path: "/etc/kha/kubeadm-init.yaml".into(),
+            mode: 0o600,
+            content: kubeadm_init_yaml(c, first),
+        }],
+    );
+    init.sensitive = true;
+    init.confirm = Some(format!(
+        "kubeadm init creates the cluster CA and control plane on {} and uploads the control-plane certificates, encrypted under a generated key, into the cluster for two hours",
+        first.name
+    ));
+    phases.push(Phase {
+        name: "init".into(),
+        title: format!("Initialise the first control plane ({})", first.name),
+        mode: Mode::Serial,
+        steps: vec![init],
+    });
+
+    let join = |n: &Node| {
+        let mut s = step(
+            "kubeadm-join",
+            n,
+            if n.role == Role::ControlPlane {
+                "kubeadm join as a control plane through the endpoint"
+            } else {
+                "kubeadm join as a worker through the endpoint"
+            },
+            &[scripts::KUBEADM_JOIN],
+            env(&[("KHA_ROLE", n.role.label().into())]),
+            vec![FileSpec {
+                path: "/etc/kha/kubeadm-join.yaml".into(),
+                mode: 0o600,
+                content: kubeadm_join_yaml(c, n),
+            }],
+        );
+        s.sensitive = true;
+        s
+    };
+    let cps: Vec<Step> = c.control_planes().skip(1).map(join).collect();
+    if !cps.is_empty() {
+        phases.push(Phase {
+            name: "join-control-planes".into(),
+            title: "Join the other control planes, one at a time".into(),
+            mode: Mode::Serial,
+            steps: cps,
+        });
+    }
+    let workers: Vec<Step> = c.workers().map(join).collect();
+    if !workers.is_empty() {
+        phases.push(Phase {
+            name: "join-workers".into(),
+            title: "Join the workers".into(),
+            mode: Mode::Parallel,
+            steps: workers,
+        });
+    }
+
+    let kubeconfig = {
+        let mut s = step(
+            "kubeconfig",
+            &c.lb,
+            "Admin kubeconfig to ~/.kube/config on the load balancer (0600)",
+            &[scripts::LB_KUBECONFIG],
+            env(&[
+                ("KHA_USER", c.lb.ssh.user.clone()),
+                ("KHA_ENDPOINT", c.control_plane_endpoint()),
+            ]),
+            vec![FileSpec {
+                path: "/etc/kha/admin.conf".into(),
+                mode: 0o600,
+                content: Placeholder::AdminKubeconfig.marker(),
+            }],
+        );
+        s.sensitive = true;
+        s
+    };
+    let calico = step(
+        "calico",
+        first,
+        "Install Calico through the Tigera operator, IP pool = pod subnet",
+        &[scripts::CALICO],
+        env(&[
+            ("KHA_CALICO_VERSION", c.calico_version.clone()),
+            ("KHA_MANIFEST_BASE", c.manifest_base.clone()),
+        ]),
+        vec![FileSpec {
+            path: "/etc/kha/calico-installation.yaml".into(),
+            mode: 0o644,
+            content: calico_installation_yaml(c),
+        }],
+    );
+    let ready = step(
+        "wait-ready",
+        first,
+        "Wait until every node is Ready",
+        &[scripts::WAIT_READY],
+        env(&[
+            ("KHA_NODE_COUNT", c.nodes.len().to_string()),
+            ("KHA_TIMEOUT_SECONDS", READY_TIMEOUT_SECONDS.to_string()),
+        ]),
+        vec![],
+    );
+    let cleanup = step(
+        "cleanup-secrets",
+        first,
+        "Remove the file holding the join secrets",
+        &[scripts::CLEANUP_SECRETS],
+        vec![],
+        vec![],
+    );
+    phases.push(Phase {
+        name: "finish".into(),
+        title: "Kubeconfig on the LB, Calico, every node Ready".into(),
+        mode: Mode::Serial,
+        steps: vec![kubeconfig, calico, ready, cleanup],
+    });
+
+    Plan {
+        cluster: c.name.clone(),
+        kubernetes_version: v.minor.clone(),
+        endpoint: c.control_plane_endpoint(),
+        phases,
+    }
+}
