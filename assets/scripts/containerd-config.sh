@@ -68,9 +68,10 @@ containerd_verify() {
   dump=$(cat)
   cg=$(printf '%s\n' "$dump" | toml_get "$RUNC_TABLE" SystemdCgroup)
   [ "$cg" = true ] || die "containerd config dump shows SystemdCgroup = '${cg:-absent}' for runc, not true"
-  sb=$(printf '%s\n' "$dump" | toml_get "$SANDBOX_TABLE" "$SANDBOX_KEY")
-  [ "$sb" = "\"$2\"" ] || die "containerd config dump shows $SANDBOX_KEY = ${sb:-absent}, not \"$2\""
-  if printf '%s\n' "$dump" | grep -Eq '^[[:space:]]*disabled_plugins[[:space:]]*=.*"(io\.containerd\.grpc\.v1\.)?cri"'; then
+  # 1.x dumps "double" quotes, 2.x 'single' ones.
+  sb=$(printf '%s\n' "$dump" | toml_get "$SANDBOX_TABLE" "$SANDBOX_KEY" | tr -d "\"'")
+  [ "$sb" = "$2" ] || die "containerd config dump shows $SANDBOX_KEY = ${sb:-absent}, not \"$2\""
+  if printf '%s\n' "$dump" | grep -Eq "^[[:space:]]*disabled_plugins[[:space:]]*=.*[\"'](io\.containerd\.grpc\.v1\.)?cri[\"']"; then
     die "containerd config disables the CRI plugin"
   fi
 }

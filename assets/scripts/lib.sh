@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # kha-tui node library: kha-tui puts this in front of every step script it runs,
 # so each step is one self-contained bash program. Runs as root.
+# Not every step calls every function here:
+# shellcheck disable=SC2317
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 umask 022

@@ -1,0 +1,328 @@
+//! The plan built from the example inventories: order, content, placeholders, printing.
+
+use kha_tui::inventory::{self, EXAMPLE, InventoryFile, validate};
+use kha_tui::plan::{self, Mode, Placeholder};
+
+fn example() -> InventoryFile {
+    inventory::parse(EXAMPLE).unwrap()
+}
+
+fn build(f: &InventoryFile) -> plan::Plan {
+    let (c, _) = validate::check(f).unwrap();
+    plan::build(&c)
+}
+
+#[test]
+fn phases_follow_the_seed_corrected_for_today() {
+    let p = build(&example());
+    let names: Vec<_> = p.phases.iter().map(|ph| ph.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "load-balancer",
+            "prepare",
+            "init",
+            "join-control-planes",
+            "join-workers",
+            "finish"
+        ]
+    );
+    let modes: Vec<_> = p.phases.iter().map(|ph| ph.mode).collect();
+    assert_eq!(
+        modes,
+        [
+            Mode::Parallel,
+            Mode::Parallel,
+            Mode::Serial,
+            Mode::Serial,
+            Mode::Parallel,
+            Mode::Serial
+        ]
+    );
+    // Every Kubernetes node is prepared, in order: prepare, containerd, packages.
+    for n in [
+        "master1", "master2", "master3", "worker1", "worker2", "worker3",
+    ] {
+        let ids: Vec<_> = p.phases[1]
+            .steps
+            .iter()
+            .filter(|s| s.node == n)
+            .map(|s| s.id.as_str())
+            .collect();
+        assert_eq!(ids, ["prepare", "containerd", "kube-packages"], "{n}");
+    }
+    let init = &p.phases[2].steps;
+    assert_eq!(init.len(), 1);
+    assert_eq!(
+        (init[0].node.as_str(), init[0].id.as_str()),
+        ("master1", "kubeadm-init")
+    );
+    assert!(
+        init[0]
+            .confirm
+            .as_deref()
+            .unwrap()
+            .contains("uploads the control-plane certificates")
+    );
+    let joins: Vec<_> = p.phases[3].steps.iter().map(|s| s.node.as_str()).collect();
+    assert_eq!(joins, ["master2", "master3"]);
+    let finish: Vec<_> = p.phases[5]
+        .steps
+        .iter()
+        .map(|s| (s.node.as_str(), s.id.as_str()))
+        .collect();
+    assert_eq!(
+        finish,
+        [
+            ("lb", "kubeconfig"),
+            ("master1", "calico"),
+            ("master1", "wait-ready"),
+            ("master1", "cleanup-secrets")
+        ]
+    );
+    // Step ids are unique per node: state and --from rely on it.
+    let mut seen = std::collections::HashSet::new();
+    for (_, s) in p.steps() {
+        assert!(
+            seen.insert((s.node.clone(), s.id.clone())),
+            "{}:{} twice",
+            s.node,
+            s.id
+        );
+    }
+}
+
+#[test]
+fn kubeadm_config_is_v1beta4_with_endpoint_subnets_and_placeholders() {
+    let p = build(&example());
+    let init = p.find("master1", "kubeadm-init").unwrap();
+    let f = &init.files[0];
+    assert_eq!(
+        (f.path.as_str(), f.mode),
+        ("/etc/kha/kubeadm-init.yaml", 0o600)
+    );
+    for needle in [
+        "apiVersion: kubeadm.k8s.io/v1beta4",
+        "kind: InitConfiguration",
+        "kind: ClusterConfiguration",
+        "controlPlaneEndpoint: \"lb.example.internal:6443\"",
+        "podSubnet: \"10.244.0.0/16\"",
+        "serviceSubnet: \"10.96.0.0/12\"",
+        "advertiseAddress: \"10.0.0.11\"",
+        "token: \"<<kha:bootstrap-token>>\"",
+        "certificateKey: \"<<kha:certificate-key>>\"",
+        "cgroupDriver: systemd",
+    ] {
+        assert!(
+            f.content.contains(needle),
+            "missing {needle:?} in\n{}",
+            f.content
+        );
+    }
+    assert!(!f.content.contains("v1beta3"));
+    assert_eq!(
+        init.needs(),
+        [Placeholder::BootstrapToken, Placeholder::CertificateKey]
+    );
+    assert!(
+        init.script
+            .contains("kubeadm init --config \"$run_cfg\" --upload-certs")
+    );
+
+    let cp = p.find("master2", "kubeadm-join").unwrap();
+    assert!(cp.files[0].content.contains("controlPlane:"));
+    assert!(
+        cp.files[0]
+            .content
+            .contains("certificateKey: \"<<kha:certificate-key>>\"")
+    );
+    assert!(
+        cp.files[0]
+            .content
+            .contains("apiServerEndpoint: \"lb.example.internal:6443\"")
+    );
+    assert_eq!(
+        cp.needs(),
+        [
+            Placeholder::BootstrapToken,
+            Placeholder::CaCertHash,
+            Placeholder::CertificateKey
+        ]
+    );
+    let w = p.find("worker2", "kubeadm-join").unwrap();
+    assert!(
+        !w.files[0].content.contains("controlPlane:"),
+        "workers get no certificate key"
+    );
+    assert_eq!(
+        w.needs(),
+        [Placeholder::BootstrapToken, Placeholder::CaCertHash]
+    );
+    assert_eq!(w.files[0].mode, 0o600);
+}
+
+#[test]
+fn versions_table_drives_the_scripts_environment() {
+    let mut f = example();
+    f.cluster.kubernetes_version = "1.35".into();
+    let p = build(&f);
+    let env = |node: &str, step: &str, key: &str| {
+        p.find(node, step)
+            .unwrap()
+            .env
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    assert_eq!(env("worker1", "containerd", "KHA_CONTAINERD_MIN"), "1.6");
+    assert_eq!(env("worker1", "prepare", "KHA_REQUIRE_CGROUP_V2"), "1");
+    assert_eq!(env("worker1", "kube-packages", "KHA_K8S_MINOR"), "1.35");
+    let p37 = build(&example());
+    let c37 = p37.find("worker1", "containerd").unwrap();
+    assert!(
+        c37.env
+            .contains(&("KHA_CONTAINERD_MIN".into(), "2.0".into()))
+    );
+    assert!(c37.env.contains(&(
+        "KHA_DOCKER_BASE".into(),
+        "https://download.docker.com/linux".into()
+    )));
+    let mut f = example();
+    f.cluster.kubernetes_version = "1.34".into();
+    f.cluster.calico_version = "v3.31.3".into();
+    let p34 = build(&f);
+    assert!(
+        p34.find("master1", "prepare")
+            .unwrap()
+            .env
+            .contains(&("KHA_REQUIRE_CGROUP_V2".into(), "0".into()))
+    );
+}
+
+#[test]
+fn mirrors_reach_the_scripts() {
+    let mut f = example();
+    f.cluster.package_mirror = "http://10.77.0.1:8080/pkgs.k8s.io/".into();
+    f.cluster.manifest_mirror = "http://10.77.0.1:8080/calico".into();
+    let p = build(&f);
+    assert!(p.find("master3", "kube-packages").unwrap().env.contains(&(
+        "KHA_PACKAGE_BASE".into(),
+        "http://10.77.0.1:8080/pkgs.k8s.io".into()
+    )));
+    assert!(p.find("master1", "calico").unwrap().env.contains(&(
+        "KHA_MANIFEST_BASE".into(),
+        "http://10.77.0.1:8080/calico".into()
+    )));
+    assert!(
+        p.find("lb", "kubectl")
+            .unwrap()
+            .env
+            .contains(&("KHA_PACKAGES".into(), "kubectl".into()))
+    );
+}
+
+#[test]
+fn calico_pool_equals_the_pod_subnet() {
+    let mut f = example();
+    f.cluster.pod_subnet = "10.128.0.0/14".into();
+    let p = build(&f);
+    let s = p.find("master1", "calico").unwrap();
+    assert!(s.files[0].content.contains("cidr: 10.128.0.0/14"));
+    assert!(
+        s.env
+            .contains(&("KHA_CALICO_VERSION".into(), "v3.33.0".into()))
+    );
+}
+
+#[test]
+fn haproxy_cfg_has_one_checked_server_per_control_plane_and_long_timeouts() {
+    let p = build(&example());
+    let cfg = &p.find("lb", "haproxy").unwrap().files[0].content;
+    for n in [
+        "master1 10.0.0.11:6443",
+        "master2 10.0.0.12:6443",
+        "master3 10.0.0.13:6443",
+    ] {
+        assert!(
+            cfg.contains(&format!("server {n} check check-ssl verify none")),
+            "{cfg}"
+        );
+    }
+    assert!(cfg.contains("bind *:6443"));
+    assert!(cfg.contains("mode tcp"));
+    assert!(cfg.contains("timeout client 4h") && cfg.contains("timeout server 4h"));
+    assert!(cfg.contains("http-check send meth GET uri /readyz"));
+}
+
+#[test]
+fn the_plan_prints_placeholders_never_secrets() {
+    let p = build(&example());
+    let json = plan::to_json(&p);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let phases = v["phases"].as_array().unwrap();
+    let step = &phases[2]["steps"][0];
+    assert_eq!(step["node"], "master1");
+    assert_eq!(step["sensitive"], true);
+    assert!(step["script"].as_str().unwrap().contains("kubeadm init"));
+    assert_eq!(step["files"][0]["mode"], "0600");
+    assert!(
+        step["files"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("<<kha:certificate-key>>")
+    );
+    assert_eq!(phases[0]["steps"][0]["sensitive"], false);
+    // Nothing that looks like a real token or key appears.
+    let token = regex_like_token(&json);
+    assert!(!token, "a token-shaped value appears in the printed plan");
+    let text = plan::to_text(&p, true);
+    assert!(text.contains("<<kha:bootstrap-token>>"));
+    assert!(text.contains("env KHA_CONTAINERD_SOURCE=auto"));
+    assert!(text.contains("[asks for confirmation]"));
+}
+
+/// true when the text holds something shaped like a bootstrap token ([a-z0-9]{6}.[a-z0-9]{16}).
+fn regex_like_token(text: &str) -> bool {
+    let b = text.as_bytes();
+    (0..b.len().saturating_sub(23)).any(|i| {
+        let w = &b[i..i + 23];
+        let ok = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+        w[..6].iter().all(ok)
+            && w[6] == b'.'
+            && w[7..].iter().all(ok)
+            && (i == 0 || !ok(&b[i - 1]))
+            && (i + 23 == b.len() || !ok(&b[i + 23]))
+    })
+}
+
+#[test]
+fn the_token_detector_detects() {
+    assert!(regex_like_token("x abcdef.0123456789abcdef y"));
+    assert!(!regex_like_token("x abcdef.0123456789abcde y"));
+}
+
+#[test]
+fn one_node_filter() {
+    let p = build(&example()).for_node("worker3");
+    let ids: Vec<_> = p.steps().map(|(_, s)| s.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["prepare", "containerd", "kube-packages", "kubeadm-join"]
+    );
+    assert!(p.steps().all(|(_, s)| s.node == "worker3"));
+}
+
+#[test]
+fn single_control_plane_has_no_control_plane_join_phase() {
+    let mut f = example();
+    f.nodes
+        .retain(|n| n.name != "master2" && n.name != "master3");
+    let p = build(&f);
+    assert!(!p.phases.iter().any(|ph| ph.name == "join-control-planes"));
+}
+
+#[test]
+fn the_example_plan_brief_snapshot() {
+    insta::assert_snapshot!(plan::to_text(&build(&example()), false));
+}

@@ -1,0 +1,297 @@
+//! The node scripts and rendered files, checked by the real tools: shellcheck over every
+//! script, `haproxy -c` over every rendered haproxy.cfg, and the containerd edit applied to the
+//! real `containerd config default` of containerd 1.6 (Debian 12) and 2.1 (Debian unstable).
+
+#[path = "common/prereq.rs"]
+mod prereq;
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use kha_tui::assets::scripts;
+use kha_tui::inventory::{self, EXAMPLE, InventoryFile, NodeEntry, validate};
+use kha_tui::plan;
+
+fn example() -> InventoryFile {
+    inventory::parse(EXAMPLE).unwrap()
+}
+
+fn shellcheck(name: &str, text: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new("shellcheck")
+        .args(["-s", "bash", "-S", "style", "-x"])
+        .arg(&path)
+        .output()
+        .expect("shellcheck runs");
+    assert!(
+        out.status.success(),
+        "shellcheck found problems in {name}:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn shellcheck_passes_on_every_script_and_every_rendered_step() {
+    if !prereq::require(
+        prereq::have("shellcheck"),
+        "shellcheck is not installed (apt-get install shellcheck)",
+    ) {
+        return;
+    }
+    for (name, text) in scripts::ALL {
+        assert!(text.contains("set -euo pipefail") || *name != "lib.sh");
+        shellcheck(name, text);
+    }
+    let (c, _) = validate::check(&example()).unwrap();
+    let p = plan::build(&c);
+    let mut seen = std::collections::HashSet::new();
+    for (_, s) in p.steps() {
+        assert!(
+            s.script.starts_with(scripts::LIB),
+            "{} starts with the library",
+            s.id
+        );
+        if seen.insert(s.script.clone()) {
+            shellcheck(&format!("{}-{}.sh", s.node, s.id), &s.script);
+        }
+    }
+}
+
+fn haproxy_check(cfg: &str) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("haproxy.cfg");
+    std::fs::write(&path, cfg).unwrap();
+    let out = Command::new("haproxy")
+        .arg("-c")
+        .arg("-f")
+        .arg(&path)
+        .output()
+        .expect("haproxy runs");
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+#[test]
+fn haproxy_accepts_every_rendered_config() {
+    if !prereq::require(
+        prereq::have("haproxy"),
+        "haproxy is not installed (apt-get install haproxy)",
+    ) {
+        return;
+    }
+    let mut variants = vec![example()];
+    let mut one = example();
+    one.nodes
+        .retain(|n| n.name != "master2" && n.name != "master3");
+    variants.push(one);
+    let mut five = example();
+    for i in 4..=5 {
+        five.nodes.push(NodeEntry {
+            name: format!("master{i}"),
+            address: format!("10.0.0.{}", 10 + i),
+            role: "control-plane".into(),
+            user: None,
+            port: None,
+            identity_file: None,
+        });
+    }
+    variants.push(five);
+    let mut v6 = example();
+    v6.load_balancer.address = "fd00::10".into();
+    v6.load_balancer.port = 16443;
+    for (i, n) in v6.nodes.iter_mut().enumerate() {
+        n.address = format!("fd00::{}", 11 + i);
+    }
+    variants.push(v6);
+    for f in variants {
+        let (c, _) = validate::check(&f).unwrap();
+        let cfg = plan::haproxy_cfg(&c);
+        haproxy_check(&cfg).unwrap_or_else(|e| panic!("haproxy -c rejected:\n{cfg}\n{e}"));
+        assert_eq!(
+            cfg.matches("    server ").count(),
+            c.control_planes().count()
+        );
+        assert!(cfg.contains(&format!(":{}\n", c.api_port)));
+    }
+    // And the check is real: a broken config is rejected.
+    assert!(
+        haproxy_check("frontend x\n    bind *:1\n    mode tcp\n    default_backend nope\n")
+            .is_err()
+    );
+}
+
+/// Runs a bash snippet with the containerd config functions loaded.
+fn with_containerd_functions(snippet: &str, stdin: &[u8]) -> std::process::Output {
+    let program = format!(
+        "set -euo pipefail\ndie() {{ echo \"$*\" >&2; exit 1; }}\n{}\n{snippet}",
+        scripts::CONTAINERD_CONFIG
+    );
+    let mut child = Command::new("bash")
+        .arg("-c")
+        .arg(program)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn check_containerd(bin: &Path, major: u32) {
+    let pause = "registry.k8s.io/pause:3.10.1";
+    let default = Command::new(bin)
+        .args(["config", "default"])
+        .output()
+        .unwrap();
+    assert!(default.status.success());
+    let text = String::from_utf8(default.stdout).unwrap();
+    assert!(
+        text.contains(&format!("version = {}", major + 1)),
+        "config version of containerd {major}.x"
+    );
+    assert!(
+        text.contains("SystemdCgroup = false"),
+        "the real default has the systemd driver off"
+    );
+
+    let mut inputs = vec![("as shipped", text.clone())];
+    // Some 2.x defaults carry no SystemdCgroup line at all: the key must be added, not flipped.
+    inputs.push((
+        "without the SystemdCgroup line",
+        text.lines()
+            .filter(|l| !l.contains("SystemdCgroup"))
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n",
+    ));
+    for (what, input) in inputs {
+        let out = with_containerd_functions(
+            &format!("containerd_config {major} {pause}"),
+            input.as_bytes(),
+        );
+        assert!(
+            out.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let edited = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(edited.matches("SystemdCgroup = true").count(), 1, "{what}");
+        // Idempotent: editing the edited config changes nothing.
+        let again = with_containerd_functions(
+            &format!("containerd_config {major} {pause}"),
+            edited.as_bytes(),
+        );
+        assert_eq!(
+            String::from_utf8(again.stdout).unwrap(),
+            edited,
+            "{what}: second edit changed the config"
+        );
+
+        // containerd itself reads the edited file, and its dump passes the verification.
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config.toml");
+        std::fs::write(&cfg, &edited).unwrap();
+        let dump = Command::new(bin)
+            .arg("-c")
+            .arg(&cfg)
+            .args(["config", "dump"])
+            .output()
+            .unwrap();
+        assert!(
+            dump.status.success(),
+            "{what}: containerd rejected the edited config: {}",
+            String::from_utf8_lossy(&dump.stderr)
+        );
+        let v =
+            with_containerd_functions(&format!("containerd_verify {major} {pause}"), &dump.stdout);
+        assert!(
+            v.status.success(),
+            "{what}: verification failed: {}",
+            String::from_utf8_lossy(&v.stderr)
+        );
+    }
+
+    // The verification is real: the unedited default fails it.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, &text).unwrap();
+    let dump = Command::new(bin)
+        .arg("-c")
+        .arg(&cfg)
+        .args(["config", "dump"])
+        .output()
+        .unwrap();
+    let v = with_containerd_functions(&format!("containerd_verify {major} {pause}"), &dump.stdout);
+    assert!(!v.status.success());
+    assert!(String::from_utf8_lossy(&v.stderr).contains("SystemdCgroup"));
+}
+
+#[test]
+fn containerd_1_6_config_version_2_gets_systemd_cgroups() {
+    let bin = Path::new("/usr/bin/containerd");
+    if !prereq::require(
+        bin.exists(),
+        "containerd 1.x is not installed (apt-get install containerd)",
+    ) {
+        return;
+    }
+    let v = Command::new(bin).arg("--version").output().unwrap();
+    let v = String::from_utf8_lossy(&v.stdout).to_string();
+    if !prereq::require(
+        v.split_whitespace()
+            .nth(2)
+            .is_some_and(|x| x.starts_with("1.")),
+        &format!("/usr/bin/containerd is not 1.x: {v}"),
+    ) {
+        return;
+    }
+    check_containerd(bin, 1);
+}
+
+#[test]
+fn containerd_2_1_from_debian_unstable_config_version_3_gets_systemd_cgroups() {
+    let fetch = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sid-containerd.sh");
+    let ok = prereq::is_root() && prereq::have("apt-get") && prereq::have("dpkg-deb");
+    if !prereq::require(
+        ok,
+        "root with apt-get and dpkg-deb is needed to fetch Debian unstable's containerd",
+    ) {
+        return;
+    }
+    let out = Command::new("bash").arg(&fetch).output().unwrap();
+    assert!(
+        out.status.success(),
+        "fetching sid's containerd failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bin = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let v = Command::new(&bin).arg("--version").output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&v.stdout).contains(" 2."),
+        "expected containerd 2.x"
+    );
+    check_containerd(Path::new(&bin), 2);
+}
+
+#[test]
+fn toml_set_adds_a_missing_table() {
+    let out = with_containerd_functions(
+        "toml_set 'a.\"b\"' key '\"v\"'",
+        b"version = 2\n[x]\n  y = 1\n",
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "version = 2\n[x]\n  y = 1\n\n[a.\"b\"]\n  key = \"v\"\n"
+    );
+}
