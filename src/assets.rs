@@ -16,6 +16,7 @@ pub mod scripts {
     pub const CALICO: &str = include_str!("../assets/scripts/calico.sh");
     pub const WAIT_READY: &str = include_str!("../assets/scripts/wait-ready.sh");
     pub const CLEANUP_SECRETS: &str = include_str!("../assets/scripts/cleanup-secrets.sh");
+    pub const PREFLIGHT: &str = include_str!("../assets/scripts/preflight.sh");
 
     /// Every script file by name, for tests (shellcheck) and `kha-tui plan` readers.
     pub const ALL: &[(&str, &str)] = &[
@@ -32,6 +33,7 @@ pub mod scripts {
         ("calico.sh", CALICO),
         ("wait-ready.sh", WAIT_READY),
         ("cleanup-secrets.sh", CLEANUP_SECRETS),
+        ("preflight.sh", PREFLIGHT),
     ];
 }
 

@@ -2,13 +2,20 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 
+use kha_tui::cli::{self as klib, headless};
+use kha_tui::engine::{self, Dirs, Options};
 use kha_tui::inventory::{self, LoadError, Severity};
 use kha_tui::plan;
+use kha_tui::transport::sim::{SimFleet, SimOptions};
+use kha_tui::transport::ssh::{SshConfig, SshTransport};
 use kha_tui::versions::Table;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
 #[command(
@@ -49,11 +56,169 @@ enum Command {
         #[arg(long)]
         brief: bool,
     },
+    /// Connect to every node and check it against what kubeadm needs; changes nothing.
+    Preflight {
+        #[arg(long, short)]
+        config: PathBuf,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Install the cluster: preflight, then every phase. A re-run resumes where the last one
+    /// stopped: done steps are skipped, the failed one is retried.
+    Apply {
+        #[arg(long, short)]
+        config: PathBuf,
+        #[command(flatten)]
+        run: RunArgs,
+        /// Answer yes to every confirmation (kubeadm init uploads certificates).
+        #[arg(long)]
+        yes: bool,
+        /// Preflight checks that do not block (by name, e.g. ports, or "all"); repeatable.
+        #[arg(long = "ignore-preflight", value_name = "CHECK")]
+        ignore_preflight: Vec<String>,
+        /// Work on this node only (with --from: redo its steps from STEP on).
+        #[arg(long)]
+        node: Option<String>,
+        #[arg(long, value_name = "STEP", requires = "node")]
+        from: Option<String>,
+    },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Trust and remember host keys never seen before (changed keys are always refused).
+    #[arg(long)]
+    accept_new_host_keys: bool,
+    /// Nodes worked on at the same time.
+    #[arg(long, default_value_t = 10)]
+    concurrency: usize,
+    /// Ask for the sudo password (needed when sudo is not NOPASSWD).
+    #[arg(long)]
+    ask_sudo_password: bool,
+    /// Read the sudo password from this file (mode 0600).
+    #[arg(long, value_name = "FILE")]
+    sudo_password_file: Option<PathBuf>,
+    /// Ask for the passphrase of the SSH private key.
+    #[arg(long)]
+    ask_key_passphrase: bool,
+    /// Keep state, logs and accepted host keys under this directory instead of the user's.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Run against a simulated fleet instead of SSH (nothing is touched).
+    #[arg(long)]
+    simulate: bool,
+    /// With --simulate: this node fails once, mid-run.
+    #[arg(long, value_name = "NODE", requires = "simulate")]
+    fail: Option<String>,
+    /// With --simulate: speed factor (1 = about a minute for the whole install).
+    #[arg(long, default_value_t = 1.0, requires = "simulate")]
+    speed: f64,
+}
+
+impl RunArgs {
+    fn options(&self) -> anyhow::Result<Options> {
+        let dirs = match &self.data_dir {
+            Some(d) => Dirs::under(d),
+            None => Dirs::for_user()?,
+        };
+        let mut o = Options::new(dirs);
+        o.concurrency = self.concurrency.max(1);
+        o.accept_new_host_keys = self.accept_new_host_keys;
+        o.simulated = self.simulate;
+        if let Some(f) = &self.sudo_password_file {
+            o.sudo_password = Some(klib::password_from_file(f)?);
+        } else if self.ask_sudo_password {
+            o.sudo_password = Some(klib::ask_secret("sudo password for the nodes: ")?);
+        }
+        if self.ask_key_passphrase {
+            o.key_passphrase = Some(klib::ask_secret("SSH key passphrase: ")?);
+        }
+        Ok(o)
+    }
+}
+
+/// Runs the engine (apply or preflight) headless against SSH or the simulated fleet.
+async fn headless(
+    cluster: inventory::Cluster,
+    args: &RunArgs,
+    opts: Options,
+    preflight_only: bool,
+) -> anyhow::Result<ExitCode> {
+    let (tx, rx) = mpsc::channel(1024);
+    let stop = CancellationToken::new();
+    let ask = opts.interactive;
+    let printer = tokio::spawn(headless::print_events(rx, ask));
+    let ctrl_c = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!(
+                    "kha-tui: stopping after the commands now running (Ctrl-C again to abort)"
+                );
+                stop.cancel();
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(130);
+                }
+            }
+        })
+    };
+    let ok = if args.simulate {
+        let fleet = Arc::new(SimFleet::new(SimOptions {
+            fail_node: args.fail.clone(),
+            speed: args.speed.max(0.01),
+            unknown_host_key: None,
+        }));
+        run_engine(fleet, cluster, opts, tx, stop, preflight_only).await
+    } else {
+        let mut cfg = SshConfig::with_openssh_defaults(opts.dirs.known_hosts.clone());
+        if let Some(k) = &cluster.known_hosts {
+            cfg.known_hosts.push(k.clone());
+        }
+        run_engine(
+            Arc::new(SshTransport::new(cfg)),
+            cluster,
+            opts,
+            tx,
+            stop,
+            preflight_only,
+        )
+        .await
+    };
+    let _ = printer.await;
+    ctrl_c.abort();
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn run_engine<T: kha_tui::transport::Transport>(
+    t: Arc<T>,
+    cluster: inventory::Cluster,
+    opts: Options,
+    tx: mpsc::Sender<engine::Event>,
+    stop: CancellationToken,
+    preflight_only: bool,
+) -> bool {
+    if preflight_only {
+        let results = engine::run_preflight(t, &cluster, &opts, tx, stop).await;
+        engine::preflight::blocking(&results, &opts.ignore_preflight).is_empty()
+    } else {
+        engine::apply(t, cluster, opts, tx, stop).await.ok
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("kha-tui: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("kha-tui: {e:#}");
@@ -86,7 +251,7 @@ fn load(path: &std::path::Path) -> anyhow::Result<Option<inventory::Cluster>> {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Versions => {
             print!("{}", Table::get().render());
@@ -130,6 +295,32 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Format::Json => println!("{}", plan::to_json(&p)),
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Preflight { config, run } => {
+            let Some(c) = load(&config)? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            let opts = run.options()?;
+            headless(c, &run, opts, true).await
+        }
+        Command::Apply {
+            config,
+            run,
+            yes,
+            ignore_preflight,
+            node,
+            from,
+        } => {
+            let Some(c) = load(&config)? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            let mut opts = run.options()?;
+            opts.assume_yes = yes;
+            opts.interactive = !yes && headless::stdin_is_terminal();
+            opts.ignore_preflight = ignore_preflight;
+            opts.only_node = node;
+            opts.from_step = from;
+            headless(c, &run, opts, false).await
         }
     }
 }

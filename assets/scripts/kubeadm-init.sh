@@ -4,8 +4,6 @@
 need KHA_API_PORT
 cfg=/etc/kha/kubeadm-init.yaml
 admin=/etc/kubernetes/admin.conf
-[ -f "$cfg" ] || die "$cfg is missing"
-
 if [ -f "$admin" ] && kubectl --kubeconfig "$admin" get --raw /readyz >/dev/null 2>&1; then
   log "this node is already initialised and its API answers; kubeadm init is not run again"
   exit 0
@@ -14,6 +12,7 @@ if [ -f /etc/kubernetes/manifests/kube-apiserver.yaml ]; then
   die "an earlier kubeadm init left /etc/kubernetes/manifests behind but the API does not answer; look at 'journalctl -u kubelet', then run 'kubeadm reset -f' on this node and apply again"
 fi
 
+[ -f "$cfg" ] || die "$cfg is missing"
 # kubeadm's own version fills kubernetesVersion, so no release lookup goes to the internet.
 version=$(kubeadm version -o short)
 run_cfg=$(mktemp /etc/kha/kubeadm-init.XXXXXX.yaml)

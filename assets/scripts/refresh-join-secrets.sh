@@ -1,13 +1,14 @@
 # Step: fresh join secrets on the first control plane, used when a join comes later than the
 # certificate upload window (2 h) or after a resumed run (kha-tui never stores secrets).
-# The new bootstrap token and certificate key are in /etc/kha/kubeadm-init.yaml (0600).
-cfg=/etc/kha/kubeadm-init.yaml
+# The new bootstrap token and certificate key are in /etc/kha/kubeadm-refresh.yaml (0600),
+# removed again at the end.
+cfg=/etc/kha/kubeadm-refresh.yaml
 admin=/etc/kubernetes/admin.conf
 [ -f "$cfg" ] || die "$cfg is missing"
 [ -f "$admin" ] || die "this node has not been initialised (no $admin)"
 version=$(kubeadm version -o short)
 run_cfg=$(mktemp /etc/kha/kubeadm-init.XXXXXX.yaml)
-trap 'rm -f "$run_cfg"' EXIT
+trap 'rm -f "$run_cfg" "$cfg"' EXIT
 chmod 0600 "$run_cfg"
 sed "s/@@kubeadm-version@@/$version/" "$cfg" >"$run_cfg"
 

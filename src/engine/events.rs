@@ -36,11 +36,16 @@ pub enum Stream {
 pub enum StepOutcome {
     Succeeded,
     /// Exit status (None = none was reported) and the last lines of error output.
-    Failed { exit: Option<u32>, reason: String },
+    Failed {
+        exit: Option<u32>,
+        reason: String,
+    },
     /// Not run: already done in an earlier run (resume).
     SkippedDone,
     /// Not run because something it depends on failed or the run was stopped.
-    NotRun { reason: String },
+    NotRun {
+        reason: String,
+    },
 }
 
 /// Result of one preflight check on one node.

@@ -40,6 +40,7 @@ fn step(
         script: script(body),
         env,
         files,
+        after: vec![],
         confirm: None,
         sensitive: false,
     }
@@ -189,11 +190,52 @@ pub fn refresh_join_secrets(c: &Cluster) -> Step {
         &[scripts::REFRESH_JOIN_SECRETS],
         vec![],
         vec![FileSpec {
-            path: "/etc/kha/kubeadm-init.yaml".into(),
+            path: "/etc/kha/kubeadm-refresh.yaml".into(),
             mode: 0o600,
             content: kubeadm_init_yaml(c, first),
         }],
     )
+}
+
+fn key(n: &Node, step: &str) -> String {
+    Plan::key(&n.name, step)
+}
+
+/// Fills `after` for every step: the node's own earlier steps, plus the cross-node gates that
+/// kubeadm needs (init after the LB; joins after init, control planes one after another;
+/// the finish after every join).
+fn link(c: &Cluster, phases: &mut [Phase]) {
+    let first = c.first_control_plane();
+    let init = key(first, "kubeadm-init");
+    let joins: Vec<String> = c
+        .nodes
+        .iter()
+        .filter(|n| n.name != first.name)
+        .map(|n| key(n, "kubeadm-join"))
+        .collect();
+    let mut last_on_node: std::collections::HashMap<String, String> = Default::default();
+    let mut prev_cp_join: Option<String> = None;
+    for ph in phases.iter_mut() {
+        for s in &mut ph.steps {
+            let mut after: Vec<String> = last_on_node.get(&s.node).cloned().into_iter().collect();
+            match s.id.as_str() {
+                "kubeadm-init" => after.push(key(&c.lb, "haproxy")),
+                "kubeadm-join" => {
+                    after.push(init.clone());
+                    if ph.mode == Mode::Serial {
+                        after.extend(prev_cp_join.replace(Plan::key(&s.node, &s.id)));
+                    }
+                }
+                "kubeconfig" | "calico" => after.push(init.clone()),
+                "wait-ready" | "cleanup-secrets" => after.extend(joins.iter().cloned()),
+                _ => {}
+            }
+            after.sort();
+            after.dedup();
+            s.after = after;
+            last_on_node.insert(s.node.clone(), Plan::key(&s.node, &s.id));
+        }
+    }
 }
 
 pub fn build(c: &Cluster) -> Plan {
@@ -362,6 +404,7 @@ pub fn build(c: &Cluster) -> Plan {
         steps: vec![kubeconfig, calico, ready, cleanup],
     });
 
+    link(c, &mut phases);
     Plan {
         cluster: c.name.clone(),
         kubernetes_version: v.minor.clone(),

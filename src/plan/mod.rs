@@ -98,6 +98,9 @@ pub struct Step {
     pub env: Vec<(String, String)>,
     /// Files written before the script runs.
     pub files: Vec<FileSpec>,
+    /// Steps (as "node:step") that must have succeeded before this one runs. A failure stops
+    /// exactly the work that depends on it; everything else goes on.
+    pub after: Vec<String>,
     /// Needs the operator's yes before it runs; says why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confirm: Option<String>,
@@ -144,6 +147,11 @@ impl Plan {
         }
         p.phases.retain(|ph| !ph.steps.is_empty());
         p
+    }
+
+    /// "node:step", as `Step::after` names steps.
+    pub fn key(node: &str, step: &str) -> String {
+        format!("{node}:{step}")
     }
 
     pub fn find(&self, node: &str, step: &str) -> Option<&Step> {

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
+pub mod sim;
 pub mod ssh;
 
 /// Where and as whom to connect; built by the engine from the inventory.

@@ -1,0 +1,30 @@
+# Preflight: facts about this node, printed as key=value lines; changes nothing.
+# kha-tui compares them across nodes and against what kubeadm needs.
+need KHA_PORTS
+kv() { printf '%s=%s\n' "$1" "$2"; }
+# shellcheck disable=SC1091
+. /etc/os-release
+kv hostname "$(hostname)"
+kv os_id "${ID:-unknown}"
+kv os_version "${VERSION_ID:-unknown}"
+kv os_pretty "${PRETTY_NAME:-unknown}"
+kv cpus "$(nproc)"
+kv mem_mb "$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)"
+kv disk_free_mb "$(df -Pm / | awk 'NR == 2 {print $4}')"
+kv swap_bytes "$(swapon --show --noheadings --bytes --raw | awk '{s += $3} END {print s + 0}')"
+kv cgroup "$(stat -fc %T /sys/fs/cgroup)"
+kv product_uuid "$(cat /sys/class/dmi/id/product_uuid 2>/dev/null || true)"
+macs=""
+for f in /sys/class/net/*/address; do
+  m=$(cat "$f")
+  case "$m" in 00:00:00:00:00:00 | "") ;; *) macs="$macs $m" ;; esac
+done
+kv macs "${macs# }"
+kv addresses "$(ip -o addr show scope global | awk '{split($4, a, "/"); printf "%s ", a[1]}')"
+for p in $KHA_PORTS; do
+  who=$(ss -Hltnp "sport = :$p" | sed -n 's/.*users:(("\([^"]*\)".*/\1/p' | head -n 1)
+  if [ -z "$who" ] && [ -n "$(ss -Hltn "sport = :$p")" ]; then who=unknown; fi
+  kv "port_$p" "${who:-free}"
+done
+kv kubelet_conf "$([ -f /etc/kubernetes/kubelet.conf ] && echo yes || echo no)"
+kv time "$(date +%s.%N)"

@@ -1,0 +1,179 @@
+//! The headless viewer: engine events as lines prefixed by node, questions on the terminal.
+
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+
+use tokio::sync::mpsc;
+
+use crate::engine::{CheckStatus, Event, StepOutcome};
+
+/// Prints events until the channel closes. `confirm_on_tty`: ask y/N for sensitive steps.
+pub async fn print_events(mut rx: mpsc::Receiver<Event>, confirm_on_tty: bool) {
+    let mut phases: Vec<String> = vec![];
+    while let Some(ev) = rx.recv().await {
+        match ev {
+            Event::RunStarted {
+                cluster,
+                nodes,
+                phases: p,
+                simulated,
+            } => {
+                phases = p.iter().map(|p| p.name.clone()).collect();
+                let sim = if simulated {
+                    " — SIMULATION, no host is touched"
+                } else {
+                    ""
+                };
+                println!(
+                    "kha-tui: cluster {cluster}, {} hosts, {} phases{sim}",
+                    nodes.len(),
+                    p.len()
+                );
+            }
+            Event::NodeConnecting { .. } => {}
+            Event::NodeConnected { node, detail } => println!("[{node}] connected ({detail})"),
+            Event::NodeUnreachable {
+                node,
+                error,
+                host_key_changed,
+            } => {
+                let tag = if host_key_changed {
+                    "HOST KEY CHANGED"
+                } else {
+                    "unreachable"
+                };
+                println!("[{node}] {tag}: {error}");
+            }
+            Event::HostKeyQuestion {
+                node,
+                host,
+                algorithm,
+                fingerprint,
+                reply,
+            } => {
+                println!(
+                    "[{node}] unknown {algorithm} host key for {host}: {fingerprint} — refused (pass --accept-new-host-keys to trust it)"
+                );
+                let _ = reply.send(false);
+            }
+            // Passing checks are in the log file; the terminal shows what needs attention.
+            Event::PreflightResult(r) if r.status == CheckStatus::Pass => {}
+            Event::PreflightResult(r) => {
+                let s = match r.status {
+                    CheckStatus::Pass => "ok  ",
+                    CheckStatus::Warn => "WARN",
+                    CheckStatus::Fail => "FAIL",
+                };
+                if r.fix.is_empty() {
+                    println!("[{}] preflight {s} {}: {}", r.node, r.check, r.found);
+                } else {
+                    println!(
+                        "[{}] preflight {s} {}: {} — {}",
+                        r.node, r.check, r.found, r.fix
+                    );
+                }
+            }
+            Event::PreflightDone { blocking } => {
+                if blocking.is_empty() {
+                    println!("kha-tui: preflight passed");
+                } else {
+                    println!(
+                        "kha-tui: preflight found {} blocking problem(s)",
+                        blocking.len()
+                    );
+                }
+            }
+            Event::PhaseStarted { index, name } => {
+                println!("== phase {}/{}: {name}", index + 1, phases.len())
+            }
+            Event::StepStarted {
+                node, step, title, ..
+            } => println!("[{node}] {step}: {title}"),
+            Event::Log { node, line, .. } => println!("[{node}]   {line}"),
+            Event::StepFinished {
+                node,
+                step,
+                outcome,
+                duration,
+            } => match outcome {
+                StepOutcome::Succeeded => {
+                    println!("[{node}] {step}: ok ({:.1}s)", duration.as_secs_f64())
+                }
+                StepOutcome::SkippedDone => {
+                    println!("[{node}] {step}: done in an earlier run, skipped")
+                }
+                StepOutcome::NotRun { reason } => println!("[{node}] {step}: not run: {reason}"),
+                StepOutcome::Failed { exit, reason } => {
+                    let code = exit.map(|c| c.to_string()).unwrap_or_else(|| "none".into());
+                    println!("[{node}] {step}: FAILED (exit {code}): {reason}")
+                }
+            },
+            Event::ConfirmationNeeded {
+                step,
+                nodes,
+                title,
+                detail,
+                command,
+                reply,
+            } => {
+                let yes = if confirm_on_tty {
+                    eprintln!(
+                        "\n{title} on {}:\n  {detail}\n  runs: {command}",
+                        nodes.join(", ")
+                    );
+                    eprint!("Go ahead? [y/N] ");
+                    let _ = std::io::stderr().flush();
+                    tokio::task::spawn_blocking(|| {
+                        let mut line = String::new();
+                        let _ = std::io::stdin().lock().read_line(&mut line);
+                        matches!(line.trim(), "y" | "Y" | "yes")
+                    })
+                    .await
+                    .unwrap_or(false)
+                } else {
+                    false
+                };
+                println!(
+                    "kha-tui: {step} {}",
+                    if yes { "confirmed" } else { "not confirmed" }
+                );
+                let _ = reply.send(yes);
+            }
+            Event::PhaseFinished {
+                name, ok, duration, ..
+            } => {
+                println!(
+                    "== {name} {} after {:.1}s",
+                    if ok { "done" } else { "incomplete" },
+                    duration.as_secs_f64()
+                )
+            }
+            Event::RunFinished(s) => {
+                if s.ok {
+                    println!(
+                        "kha-tui: cluster ready in {:.0}s — endpoint {}, kubeconfig {}",
+                        s.total.as_secs_f64(),
+                        s.endpoint,
+                        s.kubeconfig
+                    );
+                    println!("kha-tui: next: kubectl get nodes   (logs: {})", s.log_dir);
+                } else {
+                    for (node, step, reason) in &s.failures {
+                        println!("kha-tui: FAILED on {node} at {step}: {reason}");
+                    }
+                    if let Some(why) = &s.stopped {
+                        println!("kha-tui: stopped: {why}");
+                    }
+                    println!(
+                        "kha-tui: not finished; run the same command again to resume (state: {}, logs: {})",
+                        s.state_file, s.log_dir
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Whether questions can be asked on this terminal.
+pub fn stdin_is_terminal() -> bool {
+    std::io::stdin().is_terminal()
+}

@@ -1,0 +1,124 @@
+//! Runs a plan through a `Transport`: connects to every node, runs the preflight, then the
+//! phases (nodes in parallel where the plan allows, control-plane joins one at a time),
+//! emitting events for a viewer and keeping state so that a re-run resumes.
+
+pub mod events;
+pub mod logs;
+pub mod node;
+pub mod preflight;
+mod runner;
+pub mod secrets;
+pub mod state;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use events::{CheckResult, CheckStatus, Event, RunSummary, StepOutcome};
+pub use runner::{apply, run_preflight};
+
+use crate::transport::Timeouts;
+
+/// Where kha-tui keeps its state, logs and learned host keys (all private to the user).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dirs {
+    pub state: PathBuf,
+    pub logs: PathBuf,
+    /// kha-tui's own known_hosts: host keys the operator accepted.
+    pub known_hosts: PathBuf,
+}
+
+impl Dirs {
+    /// The user's directories (XDG on Linux): state in ~/.local/state/kha-tui, data in
+    /// ~/.local/share/kha-tui.
+    pub fn for_user() -> anyhow::Result<Dirs> {
+        let p = directories::ProjectDirs::from("", "", "kha-tui")
+            .ok_or_else(|| anyhow::anyhow!("no home directory: cannot place kha-tui's state"))?;
+        let state = p
+            .state_dir()
+            .unwrap_or_else(|| p.data_local_dir())
+            .to_path_buf();
+        Ok(Dirs {
+            logs: state.join("logs"),
+            state,
+            known_hosts: p.data_dir().join("known_hosts"),
+        })
+    }
+
+    /// Everything under one directory (tests, demos).
+    pub fn under(root: &Path) -> Dirs {
+        Dirs {
+            state: root.join("state"),
+            logs: root.join("logs"),
+            known_hosts: root.join("known_hosts"),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Options {
+    /// Nodes worked on at the same time within a phase.
+    pub concurrency: usize,
+    /// Answer every confirmation with yes (`--yes`).
+    pub assume_yes: bool,
+    /// A viewer answers questions (confirmations, unknown host keys). Without it and without
+    /// `assume_yes`, a step needing confirmation stops the run with a clear message.
+    pub interactive: bool,
+    /// Trust and remember unknown host keys without asking (`--accept-new-host-keys`).
+    pub accept_new_host_keys: bool,
+    /// Preflight checks (by name, or "all") that do not block `apply`.
+    pub ignore_preflight: Vec<String>,
+    pub skip_preflight: bool,
+    /// Work on this node only (`--node`).
+    pub only_node: Option<String>,
+    /// With `only_node`: forget that this step and the ones after it on that node were done.
+    pub from_step: Option<String>,
+    pub dirs: Dirs,
+    pub sudo_password: Option<String>,
+    pub ssh_password: Option<String>,
+    pub key_passphrase: Option<String>,
+    /// Certificates uploaded longer ago than this are uploaded again before a control-plane
+    /// join (kubeadm deletes them after two hours).
+    pub cert_upload_window: Duration,
+    pub timeouts: Timeouts,
+    /// Shown on the viewer (demo / `--simulate`).
+    pub simulated: bool,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("concurrency", &self.concurrency)
+            .field("assume_yes", &self.assume_yes)
+            .field("interactive", &self.interactive)
+            .field("only_node", &self.only_node)
+            .field("from_step", &self.from_step)
+            .field("dirs", &self.dirs)
+            .field(
+                "sudo_password",
+                &self.sudo_password.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Options {
+    pub fn new(dirs: Dirs) -> Options {
+        Options {
+            concurrency: 10,
+            assume_yes: false,
+            interactive: false,
+            accept_new_host_keys: false,
+            ignore_preflight: vec![],
+            skip_preflight: false,
+            only_node: None,
+            from_step: None,
+            dirs,
+            sudo_password: None,
+            ssh_password: None,
+            key_passphrase: None,
+            cert_upload_window: Duration::from_secs(2 * 3600 - 10 * 60),
+            timeouts: Timeouts::default(),
+            simulated: false,
+        }
+    }
+}
