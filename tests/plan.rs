@@ -326,3 +326,49 @@ fn single_control_plane_has_no_control_plane_join_phase() {
 fn the_example_plan_brief_snapshot() {
     insta::assert_snapshot!(plan::to_text(&build(&example()), false));
 }
+
+#[test]
+fn steps_name_what_they_wait_for() {
+    let p = build(&example());
+    let after = |n: &str, s: &str| p.find(n, s).unwrap().after.clone();
+    assert_eq!(after("worker1", "containerd"), ["worker1:prepare"]);
+    assert_eq!(
+        after("master1", "kubeadm-init"),
+        ["lb:haproxy", "master1:kube-packages"]
+    );
+    assert_eq!(
+        after("master2", "kubeadm-join"),
+        ["master1:kubeadm-init", "master2:kube-packages"]
+    );
+    assert_eq!(
+        after("master3", "kubeadm-join"),
+        [
+            "master1:kubeadm-init",
+            "master2:kubeadm-join",
+            "master3:kube-packages"
+        ]
+    );
+    assert_eq!(
+        after("worker2", "kubeadm-join"),
+        ["master1:kubeadm-init", "worker2:kube-packages"]
+    );
+    let ready = after("master1", "wait-ready");
+    for n in ["master2", "master3", "worker1", "worker2", "worker3"] {
+        assert!(ready.contains(&format!("{n}:kubeadm-join")), "{ready:?}");
+    }
+    // Every dependency names a real step that comes earlier.
+    let order: Vec<String> = p
+        .steps()
+        .map(|(_, s)| plan::Plan::key(&s.node, &s.id))
+        .collect();
+    for (i, k) in order.iter().enumerate() {
+        let (n, s) = k.split_once(':').unwrap();
+        for d in &p.find(n, s).unwrap().after {
+            let j = order
+                .iter()
+                .position(|x| x == d)
+                .unwrap_or_else(|| panic!("{k} waits for unknown {d}"));
+            assert!(j < i, "{k} waits for later {d}");
+        }
+    }
+}

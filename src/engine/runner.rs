@@ -157,7 +157,10 @@ impl Ctx {
             self.not_run(step, why).await;
             return Ran::No;
         }
+        // `--node` selects plan steps; the engine's own extra steps (fresh join secrets on the
+        // first control plane) serve the selected node and always run.
         if let Some(only) = &self.opts.only_node
+            && record
             && *only != step.node
         {
             self.not_run(step, format!("not selected (--node {only})"))

@@ -1,0 +1,374 @@
+//! The engine end to end against the simulated fleet: a whole install, a failure on one node
+//! that leaves the others' work intact, resume, confirmations, host keys, secrets kept out of
+//! every event, log and state file.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kha_tui::engine::{self, Dirs, Event, Options, StepOutcome};
+use kha_tui::inventory::{self, Cluster, EXAMPLE, validate};
+use kha_tui::transport::sim::{SimFleet, SimOptions};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+fn cluster() -> Cluster {
+    validate::check(&inventory::parse(EXAMPLE).unwrap())
+        .unwrap()
+        .0
+}
+
+fn fleet(fail: Option<&str>) -> Arc<SimFleet> {
+    Arc::new(SimFleet::new(SimOptions {
+        fail_node: fail.map(str::to_string),
+        speed: 400.0,
+        unknown_host_key: None,
+    }))
+}
+
+fn opts(dir: &std::path::Path) -> Options {
+    let mut o = Options::new(Dirs::under(dir));
+    o.assume_yes = true;
+    o
+}
+
+/// Everything the viewer saw, as text, plus the questions answered by `answer`.
+struct Seen {
+    events: Vec<String>,
+    finished: Vec<(String, String, StepOutcome)>,
+}
+
+async fn run(f: Arc<SimFleet>, o: Options, answer: bool) -> (engine::RunSummary, Seen) {
+    let (tx, mut rx) = mpsc::channel(64);
+    let collector = tokio::spawn(async move {
+        let mut seen = Seen {
+            events: vec![],
+            finished: vec![],
+        };
+        while let Some(ev) = rx.recv().await {
+            match ev {
+                Event::ConfirmationNeeded {
+                    reply, ref step, ..
+                } => {
+                    seen.events.push(format!("confirm {step}"));
+                    let _ = reply.send(answer);
+                }
+                Event::HostKeyQuestion {
+                    reply,
+                    ref fingerprint,
+                    ..
+                } => {
+                    seen.events.push(format!("hostkey {fingerprint}"));
+                    let _ = reply.send(answer);
+                }
+                Event::StepFinished {
+                    ref node,
+                    ref step,
+                    ref outcome,
+                    ..
+                } => {
+                    seen.finished
+                        .push((node.clone(), step.clone(), outcome.clone()));
+                    seen.events.push(format!("{ev:?}"));
+                }
+                other => seen.events.push(format!("{other:?}")),
+            }
+        }
+        seen
+    });
+    let summary = tokio::time::timeout(
+        Duration::from_secs(60),
+        engine::apply(f, cluster(), o, tx, CancellationToken::new()),
+    )
+    .await
+    .expect("the run ends");
+    (summary, collector.await.unwrap())
+}
+
+fn outcome<'a>(seen: &'a Seen, node: &str, step: &str) -> Option<&'a StepOutcome> {
+    seen.finished
+        .iter()
+        .rev()
+        .find(|(n, s, _)| n == node && s == step)
+        .map(|(_, _, o)| o)
+}
+
+/// Every file under `dir`, as text.
+fn all_files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut out = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.clone(), std::fs::read_to_string(&p).unwrap_or_default()));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_whole_install_succeeds_and_secrets_stay_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fleet(None);
+    let (summary, seen) = run(f.clone(), opts(dir.path()), true).await;
+    assert!(summary.ok, "{summary:?}");
+    assert!(summary.failures.is_empty());
+
+    // The sim's control plane saw the token kha-tui generated, in kubeadm's format.
+    let token = f.accepted_token().expect("init received a token");
+    assert!(engine::secrets::is_bootstrap_token(&token), "{token}");
+    let init_files = f.files_matching("master1", "file-kubeadm-init-0");
+    let (_, init_cfg, mode) = init_files.last().unwrap();
+    assert_eq!(*mode, 0o600);
+    assert!(init_cfg.contains(&format!("token: \"{token}\"")));
+    let key = init_cfg
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("certificateKey: \""))
+        .unwrap()
+        .trim_end_matches('"')
+        .to_string();
+    assert!(engine::secrets::is_certificate_key(&key));
+    // The join carries the CA pin computed from the CA certificate, not from output.
+    let join = &f.files_matching("master2", "file-kubeadm-join-0")[0].1;
+    let pin = engine::secrets::ca_cert_hash(kha_tui::transport::sim::SIM_CA_CERT).unwrap();
+    assert!(join.contains(&pin), "{join}");
+    assert!(
+        join.contains(&key),
+        "control-plane joins carry the certificate key"
+    );
+    let wjoin = &f.files_matching("worker1", "file-kubeadm-join-0")[0].1;
+    assert!(
+        !wjoin.contains(&key),
+        "workers never get the certificate key"
+    );
+
+    // No event, log, or state file holds the token, its secret half, or the key.
+    let secret_half = token.split('.').nth(1).unwrap().to_string();
+    for e in &seen.events {
+        assert!(
+            !e.contains(&secret_half) && !e.contains(&key),
+            "secret in event: {e}"
+        );
+    }
+    assert!(
+        seen.events
+            .iter()
+            .any(|e| e.contains("[redacted bootstrap-token]")),
+        "kubeadm's token line was seen, redacted"
+    );
+    let files = all_files(dir.path());
+    assert!(files.iter().any(|(p, _)| p.ends_with("master1.log")));
+    for (p, text) in &files {
+        assert!(
+            !text.contains(&secret_half) && !text.contains(&key),
+            "secret in {}",
+            p.display()
+        );
+        use std::os::unix::fs::MetadataExt as _;
+        assert_eq!(
+            std::fs::metadata(p).unwrap().mode() & 0o077,
+            0,
+            "{} is private",
+            p.display()
+        );
+    }
+    // Commands never carry operator values or secrets: only the wrapper path.
+    for n in ["master1", "worker3", "lb"] {
+        for c in f.commands(n) {
+            assert!(!c.contains(&token) && !c.contains(&key), "{c}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_failed_node_leaves_the_others_done_and_a_rerun_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (summary, seen) = run(fleet(Some("worker2")), opts(dir.path()), true).await;
+    assert!(!summary.ok);
+    assert_eq!(summary.failures.len(), 1, "{:?}", summary.failures);
+    let (node, step, reason) = &summary.failures[0];
+    assert_eq!((node.as_str(), step.as_str()), ("worker2", "kube-packages"));
+    assert!(reason.contains("could not be reached"), "{reason}");
+    assert!(matches!(
+        outcome(&seen, "worker2", "kubeadm-join"),
+        Some(StepOutcome::NotRun { .. })
+    ));
+    for n in ["master2", "master3", "worker1", "worker3"] {
+        assert_eq!(
+            outcome(&seen, n, "kubeadm-join"),
+            Some(&StepOutcome::Succeeded),
+            "{n}"
+        );
+    }
+    assert_eq!(
+        outcome(&seen, "master1", "calico"),
+        Some(&StepOutcome::Succeeded)
+    );
+    assert!(matches!(
+        outcome(&seen, "master1", "wait-ready"),
+        Some(StepOutcome::NotRun { .. })
+    ));
+
+    // Second run: only what was not done runs; the failed step is retried.
+    let f2 = fleet(None);
+    let (summary, seen) = run(f2.clone(), opts(dir.path()), true).await;
+    assert!(summary.ok, "{summary:?}");
+    assert_eq!(
+        outcome(&seen, "master1", "kubeadm-init"),
+        Some(&StepOutcome::SkippedDone)
+    );
+    assert_eq!(
+        outcome(&seen, "worker1", "prepare"),
+        Some(&StepOutcome::SkippedDone)
+    );
+    assert_eq!(
+        outcome(&seen, "worker2", "kube-packages"),
+        Some(&StepOutcome::Succeeded)
+    );
+    assert_eq!(
+        outcome(&seen, "worker2", "kubeadm-join"),
+        Some(&StepOutcome::Succeeded)
+    );
+    assert!(
+        !f2.commands("master2").iter().any(|c| c.contains("run-")),
+        "nothing re-ran on master2"
+    );
+    // Secrets are never stored, so the resumed run made fresh ones on master1 before joining.
+    assert_eq!(
+        outcome(&seen, "master1", "refresh-join-secrets"),
+        Some(&StepOutcome::Succeeded)
+    );
+    assert!(f2.accepted_token().is_some());
+}
+
+#[tokio::test]
+async fn init_needs_a_yes() {
+    // Headless without --yes: the run stops before init, saying how to confirm.
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = opts(dir.path());
+    o.assume_yes = false;
+    let f = fleet(None);
+    let (summary, seen) = run(f.clone(), o.clone(), true).await;
+    assert!(!summary.ok);
+    assert!(
+        summary.stopped.as_deref().unwrap().contains("--yes"),
+        "{summary:?}"
+    );
+    assert!(matches!(
+        outcome(&seen, "master1", "kubeadm-init"),
+        Some(StepOutcome::NotRun { .. })
+    ));
+    assert!(
+        !f.commands("master1")
+            .iter()
+            .any(|c| c.contains("run-kubeadm-init"))
+    );
+
+    // Interactive, answered no: declined, nothing runs.
+    o.interactive = true;
+    let (summary, seen) = run(fleet(None), o.clone(), false).await;
+    assert!(seen.events.contains(&"confirm kubeadm-init".to_string()));
+    assert!(summary.stopped.as_deref().unwrap().contains("declined"));
+    // Answered yes: it goes on.
+    let (summary, _) = run(fleet(None), o, true).await;
+    assert!(summary.ok, "{summary:?}");
+}
+
+#[tokio::test]
+async fn unknown_host_keys_are_asked_or_refused_with_the_fingerprint() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = Arc::new(SimFleet::new(SimOptions {
+        fail_node: None,
+        speed: 400.0,
+        unknown_host_key: Some("worker3".into()),
+    }));
+    let (summary, seen) = run(f.clone(), opts(dir.path()), true).await;
+    assert!(!summary.ok, "headless refuses unknown keys");
+    let unreachable = seen
+        .events
+        .iter()
+        .find(|e| e.contains("NodeUnreachable") && e.contains("worker3"))
+        .expect("worker3 unreachable");
+    assert!(unreachable.contains("SHA256:"), "{unreachable}");
+    assert!(f.commands("worker3").is_empty(), "nothing ran on worker3");
+    assert!(
+        summary
+            .stopped
+            .as_deref()
+            .unwrap_or("")
+            .contains("preflight"),
+        "{summary:?}"
+    );
+
+    let mut o = opts(dir.path());
+    o.interactive = true;
+    let (summary, seen) = run(f, o, true).await;
+    assert!(seen.events.iter().any(|e| e.starts_with("hostkey SHA256:")));
+    assert!(summary.ok, "{summary:?}");
+}
+
+#[tokio::test]
+async fn one_node_from_a_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let (summary, _) = run(fleet(None), opts(dir.path()), true).await;
+    assert!(summary.ok);
+    let mut o = opts(dir.path());
+    o.only_node = Some("worker1".into());
+    o.from_step = Some("kube-packages".into());
+    let f = fleet(None);
+    let (summary, seen) = run(f.clone(), o, true).await;
+    assert!(summary.ok, "{summary:?}");
+    assert_eq!(
+        outcome(&seen, "worker1", "kube-packages"),
+        Some(&StepOutcome::Succeeded)
+    );
+    assert_eq!(
+        outcome(&seen, "worker1", "prepare"),
+        Some(&StepOutcome::SkippedDone)
+    );
+    assert!(f.commands("worker2").iter().all(|c| !c.contains("run-")));
+    let mut o = opts(dir.path());
+    o.only_node = Some("worker1".into());
+    o.from_step = Some("nope".into());
+    let (summary, _) = run(fleet(None), o, true).await;
+    assert!(
+        summary
+            .stopped
+            .unwrap()
+            .contains("worker1 has no step \"nope\"")
+    );
+}
+
+#[tokio::test]
+async fn certificates_are_uploaded_again_when_the_window_has_passed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = opts(dir.path());
+    o.cert_upload_window = Duration::ZERO;
+    let (summary, seen) = run(fleet(None), o, true).await;
+    assert!(summary.ok, "{summary:?}");
+    let refreshes = seen
+        .finished
+        .iter()
+        .filter(|(_, s, o)| s == "refresh-join-secrets" && *o == StepOutcome::Succeeded)
+        .count();
+    assert_eq!(
+        refreshes, 2,
+        "once before each of the two control-plane joins"
+    );
+}
+
+#[tokio::test]
+async fn stop_before_start_runs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, mut rx) = mpsc::channel(64);
+    tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    let stop = CancellationToken::new();
+    stop.cancel();
+    let f = fleet(None);
+    let s = engine::apply(f.clone(), cluster(), opts(dir.path()), tx, stop).await;
+    assert!(!s.ok);
+    assert!(f.commands("master1").iter().all(|c| !c.contains("run-")));
+}
