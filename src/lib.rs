@@ -6,4 +6,5 @@ pub mod inventory;
 pub mod plan;
 pub mod shell;
 pub mod transport;
+pub mod tui;
 pub mod versions;

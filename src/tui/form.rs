@@ -1,0 +1,888 @@
+//! The inventory forms: the TOML's text fields as single-line editors, validated on every
+//! keystroke with the same rules as `kha-tui check` (`validate::issues`).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui_textarea::{CursorMove, TextArea};
+
+use crate::inventory::file::InventoryFile;
+use crate::inventory::validate;
+use crate::inventory::{Issue, NodeEntry, Severity};
+use crate::versions::Table;
+
+/// One single-line text field.
+#[derive(Debug, Clone)]
+pub struct Field {
+    ta: TextArea<'static>,
+}
+
+impl Field {
+    pub fn new(text: &str) -> Field {
+        let mut ta = TextArea::new(vec![text.replace(['\n', '\r'], " ")]);
+        ta.move_cursor(CursorMove::End);
+        Field { ta }
+    }
+
+    pub fn text(&self) -> &str {
+        self.ta.lines().first().map(String::as_str).unwrap_or("")
+    }
+
+    /// Cursor position in characters.
+    pub fn cursor(&self) -> usize {
+        self.ta.cursor().1
+    }
+
+    /// Feeds one key; only keys that edit a single line get through. Returns whether the text changed.
+    pub fn input(&mut self, key: KeyEvent) -> bool {
+        if !is_edit_key(&key) {
+            return false;
+        }
+        let before = self.text().to_string();
+        self.ta.input(key);
+        // A single line, always (no key here inserts a newline, but be sure).
+        if self.ta.lines().len() > 1 {
+            let joined = self.ta.lines().join("");
+            *self = Field::new(&joined);
+        }
+        self.text() != before
+    }
+
+    pub fn set(&mut self, text: &str) {
+        *self = Field::new(text);
+    }
+}
+
+/// Keys a single-line field takes: printable characters and line editing.
+pub fn is_edit_key(key: &KeyEvent) -> bool {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let alt = key.modifiers.contains(KeyModifiers::ALT);
+    match key.code {
+        KeyCode::Char(c) if !ctrl && !alt => !c.is_control(),
+        // Emacs-style line editing the textarea knows: start/end, kill to end/start, word.
+        KeyCode::Char('a' | 'e' | 'k' | 'u' | 'w' | 'b' | 'f' | 'h') if ctrl && !alt => true,
+        KeyCode::Backspace | KeyCode::Delete | KeyCode::Left | KeyCode::Right => true,
+        KeyCode::Home | KeyCode::End => true,
+        _ => false,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Page {
+    Access,
+    Nodes,
+    Cluster,
+}
+
+impl Page {
+    pub const ALL: [Page; 3] = [Page::Access, Page::Nodes, Page::Cluster];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Page::Access => "Load balancer and SSH",
+            Page::Nodes => "Control planes and workers",
+            Page::Cluster => "Kubernetes and networks",
+        }
+    }
+
+    pub fn number(self) -> usize {
+        self as usize + 1
+    }
+
+    /// Which page an inventory key is edited on.
+    pub fn of_key(key: &str) -> Page {
+        if key.starts_with("load_balancer") || key.starts_with("ssh") {
+            Page::Access
+        } else if key.starts_with("nodes") {
+            Page::Nodes
+        } else {
+            Page::Cluster
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Col {
+    Name,
+    Address,
+    User,
+    Port,
+}
+
+impl Col {
+    pub const ALL: [Col; 4] = [Col::Name, Col::Address, Col::User, Col::Port];
+    pub fn key(self) -> &'static str {
+        match self {
+            Col::Name => "name",
+            Col::Address => "address",
+            Col::User => "user",
+            Col::Port => "port",
+        }
+    }
+}
+
+/// Something that can have the focus on a form page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldId {
+    LbName,
+    LbAddress,
+    LbEndpoint,
+    LbPort,
+    SshUser,
+    SshPort,
+    /// Choice: key file or ssh-agent.
+    Auth,
+    IdentityFile,
+    /// A cell of the node tables; `row` counts control planes first, then workers (= `nodes[row]`).
+    Node {
+        row: usize,
+        col: Col,
+    },
+    ClusterName,
+    /// Choice from the versions table.
+    Kubernetes,
+    /// Choice from the versions table (for the chosen minor).
+    Calico,
+    PodSubnet,
+    ServiceSubnet,
+    /// Choice: auto, distro, docker.
+    Containerd,
+}
+
+impl FieldId {
+    /// The inventory key whose issues this field shows.
+    pub fn key(self) -> String {
+        match self {
+            FieldId::LbName => "load_balancer.name".into(),
+            FieldId::LbAddress => "load_balancer.address".into(),
+            FieldId::LbEndpoint => "load_balancer.endpoint".into(),
+            FieldId::LbPort => "load_balancer.port".into(),
+            FieldId::SshUser => "ssh.user".into(),
+            FieldId::SshPort => "ssh.port".into(),
+            FieldId::Auth => "ssh.use_agent".into(),
+            FieldId::IdentityFile => "ssh.identity_file".into(),
+            FieldId::Node { row, col } => format!("nodes[{row}].{}", col.key()),
+            FieldId::ClusterName => "cluster.name".into(),
+            FieldId::Kubernetes => "cluster.kubernetes_version".into(),
+            FieldId::Calico => "cluster.calico_version".into(),
+            FieldId::PodSubnet => "cluster.pod_subnet".into(),
+            FieldId::ServiceSubnet => "cluster.service_subnet".into(),
+            FieldId::Containerd => "cluster.containerd_source".into(),
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            FieldId::LbName => "Name",
+            FieldId::LbAddress => "Address",
+            FieldId::LbEndpoint => "Endpoint",
+            FieldId::LbPort => "API port",
+            FieldId::SshUser => "User",
+            FieldId::SshPort => "Port",
+            FieldId::Auth => "Log in with",
+            FieldId::IdentityFile => "Key file",
+            FieldId::Node { col, .. } => match col {
+                Col::Name => "Name",
+                Col::Address => "Address",
+                Col::User => "User",
+                Col::Port => "Port",
+            },
+            FieldId::ClusterName => "Cluster name",
+            FieldId::Kubernetes => "Kubernetes",
+            FieldId::Calico => "Calico",
+            FieldId::PodSubnet => "Pod subnet",
+            FieldId::ServiceSubnet => "Service subnet",
+            FieldId::Containerd => "containerd from",
+        }
+    }
+
+    /// A short help text shown when the field has the focus.
+    pub fn help(self) -> &'static str {
+        match self {
+            FieldId::LbName => "how plans and logs call the load-balancer node",
+            FieldId::LbAddress => "SSH target of the LB node (usually this machine)",
+            FieldId::LbEndpoint => "DNS name for the API endpoint; empty = the address",
+            FieldId::LbPort => "the port HAProxy listens on for the API, usually 6443",
+            FieldId::SshUser => "login user on every node (root, or a user with sudo)",
+            FieldId::SshPort => "SSH port of every node unless a node overrides it",
+            FieldId::Auth => "Space or ←/→: a private key file or the keys of your ssh-agent",
+            FieldId::IdentityFile => {
+                "private key used for every node; passwords are asked, never stored"
+            }
+            FieldId::Node { col, .. } => match col {
+                Col::Name => "RFC 1123 name, e.g. master1",
+                Col::Address => "IPv4 or IPv6 address the LB reaches the node at",
+                Col::User => "optional: overrides the SSH user for this node",
+                Col::Port => "optional: overrides the SSH port for this node",
+            },
+            FieldId::ClusterName => "RFC 1123 label",
+            FieldId::Kubernetes => {
+                "←/→: the minors of the versions table; the patch is resolved on the nodes"
+            }
+            FieldId::Calico => "←/→: the Calico releases known to work with this minor",
+            FieldId::PodSubnet => "one /24 per node is taken from it; must not contain any node",
+            FieldId::ServiceSubnet => "at most a /12; must not overlap the pod subnet",
+            FieldId::Containerd => {
+                "←/→: auto takes Docker's containerd.io where the distro's is too old"
+            }
+        }
+    }
+
+    pub fn is_choice(self) -> bool {
+        matches!(
+            self,
+            FieldId::Auth | FieldId::Kubernetes | FieldId::Calico | FieldId::Containerd
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    ControlPlane,
+    Worker,
+}
+
+#[derive(Debug, Clone)]
+pub struct NodeRow {
+    pub role: Role,
+    pub name: Field,
+    pub address: Field,
+    pub user: Field,
+    pub port: Field,
+    /// Not edited here; kept from the loaded file.
+    pub identity_file: Option<String>,
+}
+
+impl NodeRow {
+    pub fn cell(&self, col: Col) -> &Field {
+        match col {
+            Col::Name => &self.name,
+            Col::Address => &self.address,
+            Col::User => &self.user,
+            Col::Port => &self.port,
+        }
+    }
+    fn cell_mut(&mut self, col: Col) -> &mut Field {
+        match col {
+            Col::Name => &mut self.name,
+            Col::Address => &mut self.address,
+            Col::User => &mut self.user,
+            Col::Port => &mut self.port,
+        }
+    }
+}
+
+/// The three form pages' state. `base` keeps every key the forms do not edit (mirrors, known_hosts,
+/// per-node key files …) so that saving loses nothing.
+#[derive(Debug, Clone)]
+pub struct Form {
+    pub base: InventoryFile,
+    pub page: Page,
+    /// Index into `focusables(page)`.
+    pub focus: usize,
+    pub lb_name: Field,
+    pub lb_address: Field,
+    pub lb_endpoint: Field,
+    pub lb_port: Field,
+    pub ssh_user: Field,
+    pub ssh_port: Field,
+    pub use_agent: bool,
+    pub identity_file: Field,
+    /// Control planes first, then workers (kept in that order).
+    pub rows: Vec<NodeRow>,
+    pub cluster_name: Field,
+    pub kubernetes: String,
+    pub calico: String,
+    pub pod_subnet: Field,
+    pub service_subnet: Field,
+    pub containerd: String,
+    /// Every issue of the current values: the form's own (numbers) then `validate::issues`.
+    pub issues: Vec<Issue>,
+}
+
+fn opt_field(v: &Option<impl ToString>) -> Field {
+    Field::new(&v.as_ref().map(|v| v.to_string()).unwrap_or_default())
+}
+
+impl Form {
+    pub fn from_file(file: &InventoryFile) -> Form {
+        let lb = &file.load_balancer;
+        let mut rows: Vec<NodeRow> = Vec::new();
+        let row = |n: &NodeEntry, role| NodeRow {
+            role,
+            name: Field::new(&n.name),
+            address: Field::new(&n.address),
+            user: opt_field(&n.user),
+            port: opt_field(&n.port),
+            identity_file: n.identity_file.clone(),
+        };
+        // Control planes first, then workers (nodes with another role count as workers here; the
+        // validator reports the role).
+        for n in file.nodes.iter().filter(|n| n.role == "control-plane") {
+            rows.push(row(n, Role::ControlPlane));
+        }
+        for n in file.nodes.iter().filter(|n| n.role != "control-plane") {
+            rows.push(row(n, Role::Worker));
+        }
+        let mut f = Form {
+            base: file.clone(),
+            page: Page::Access,
+            focus: 0,
+            lb_name: Field::new(&lb.name),
+            lb_address: Field::new(&lb.address),
+            lb_endpoint: Field::new(&lb.endpoint),
+            lb_port: Field::new(&lb.port.to_string()),
+            ssh_user: Field::new(&file.ssh.user),
+            ssh_port: Field::new(&file.ssh.port.to_string()),
+            use_agent: file.ssh.use_agent && file.ssh.identity_file.is_none(),
+            identity_file: Field::new(
+                file.ssh
+                    .identity_file
+                    .as_deref()
+                    .unwrap_or("~/.ssh/id_ed25519"),
+            ),
+            rows,
+            cluster_name: Field::new(&file.cluster.name),
+            kubernetes: file.cluster.kubernetes_version.clone(),
+            calico: file.cluster.calico_version.clone(),
+            pod_subnet: Field::new(&file.cluster.pod_subnet),
+            service_subnet: Field::new(&file.cluster.service_subnet),
+            containerd: file.cluster.containerd_source.clone(),
+            issues: Vec::new(),
+        };
+        let table = Table::get();
+        if f.kubernetes.is_empty() {
+            f.kubernetes = table.default_minor().minor.clone();
+        }
+        if f.calico.is_empty()
+            && let Some(m) = table.find(&f.kubernetes)
+        {
+            f.calico = m.default_calico().to_string();
+        }
+        f.revalidate();
+        f
+    }
+
+    /// A new inventory: today's defaults, three control planes and one worker to fill in.
+    pub fn blank() -> Form {
+        let text = format!(
+            "[cluster]\nname = \"cluster\"\nkubernetes_version = \"{}\"\n[load_balancer]\naddress = \"\"\n[ssh]\nidentity_file = \"~/.ssh/id_ed25519\"\n",
+            Table::get().default_minor().minor
+        );
+        let mut file = InventoryFile::from_toml(&text).expect("blank inventory parses");
+        for (name, role) in [
+            ("master1", "control-plane"),
+            ("master2", "control-plane"),
+            ("master3", "control-plane"),
+            ("worker1", "worker"),
+        ] {
+            file.nodes.push(NodeEntry {
+                name: name.into(),
+                address: String::new(),
+                role: role.into(),
+                user: None,
+                port: None,
+                identity_file: None,
+            });
+        }
+        Form::from_file(&file)
+    }
+
+    /// What can have the focus on a page, in Tab order.
+    pub fn focusables(&self, page: Page) -> Vec<FieldId> {
+        match page {
+            Page::Access => {
+                let mut v = vec![
+                    FieldId::LbName,
+                    FieldId::LbAddress,
+                    FieldId::LbEndpoint,
+                    FieldId::LbPort,
+                    FieldId::SshUser,
+                    FieldId::SshPort,
+                    FieldId::Auth,
+                ];
+                if !self.use_agent {
+                    v.push(FieldId::IdentityFile);
+                }
+                v
+            }
+            Page::Nodes => (0..self.rows.len())
+                .flat_map(|row| {
+                    Col::ALL
+                        .into_iter()
+                        .map(move |col| FieldId::Node { row, col })
+                })
+                .collect(),
+            Page::Cluster => vec![
+                FieldId::ClusterName,
+                FieldId::Kubernetes,
+                FieldId::Calico,
+                FieldId::PodSubnet,
+                FieldId::ServiceSubnet,
+                FieldId::Containerd,
+            ],
+        }
+    }
+
+    pub fn focused(&self) -> Option<FieldId> {
+        self.focusables(self.page).get(self.focus).copied()
+    }
+
+    pub fn field(&self, id: FieldId) -> Option<&Field> {
+        Some(match id {
+            FieldId::LbName => &self.lb_name,
+            FieldId::LbAddress => &self.lb_address,
+            FieldId::LbEndpoint => &self.lb_endpoint,
+            FieldId::LbPort => &self.lb_port,
+            FieldId::SshUser => &self.ssh_user,
+            FieldId::SshPort => &self.ssh_port,
+            FieldId::IdentityFile => &self.identity_file,
+            FieldId::Node { row, col } => self.rows.get(row)?.cell(col),
+            FieldId::ClusterName => &self.cluster_name,
+            FieldId::PodSubnet => &self.pod_subnet,
+            FieldId::ServiceSubnet => &self.service_subnet,
+            FieldId::Auth | FieldId::Kubernetes | FieldId::Calico | FieldId::Containerd => {
+                return None;
+            }
+        })
+    }
+
+    fn field_mut(&mut self, id: FieldId) -> Option<&mut Field> {
+        Some(match id {
+            FieldId::LbName => &mut self.lb_name,
+            FieldId::LbAddress => &mut self.lb_address,
+            FieldId::LbEndpoint => &mut self.lb_endpoint,
+            FieldId::LbPort => &mut self.lb_port,
+            FieldId::SshUser => &mut self.ssh_user,
+            FieldId::SshPort => &mut self.ssh_port,
+            FieldId::IdentityFile => &mut self.identity_file,
+            FieldId::Node { row, col } => self.rows.get_mut(row)?.cell_mut(col),
+            FieldId::ClusterName => &mut self.cluster_name,
+            FieldId::PodSubnet => &mut self.pod_subnet,
+            FieldId::ServiceSubnet => &mut self.service_subnet,
+            FieldId::Auth | FieldId::Kubernetes | FieldId::Calico | FieldId::Containerd => {
+                return None;
+            }
+        })
+    }
+
+    /// The text shown for a choice field.
+    pub fn choice(&self, id: FieldId) -> Option<String> {
+        match id {
+            FieldId::Auth => Some(
+                if self.use_agent {
+                    "ssh-agent"
+                } else {
+                    "key file"
+                }
+                .into(),
+            ),
+            FieldId::Kubernetes => Some(self.kubernetes.clone()),
+            FieldId::Calico => Some(self.calico.clone()),
+            FieldId::Containerd => Some(self.containerd.clone()),
+            _ => None,
+        }
+    }
+
+    /// Types a key into the focused field; revalidates when the text changed.
+    pub fn input(&mut self, key: KeyEvent) -> bool {
+        let Some(id) = self.focused() else {
+            return false;
+        };
+        let changed = self.field_mut(id).is_some_and(|f| f.input(key));
+        if changed {
+            self.revalidate();
+        }
+        changed
+    }
+
+    /// Sets a text field (tests, and loading).
+    pub fn set(&mut self, id: FieldId, text: &str) {
+        if let Some(f) = self.field_mut(id) {
+            f.set(text);
+        }
+        self.revalidate();
+    }
+
+    /// Moves a choice field to the next (`+1`) or previous (`-1`) value.
+    pub fn cycle(&mut self, id: FieldId, step: isize) {
+        fn next(list: &[String], cur: &str, step: isize) -> String {
+            if list.is_empty() {
+                return cur.to_string();
+            }
+            let n = list.len() as isize;
+            let i = match list.iter().position(|v| v == cur) {
+                Some(i) => (i as isize + step).rem_euclid(n),
+                None => 0,
+            };
+            list[i as usize].clone()
+        }
+        let table = Table::get();
+        match id {
+            FieldId::Auth => self.use_agent = !self.use_agent,
+            FieldId::Kubernetes => {
+                let minors: Vec<String> =
+                    table.kubernetes.iter().map(|m| m.minor.clone()).collect();
+                self.kubernetes = next(&minors, &self.kubernetes, step);
+                // Keep the Calico choice when the new minor allows it, else take its preferred one.
+                if let Some(m) = table.find(&self.kubernetes)
+                    && !m.calico.contains(&self.calico)
+                {
+                    self.calico = m.default_calico().to_string();
+                }
+            }
+            FieldId::Calico => {
+                if let Some(m) = table.find(&self.kubernetes) {
+                    self.calico = next(&m.calico, &self.calico, step);
+                }
+            }
+            FieldId::Containerd => {
+                let list = ["auto", "distro", "docker"].map(String::from);
+                self.containerd = next(&list, &self.containerd, step);
+            }
+            _ => return,
+        }
+        self.revalidate();
+    }
+
+    pub fn control_planes(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|r| r.role == Role::ControlPlane)
+            .count()
+    }
+
+    /// The table the focused node row is in (control planes when nothing is focused).
+    pub fn focused_role(&self) -> Role {
+        match self.focused() {
+            Some(FieldId::Node { row, .. }) => self
+                .rows
+                .get(row)
+                .map(|r| r.role)
+                .unwrap_or(Role::ControlPlane),
+            _ => Role::ControlPlane,
+        }
+    }
+
+    /// Adds an empty row at the end of a table and focuses its name.
+    pub fn add_row(&mut self, role: Role) {
+        let prefix = match role {
+            Role::ControlPlane => "master",
+            Role::Worker => "worker",
+        };
+        let name = (1..)
+            .map(|i| format!("{prefix}{i}"))
+            .find(|n| self.rows.iter().all(|r| r.name.text() != n))
+            .expect("a free name");
+        let at = match role {
+            Role::ControlPlane => self.control_planes(),
+            Role::Worker => self.rows.len(),
+        };
+        self.rows.insert(
+            at,
+            NodeRow {
+                role,
+                name: Field::new(&name),
+                address: Field::new(""),
+                user: Field::new(""),
+                port: Field::new(""),
+                identity_file: None,
+            },
+        );
+        self.page = Page::Nodes;
+        self.focus = at * Col::ALL.len() + 1;
+        self.revalidate();
+    }
+
+    /// Removes the focused row.
+    pub fn remove_row(&mut self) {
+        if let Some(FieldId::Node { row, col }) = self.focused() {
+            self.rows.remove(row);
+            let n = self.rows.len();
+            let row = row.min(n.saturating_sub(1));
+            self.focus = row * Col::ALL.len() + col as usize;
+            if n == 0 {
+                self.focus = 0;
+            }
+            self.revalidate();
+        }
+    }
+
+    /// Moves the focused row to the other table.
+    pub fn toggle_role(&mut self) {
+        if let Some(FieldId::Node { row, col }) = self.focused() {
+            let mut r = self.rows.remove(row);
+            r.role = match r.role {
+                Role::ControlPlane => Role::Worker,
+                Role::Worker => Role::ControlPlane,
+            };
+            let at = match r.role {
+                Role::ControlPlane => self.control_planes(),
+                Role::Worker => self.rows.len(),
+            };
+            self.rows.insert(at, r);
+            self.focus = at * Col::ALL.len() + col as usize;
+            self.revalidate();
+        }
+    }
+
+    /// The inventory these fields describe, and the form's own problems (ports that are not numbers).
+    pub fn to_file(&self) -> (InventoryFile, Vec<Issue>) {
+        let mut local = Vec::new();
+        let mut number = |key: String, f: &Field, default: i64| -> i64 {
+            match f.text().trim().parse::<i64>() {
+                Ok(v) => v,
+                Err(_) => {
+                    local.push(Issue {
+                        severity: Severity::Error,
+                        key,
+                        message: format!("{:?} is not a number", f.text()),
+                        fix: "give a port number between 1 and 65535".into(),
+                    });
+                    default
+                }
+            }
+        };
+        let mut file = self.base.clone();
+        file.load_balancer.name = self.lb_name.text().to_string();
+        file.load_balancer.address = self.lb_address.text().to_string();
+        file.load_balancer.endpoint = self.lb_endpoint.text().to_string();
+        file.load_balancer.port = number("load_balancer.port".into(), &self.lb_port, 6443);
+        file.ssh.user = self.ssh_user.text().to_string();
+        file.ssh.port = number("ssh.port".into(), &self.ssh_port, 22);
+        file.ssh.use_agent = self.use_agent;
+        file.ssh.identity_file = if self.use_agent {
+            None
+        } else {
+            Some(self.identity_file.text().to_string())
+        };
+        file.nodes = self
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| NodeEntry {
+                name: r.name.text().to_string(),
+                address: r.address.text().to_string(),
+                role: match r.role {
+                    Role::ControlPlane => "control-plane".into(),
+                    Role::Worker => "worker".into(),
+                },
+                user: Some(r.user.text().to_string()).filter(|u| !u.is_empty()),
+                port: if r.port.text().trim().is_empty() {
+                    None
+                } else {
+                    Some(number(format!("nodes[{i}].port"), &r.port, 22))
+                },
+                identity_file: r.identity_file.clone(),
+            })
+            .collect();
+        file.cluster.name = self.cluster_name.text().to_string();
+        file.cluster.kubernetes_version = self.kubernetes.clone();
+        file.cluster.calico_version = self.calico.clone();
+        file.cluster.pod_subnet = self.pod_subnet.text().to_string();
+        file.cluster.service_subnet = self.service_subnet.text().to_string();
+        file.cluster.containerd_source = self.containerd.clone();
+        (file, local)
+    }
+
+    /// Runs the validators on the current values.
+    pub fn revalidate(&mut self) {
+        let (file, local) = self.to_file();
+        let mut all = local.clone();
+        all.extend(
+            validate::issues(&file)
+                .into_iter()
+                .filter(|i| !local.iter().any(|l| l.key == i.key)),
+        );
+        all.sort_by_key(|i| i.severity);
+        self.issues = all;
+    }
+
+    /// Issues of one field (errors first).
+    pub fn issues_of(&self, id: FieldId) -> impl Iterator<Item = &Issue> {
+        let key = id.key();
+        self.issues.iter().filter(move |i| i.key == key)
+    }
+
+    /// Issues whose key no field on the page shows (e.g. `nodes`, `cluster.cni`, mirrors).
+    pub fn other_issues(&self, page: Page) -> Vec<&Issue> {
+        let keys: Vec<String> = self
+            .focusables(page)
+            .into_iter()
+            .map(FieldId::key)
+            .collect();
+        // Node fields of rows are listed even when not focusable (roles), and identity_file shows
+        // on the key-file field only when it is visible.
+        self.issues
+            .iter()
+            .filter(|i| Page::of_key(&i.key) == page && !keys.contains(&i.key))
+            .collect()
+    }
+
+    pub fn errors_on(&self, page: Page) -> usize {
+        self.issues
+            .iter()
+            .filter(|i| i.severity == Severity::Error && Page::of_key(&i.key) == page)
+            .count()
+    }
+
+    pub fn errors(&self) -> usize {
+        self.issues
+            .iter()
+            .filter(|i| i.severity == Severity::Error)
+            .count()
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.issues
+            .iter()
+            .filter(|i| i.severity == Severity::Warning)
+            .count()
+    }
+
+    /// Focuses the first field of `page` with an error; false when there is none.
+    pub fn focus_first_error(&mut self, page: Page) -> bool {
+        let fields = self.focusables(page);
+        for (i, id) in fields.iter().enumerate() {
+            if self.issues_of(*id).any(|is| is.severity == Severity::Error) {
+                self.page = page;
+                self.focus = i;
+                return true;
+            }
+        }
+        false
+    }
+
+    pub fn focus_next(&mut self, step: isize) {
+        let n = self.focusables(self.page).len();
+        if n > 0 {
+            self.focus = (self.focus as isize + step).rem_euclid(n as isize) as usize;
+        }
+    }
+
+    /// Up/Down on the node tables move by row, elsewhere by field.
+    pub fn focus_vertical(&mut self, step: isize) {
+        if self.page == Page::Nodes {
+            let n = self.focusables(Page::Nodes).len() as isize;
+            let to = self.focus as isize + step * Col::ALL.len() as isize;
+            if (0..n).contains(&to) {
+                self.focus = to as usize;
+            }
+        } else {
+            self.focus_next(step);
+        }
+    }
+
+    /// Clamps the focus after the focusable set changed (e.g. agent on hides the key file).
+    pub fn clamp_focus(&mut self) {
+        let n = self.focusables(self.page).len();
+        if self.focus >= n {
+            self.focus = n.saturating_sub(1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::EXAMPLE;
+
+    fn key(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+    }
+
+    fn example() -> Form {
+        Form::from_file(&InventoryFile::from_toml(EXAMPLE).unwrap())
+    }
+
+    #[test]
+    fn the_example_round_trips_without_issues() {
+        let f = example();
+        assert_eq!(f.errors(), 0, "{:?}", f.issues);
+        let (file, local) = f.to_file();
+        assert!(local.is_empty());
+        assert_eq!(file, InventoryFile::from_toml(EXAMPLE).unwrap());
+    }
+
+    #[test]
+    fn a_bad_pod_subnet_is_an_error_on_its_field() {
+        let mut f = example();
+        f.set(FieldId::PodSubnet, "10.0.0.0/8");
+        let msgs: Vec<_> = f
+            .issues_of(FieldId::PodSubnet)
+            .map(|i| i.message.clone())
+            .collect();
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("contains master1 10.0.0.11")),
+            "{msgs:?}"
+        );
+        assert!(f.errors_on(Page::Cluster) > 0);
+        assert_eq!(f.errors_on(Page::Access), 0);
+    }
+
+    #[test]
+    fn typing_revalidates() {
+        let mut f = example();
+        f.page = Page::Cluster;
+        f.focus = 3; // pod subnet
+        for _ in 0..20 {
+            f.input(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE));
+        }
+        for c in "10.244.0.0/33".chars() {
+            f.input(key(c));
+        }
+        assert_eq!(f.pod_subnet.text(), "10.244.0.0/33");
+        assert!(f.issues_of(FieldId::PodSubnet).next().is_some());
+    }
+
+    #[test]
+    fn a_port_that_is_not_a_number_is_refused() {
+        let mut f = example();
+        f.set(FieldId::LbPort, "64x3");
+        let i = f.issues_of(FieldId::LbPort).next().unwrap();
+        assert!(i.message.contains("not a number"));
+        assert_eq!(f.issues_of(FieldId::LbPort).count(), 1);
+    }
+
+    #[test]
+    fn rows_can_be_added_moved_and_removed() {
+        let mut f = example();
+        f.page = Page::Nodes;
+        f.add_row(Role::Worker);
+        assert_eq!(f.rows.len(), 7);
+        assert_eq!(f.rows[6].name.text(), "worker4");
+        // The new row has no address yet: an error on that cell.
+        assert!(
+            f.issues_of(FieldId::Node {
+                row: 6,
+                col: Col::Address
+            })
+            .next()
+            .is_some()
+        );
+        f.toggle_role();
+        assert_eq!(f.rows[3].role, Role::ControlPlane);
+        assert_eq!(f.control_planes(), 4);
+        f.remove_row();
+        assert_eq!(f.rows.len(), 6);
+        assert_eq!(f.control_planes(), 3);
+    }
+
+    #[test]
+    fn changing_the_minor_keeps_calico_valid() {
+        let mut f = example();
+        f.kubernetes = "1.35".into();
+        f.calico = "v3.31.3".into();
+        f.cycle(FieldId::Kubernetes, -1); // 1.35 → 1.36
+        assert_eq!(f.kubernetes, "1.36");
+        assert_eq!(f.calico, "v3.33.0");
+        assert_eq!(f.errors(), 0, "{:?}", f.issues);
+    }
+
+    #[test]
+    fn enter_and_tab_never_reach_a_field() {
+        let mut f = example();
+        assert!(!f.input(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+        assert!(!f.input(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
+        assert!(!f.input(KeyEvent::new(KeyCode::Char('m'), KeyModifiers::CONTROL)));
+    }
+}

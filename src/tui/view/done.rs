@@ -1,0 +1,136 @@
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::{bar, fit, trunc};
+use crate::tui::model::{Model, NodeStatus};
+use crate::tui::update::clock;
+
+pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
+    let t = &m.theme;
+    let d = &m.run;
+    let w = area.width.saturating_sub(2) as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    let Some(s) = &d.summary else {
+        f.render_widget(Paragraph::new("The run has not finished."), area);
+        return;
+    };
+    let ready = d
+        .nodes
+        .iter()
+        .filter(|c| c.status == NodeStatus::Done)
+        .count();
+    if s.ok {
+        lines.push(Line::styled(
+            format!(
+                " ✓ Cluster {} is ready — {ready} of {} nodes Ready, in {}",
+                d.cluster,
+                d.nodes.len(),
+                clock(s.total)
+            ),
+            t.ok().patch(t.bold()),
+        ));
+    } else {
+        lines.push(Line::styled(
+            format!(
+                " ✗ The run stopped: {}",
+                s.stopped.clone().unwrap_or_default()
+            ),
+            t.err(),
+        ));
+    }
+    let lb = d
+        .nodes
+        .iter()
+        .find(|c| c.info.role == crate::inventory::Role::LoadBalancer)
+        .map(|c| format!("{} ({})", c.info.name, c.info.address))
+        .unwrap_or_else(|| "the load balancer".into());
+    let kv = |k: &str, v: String| {
+        Line::from(vec![
+            Span::styled(format!(" {k:<12}"), t.dim()),
+            Span::raw(trunc(&v, w.saturating_sub(13))),
+        ])
+    };
+    lines.push(kv("Endpoint", format!("https://{}", s.endpoint)));
+    lines.push(kv("Kubeconfig", format!("{} on {lb}", s.kubeconfig)));
+    lines.push(kv("Logs", s.log_dir.clone()));
+    lines.push(kv("State", s.state_file.clone()));
+
+    // Nodes, several per line.
+    let cell = d
+        .nodes
+        .iter()
+        .map(|c| c.info.name.chars().count())
+        .max()
+        .unwrap_or(8)
+        + 10;
+    let per_line = (w.saturating_sub(13) / cell).max(1);
+    for (k, chunk) in d.nodes.chunks(per_line).enumerate() {
+        let mut spans = vec![Span::styled(
+            if k == 0 {
+                " Nodes       "
+            } else {
+                "             "
+            },
+            t.dim(),
+        )];
+        for c in chunk {
+            let ready = c.status == NodeStatus::Done;
+            let (sym, style) = if ready {
+                ("✓", t.ok())
+            } else {
+                ("✗", t.err())
+            };
+            spans.push(Span::styled(format!("{sym} "), style));
+            let word = if ready { "Ready" } else { "not ready" };
+            spans.push(Span::raw(fit(&format!("{} {word}", c.info.name), cell - 2)));
+        }
+        lines.push(Line::from(spans));
+    }
+
+    // Time per phase.
+    lines.push(Line::styled(" Time per phase", t.title()));
+    let longest = s
+        .phase_durations
+        .iter()
+        .map(|(_, d)| d.as_secs_f64())
+        .fold(0.0, f64::max);
+    let bw = w.saturating_sub(30).min(40);
+    let budget = (area.height as usize).saturating_sub(lines.len() + 6);
+    for (name, du) in s.phase_durations.iter().take(budget.max(1)) {
+        let filled = if longest > 0.0 {
+            ((du.as_secs_f64() / longest) * bw as f64).round() as usize
+        } else {
+            0
+        };
+        let mut sp = vec![Span::raw(format!(
+            "   {:<20} {:>6} ",
+            trunc(name, 20),
+            clock(*du)
+        ))];
+        sp.extend(bar(filled, bw, bw, t, t.gauge()));
+        lines.push(Line::from(sp));
+    }
+    lines.push(Line::styled(" What next", t.title()));
+    lines.push(Line::from(vec![
+        Span::raw("   on this node:  "),
+        Span::styled("kubectl get nodes", t.bold()),
+        Span::styled("   (then: kubectl get pods -A)", t.dim()),
+    ]));
+    if m.simulated {
+        lines.push(Line::styled(
+            "   SIMULATION: no host was touched; run `kha-tui` for the real thing.",
+            t.warn(),
+        ));
+    } else {
+        lines.push(Line::styled(
+            "   keep the state file: a later run resumes from it.",
+            t.dim(),
+        ));
+    }
+    let block = Block::bordered()
+        .title(Span::styled(" Done ", t.title()))
+        .border_style(if s.ok { t.ok() } else { t.err() });
+    f.render_widget(Paragraph::new(lines).block(block), area);
+}

@@ -1,0 +1,84 @@
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::{fit, trunc, window_top};
+use crate::plan::Mode;
+use crate::tui::model::{Model, PlanRow};
+
+pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
+    let t = &m.theme;
+    let Some(p) = &m.plan.plan else { return };
+    let rows = m.plan.rows();
+    let w = area.width.saturating_sub(2) as usize;
+    let h = area.height.saturating_sub(3) as usize;
+    let steps = p.steps().count();
+    let nodes = m.plan.nodes().len();
+    let filter = m.plan.node.clone().unwrap_or_else(|| "all nodes".into());
+    let mut lines = vec![Line::styled(
+        fit(
+            &format!(
+                " {} · Kubernetes {} · endpoint {} · {steps} steps on {nodes} nodes · showing {filter}",
+                p.cluster, p.kubernetes_version, p.endpoint
+            ),
+            w,
+        ),
+        t.dim(),
+    )];
+    let sel = m.plan.selected.min(rows.len().saturating_sub(1));
+    let top = window_top(sel, rows.len(), h);
+    for (i, r) in rows.iter().enumerate().skip(top).take(h) {
+        let on = i == sel;
+        let base = if on { t.selected() } else { Style::new() };
+        match *r {
+            PlanRow::Phase(pi) => {
+                let ph = &p.phases[pi];
+                let mode = match ph.mode {
+                    Mode::Parallel => "nodes in parallel",
+                    Mode::Serial => "one at a time",
+                };
+                lines.push(Line::from(vec![
+                    Span::styled(format!(" {} {} ", pi + 1, ph.name), base.patch(t.title())),
+                    Span::styled(
+                        fit(
+                            &format!("— {} ({mode})", ph.title),
+                            w.saturating_sub(ph.name.len() + 4),
+                        ),
+                        base.patch(t.dim()),
+                    ),
+                ]));
+            }
+            PlanRow::Step(pi, si) => {
+                let s = &p.phases[pi].steps[si];
+                let mut spans = vec![
+                    Span::styled(format!("   {} ", if on { "▶" } else { " " }), base),
+                    Span::styled(format!("{:<9} ", trunc(&s.node, 9)), base.patch(t.bold())),
+                    Span::styled(
+                        format!("{:<16} ", trunc(&s.id, 16)),
+                        base.patch(t.running()),
+                    ),
+                ];
+                let mut flag = String::new();
+                if s.confirm.is_some() {
+                    flag.push_str(" ⚠ asks first");
+                }
+                if s.sensitive {
+                    flag.push_str(" (secrets)");
+                }
+                let room = w.saturating_sub(32 + flag.chars().count());
+                spans.push(Span::styled(fit(&s.title, room), base));
+                spans.push(Span::styled(flag, base.patch(t.warn())));
+                lines.push(Line::from(spans));
+            }
+        }
+    }
+    let block = Block::bordered()
+        .title(Span::styled(
+            " Plan review — every step, per node, in order ",
+            t.title(),
+        ))
+        .border_style(t.dim());
+    f.render_widget(Paragraph::new(lines).block(block), area);
+}

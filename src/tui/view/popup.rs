@@ -1,0 +1,265 @@
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph};
+
+use super::{fit, trunc, wrap};
+use crate::tui::model::{Model, Popup};
+use crate::tui::theme::Theme;
+
+fn buttons(no: &str, yes: &str, yes_on: bool, t: &Theme, danger: bool) -> Line<'static> {
+    let on = |b: bool| if b { t.button_on() } else { t.button_off() };
+    let yes_style = if yes_on && danger {
+        t.danger()
+    } else {
+        on(yes_on)
+    };
+    Line::from(vec![
+        Span::raw("  "),
+        Span::styled(format!("[ {no} ]"), on(!yes_on)),
+        Span::raw("   "),
+        Span::styled(format!("[ {yes} ]"), yes_style),
+    ])
+}
+
+fn frame_at(f: &mut Frame, area: Rect, w: u16, h: u16) -> Rect {
+    let r = area.centered(
+        Constraint::Length(w.min(area.width)),
+        Constraint::Length(h.min(area.height)),
+    );
+    f.render_widget(Clear, r);
+    r
+}
+
+pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect) {
+    let t = &m.theme;
+    match p {
+        Popup::HostKey {
+            node,
+            host,
+            algorithm,
+            fingerprint,
+            yes,
+            ..
+        } => {
+            let r = frame_at(f, area, 76, 12);
+            let w = r.width.saturating_sub(4) as usize;
+            let mut lines = vec![
+                Line::raw(trunc(
+                    &format!("{node} ({host}) offers a host key kha-tui has never seen:"),
+                    w,
+                )),
+                Line::raw(""),
+                Line::from(vec![Span::styled(format!("  {algorithm}  "), t.dim())]),
+                Line::styled(
+                    format!("  {}", trunc(fingerprint, w.saturating_sub(2))),
+                    t.bold(),
+                ),
+                Line::raw(""),
+            ];
+            for l in wrap(
+                "Compare it with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the node. Accept remembers it in kha-tui's known_hosts.",
+                w,
+            ) {
+                lines.push(Line::styled(l, t.dim()));
+            }
+            lines.push(Line::raw(""));
+            lines.push(buttons("Reject", "Accept", *yes, t, false));
+            let block = Block::bordered()
+                .title(Span::styled(" Unknown host key ", t.dialog()))
+                .border_style(t.dialog());
+            f.render_widget(
+                Paragraph::new(lines)
+                    .block(block.padding(ratatui::widgets::Padding::horizontal(1))),
+                r,
+            );
+        }
+        Popup::Confirm {
+            step,
+            nodes,
+            title,
+            detail,
+            command,
+            yes,
+            typed,
+            scroll,
+            ..
+        } => {
+            let w = 96.min(area.width).saturating_sub(4) as usize;
+            let want = 3
+                + wrap(detail, w).len().min(4)
+                + command.lines().count()
+                + 3
+                + usize::from(typed.is_some())
+                + 2;
+            let r = frame_at(f, area, 96, (want as u16).clamp(10, area.height));
+            let mut head: Vec<Line> = vec![
+                Line::styled(trunc(title, w), t.bold()),
+                Line::from(vec![
+                    Span::styled("step  ", t.dim()),
+                    Span::raw(trunc(step, w.saturating_sub(6))),
+                ]),
+                Line::from(vec![
+                    Span::styled("on    ", t.dim()),
+                    Span::styled(trunc(&nodes.join(", "), w.saturating_sub(6)), t.warn()),
+                ]),
+            ];
+            for l in wrap(detail, w).into_iter().take(4) {
+                head.push(Line::raw(l));
+            }
+            let mut tail: Vec<Line> = Vec::new();
+            if let Some((want, got)) = typed {
+                let ok = got.text() == want;
+                let mut spans = vec![Span::styled(
+                    format!("Type the cluster name ({want}) to confirm: "),
+                    t.warn(),
+                )];
+                spans.extend(super::form::value_spans(
+                    got.text(),
+                    Some(got.cursor()),
+                    20,
+                    t,
+                ));
+                spans.push(Span::styled(if ok { " ✓" } else { "" }, t.ok()));
+                tail.push(Line::from(spans));
+            }
+            tail.push(buttons("No", "Yes, run it", *yes, t, true));
+            let inner_h = r.height.saturating_sub(2) as usize;
+            let cmd_h = inner_h.saturating_sub(head.len() + tail.len() + 2).max(1);
+            let cmd_lines: Vec<&str> = command.lines().collect();
+            let top = (*scroll).min(cmd_lines.len().saturating_sub(cmd_h));
+            let mut lines = head;
+            lines.push(Line::styled(
+                fit(
+                    &format!(
+                        "─ exact command{} ",
+                        if cmd_lines.len() > cmd_h {
+                            format!(
+                                " (lines {}–{} of {}, ↑↓ scroll)",
+                                top + 1,
+                                (top + cmd_h).min(cmd_lines.len()),
+                                cmd_lines.len()
+                            )
+                        } else {
+                            String::new()
+                        }
+                    ),
+                    w,
+                ),
+                t.dim(),
+            ));
+            for l in cmd_lines.iter().skip(top).take(cmd_h) {
+                lines.push(Line::styled(
+                    format!(" {}", trunc(l, w.saturating_sub(1))),
+                    t.running(),
+                ));
+            }
+            for _ in cmd_lines.len().saturating_sub(top).min(cmd_h)..cmd_h {
+                lines.push(Line::raw(""));
+            }
+            lines.push(Line::raw(""));
+            lines.extend(tail);
+            let block = Block::bordered()
+                .title(Span::styled(
+                    " Confirm — this step asks first (default: No) ",
+                    t.dialog(),
+                ))
+                .border_style(t.dialog());
+            f.render_widget(
+                Paragraph::new(lines)
+                    .block(block.padding(ratatui::widgets::Padding::horizontal(1))),
+                r,
+            );
+        }
+        Popup::Stop { yes } => {
+            let r = frame_at(f, area, 62, 8);
+            let w = r.width.saturating_sub(4) as usize;
+            let mut lines: Vec<Line> = wrap(
+                "Stop the run? Running steps are cancelled; nothing new starts. A later run resumes where this one stopped.",
+                w,
+            )
+            .into_iter()
+            .map(Line::raw)
+            .collect();
+            lines.push(Line::raw(""));
+            lines.push(buttons("Keep running", "Stop", *yes, t, true));
+            let block = Block::bordered()
+                .title(Span::styled(" Stop? ", t.dialog()))
+                .border_style(t.dialog());
+            f.render_widget(
+                Paragraph::new(lines)
+                    .block(block.padding(ratatui::widgets::Padding::horizontal(1))),
+                r,
+            );
+        }
+        Popup::Quit { yes } => {
+            let r = frame_at(f, area, 56, 7);
+            let text = if m.busy() {
+                "Quit kha-tui? The running task is stopped first."
+            } else {
+                "Quit kha-tui? The inventory is kept where it was saved."
+            };
+            let lines = vec![
+                Line::raw(text),
+                Line::raw(""),
+                buttons("Stay", "Quit", *yes, t, false),
+            ];
+            let block = Block::bordered()
+                .title(Span::styled(" Quit? ", t.dialog()))
+                .border_style(t.dialog());
+            f.render_widget(
+                Paragraph::new(lines)
+                    .block(block.padding(ratatui::widgets::Padding::horizontal(1))),
+                r,
+            );
+        }
+        Popup::Script {
+            title,
+            lines: text,
+            scroll,
+        } => {
+            let r = area;
+            f.render_widget(Clear, r);
+            let h = r.height.saturating_sub(2) as usize;
+            let w = r.width.saturating_sub(2) as usize;
+            let top = (*scroll).min(text.len().saturating_sub(h));
+            let nw = text.len().to_string().len();
+            let lines: Vec<Line> = text
+                .iter()
+                .enumerate()
+                .skip(top)
+                .take(h)
+                .map(|(i, l)| {
+                    Line::from(vec![
+                        Span::styled(format!("{:>nw$} ", i + 1), t.dim()),
+                        Span::styled(
+                            trunc(l, w.saturating_sub(nw + 1)),
+                            if l.starts_with('#') {
+                                t.dim()
+                            } else {
+                                Style::new()
+                            },
+                        ),
+                    ])
+                })
+                .collect();
+            let block = Block::bordered()
+                .title(Span::styled(
+                    format!(" {} ", trunc(title, w.saturating_sub(20))),
+                    t.title(),
+                ))
+                .title_bottom(Span::styled(
+                    format!(
+                        " lines {}–{} of {} ",
+                        top + 1,
+                        (top + h).min(text.len()),
+                        text.len()
+                    ),
+                    t.dim(),
+                ))
+                .border_style(t.running());
+            f.render_widget(Paragraph::new(lines).block(block), r);
+        }
+    }
+}
