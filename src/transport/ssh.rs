@@ -447,6 +447,8 @@ impl client::Handler for Client {
         &mut self,
         offered: &PublicKeyOrCertificate,
     ) -> Result<bool, ClientError> {
+        // Checked once per connection: do not keep the operator's channel open afterwards.
+        let questions = self.questions.take();
         let key = match offered {
             PublicKeyOrCertificate::PublicKey { key, .. } => key,
             PublicKeyOrCertificate::Certificate(_) => {
@@ -480,7 +482,7 @@ impl client::Handler for Client {
                     file.display()
                 ))))
             }
-            Verdict::Unknown => self.ask(key, algorithm, fingerprint).await,
+            Verdict::Unknown => self.ask(questions, key, algorithm, fingerprint).await,
         }
     }
 }
@@ -489,6 +491,7 @@ impl Client {
     /// Puts an unknown key to the operator; saves it when accepted.
     async fn ask(
         &mut self,
+        questions: Option<mpsc::Sender<HostKeyQuestion>>,
         key: &PublicKey,
         algorithm: String,
         fingerprint: String,
@@ -497,7 +500,7 @@ impl Client {
             host: self.host.clone(),
             fingerprint: fingerprint.clone(),
         };
-        let Some(questions) = &self.questions else {
+        let Some(questions) = questions else {
             return Err(ClientError::Refused(unknown));
         };
         let (answer_tx, answer_rx) = oneshot::channel();
@@ -514,6 +517,7 @@ impl Client {
             Ok(()) => answer_rx.await.unwrap_or(false),
             Err(_) => false,
         };
+        drop(questions);
         self.asking.send_replace(false);
         if !answer {
             return Err(ClientError::Refused(unknown));
