@@ -2589,6 +2589,13 @@ def kubelet_fail(msg):
 
 
 def cgroup_fs_type():
+    """statfs(/sys/fs/cgroup) as the kubelet reads it: cgroup2 on a unified (v2) host."""
+    try:
+        t = run(["stat", "-fc", "%T", "/sys/fs/cgroup"], check=False).stdout.decode().strip()
+        if t:
+            return "cgroup2" if t == "cgroup2fs" else t
+    except OSError:
+        pass
     try:
         with open("/proc/self/mountinfo") as f:
             for line in f:
@@ -3398,7 +3405,7 @@ class Kubectl:
                     cur = self.api().get_or_none(coll + "/" + name)
                     if cur is None:
                         self.api().create(coll, d)
-                        out(label + " created" + (" (server dry run)" if False else ""))
+                        out(label + (" serverside-applied" if server_side else " created"))
                     elif create:
                         errs.append('Error from server (AlreadyExists): error when creating "%s": %s "%s" already exists'
                                     % (f, plural, name))
@@ -3422,7 +3429,7 @@ class Kubectl:
 
     def kind_label(self, kind, api_version):
         g = api_version.split("/")[0] if "/" in api_version else ""
-        return kind.lower() + ("." + g if g and g not in ("apps",) else "")
+        return kind.lower() + ("." + g if g else "")
 
     def cmd_create(self, pos):
         return self.cmd_apply(pos, create=True)
@@ -3509,7 +3516,7 @@ class Kubectl:
             if not names:
                 raise KubectlError("error: no matching resources found")
         t0 = time.time()
-        label = kind.lower() + ("." + gv.split("/")[0] if "/" in gv and not gv.startswith("apps/") else "")
+        label = kind.lower() + ("." + gv.split("/")[0] if "/" in gv else "")
         for n in names:
             while True:
                 obj = self.api().get_or_none(self.path(gv, plural, nsd, self.namespace(), n)) if True else None
