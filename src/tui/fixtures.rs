@@ -37,7 +37,10 @@ pub fn ev(m: &mut Model, e: Event) {
 
 /// A reply channel whose answer nobody reads (fixtures only).
 pub fn reply() -> oneshot::Sender<bool> {
-    oneshot::channel().0
+    let (tx, rx) = oneshot::channel();
+    // Keep the question open, as the engine would while it waits.
+    std::mem::forget(rx);
+    tx
 }
 
 /// The demo's welcome screen.
@@ -681,7 +684,7 @@ pub fn run_failed() -> Model {
             phase_durations: vec![],
             total: Duration::from_secs(107),
             endpoint: "lb.example.internal:6443".into(),
-            kubeconfig: "~/.kube/config".into(),
+            kubeconfig: "~/.kube/config on lb (10.0.0.10)".into(),
             log_dir: "/home/op/.local/state/kha-tui/logs/prod".into(),
             state_file: "/home/op/.local/state/kha-tui/prod.json".into(),
         }),
@@ -722,7 +725,7 @@ pub fn done() -> Model {
             phase_durations,
             total: Duration::from_secs(82),
             endpoint: "lb.example.internal:6443".into(),
-            kubeconfig: "~/.kube/config".into(),
+            kubeconfig: "~/.kube/config on lb (10.0.0.10)".into(),
             log_dir: "/home/op/.local/state/kha-tui/logs/prod".into(),
             state_file: "/home/op/.local/state/kha-tui/prod.json".into(),
         }),

@@ -249,8 +249,13 @@ pub fn bindings(m: &Model) -> Vec<Binding> {
             if !d.running && d.summary.as_ref().is_some_and(|s| s.ok) {
                 v.push(b(&[ENTER], "Enter", "summary", Action::Summary));
             }
-            if !d.running && !d.failed().is_empty() {
-                v.push(b(&[KeySpec::ch('r')], "r", "retry", Action::Retry));
+            if !d.running && d.summary.as_ref().is_some_and(|s| !s.ok) {
+                let label = if d.failed().is_empty() {
+                    "resume"
+                } else {
+                    "retry"
+                };
+                v.push(b(&[KeySpec::ch('r')], "r", label, Action::Retry));
             }
             v.push(b(&[UP], "↑↓", "node", Action::Up));
             v.push(b(&[DOWN], "", "", Action::Down));

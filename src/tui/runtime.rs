@@ -43,6 +43,14 @@ impl Logger {
         }
     }
 
+    /// A logger that writes nowhere.
+    pub fn none() -> Logger {
+        Logger {
+            file: None,
+            start: Instant::now(),
+        }
+    }
+
     pub fn log(&mut self, msg: impl AsRef<str>) {
         if let Some(f) = self.file.as_mut() {
             let _ = writeln!(
@@ -210,14 +218,109 @@ fn save(path: &Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn feed<T: Transport>(m: &mut Model, msg: Msg, jobs: &mut Jobs<T>, log: &mut Logger)
+/// The TUI without a terminal: the model, the engine jobs and their channels. The terminal loop
+/// is this plus input and drawing; tests drive it with messages and wait on the model.
+pub struct Headless<T: Transport>
 where
     T::Session: Sync,
 {
-    let mut queue = vec![msg];
-    while let Some(msg) = queue.pop() {
-        for cmd in update::update(m, msg) {
-            queue.extend(jobs.execute(cmd, log));
+    pub model: Model,
+    jobs: Jobs<T>,
+    ev_rx: mpsc::Receiver<engine::Event>,
+    int_rx: mpsc::UnboundedReceiver<Msg>,
+    pub log: Logger,
+    start: Instant,
+    batch: Vec<engine::Event>,
+}
+
+impl<T: Transport> Headless<T>
+where
+    T::Session: Sync,
+{
+    pub fn new(transport: Arc<T>, model: Model, engine_opts: Options, log: Logger) -> Self {
+        let (ev_tx, ev_rx) = mpsc::channel::<engine::Event>(1024);
+        let (int_tx, int_rx) = mpsc::unbounded_channel::<Msg>();
+        Headless {
+            model,
+            jobs: Jobs {
+                transport,
+                opts: engine_opts,
+                events: ev_tx,
+                internal: int_tx,
+                current: None,
+            },
+            ev_rx,
+            int_rx,
+            log,
+            start: Instant::now(),
+            batch: Vec::with_capacity(512),
+        }
+    }
+
+    /// Feeds one message through `update` and runs the commands it returns (and theirs).
+    pub fn send(&mut self, msg: Msg) {
+        let mut queue = std::collections::VecDeque::from([msg]);
+        while let Some(msg) = queue.pop_front() {
+            for cmd in update::update(&mut self.model, msg) {
+                queue.extend(self.jobs.execute(cmd, &mut self.log));
+            }
+        }
+    }
+
+    /// Waits for the next engine events, internal messages or tick, and feeds them. Returns
+    /// whether it was a tick or an internal message (time to draw) rather than engine events.
+    pub async fn step(&mut self, tick: &mut tokio::time::Interval) -> anyhow::Result<bool> {
+        tokio::select! {
+            n = self.ev_rx.recv_many(&mut self.batch, 512) => {
+                if n == 0 {
+                    anyhow::bail!("engine channel closed");
+                }
+                let batch: Vec<_> = self.batch.drain(..).collect();
+                for ev in batch {
+                    if let engine::Event::RunFinished(s) = &ev {
+                        self.log.log(format!(
+                            "run finished: ok={} stopped={:?} failures={:?}",
+                            s.ok, s.stopped, s.failures
+                        ));
+                    }
+                    self.send(Msg::Engine(ev));
+                }
+                Ok(false)
+            },
+            Some(msg) = self.int_rx.recv() => {
+                self.send(msg);
+                Ok(true)
+            },
+            _ = tick.tick() => {
+                let now = self.start.elapsed();
+                self.send(Msg::Tick(now));
+                Ok(true)
+            }
+        }
+    }
+
+    /// Pumps events until `pred` holds (true) or `timeout` passes (false).
+    pub async fn until(&mut self, timeout: Duration, pred: impl Fn(&Model) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut tick = tokio::time::interval(FRAME);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        while !pred(&self.model) {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.step(&mut tick)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(_)) | Err(_) => return pred(&self.model),
+            }
+        }
+        true
+    }
+
+    /// Cancels the engine task now running.
+    pub fn stop(&mut self) {
+        if let Some(t) = self.jobs.current.take() {
+            t.cancel();
         }
     }
 }
@@ -225,7 +328,7 @@ where
 async fn event_loop<T: Transport>(
     terminal: &mut ratatui::DefaultTerminal,
     transport: Arc<T>,
-    mut model: Model,
+    model: Model,
     engine_opts: Options,
     log: &mut Logger,
 ) -> anyhow::Result<()>
@@ -235,67 +338,51 @@ where
     let (term_tx, mut term_rx) = mpsc::channel::<ct::Event>(256);
     let input_stop = Arc::new(AtomicBool::new(false));
     spawn_input(term_tx, input_stop.clone());
-    let (ev_tx, mut ev_rx) = mpsc::channel::<engine::Event>(1024);
-    let (int_tx, mut int_rx) = mpsc::unbounded_channel::<Msg>();
-    let mut jobs = Jobs {
+    let mut h = Headless::new(
         transport,
-        opts: engine_opts,
-        events: ev_tx,
-        internal: int_tx,
-        current: None,
-    };
-    let start = Instant::now();
+        model,
+        engine_opts,
+        std::mem::replace(log, Logger::none()),
+    );
     let mut tick = tokio::time::interval(FRAME);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut batch = Vec::with_capacity(512);
     let mut draw_now = true;
     let result = loop {
-        if model.quit {
+        if h.model.quit {
             break Ok(());
         }
-        if draw_now && model.dirty {
-            if let Err(e) = terminal.draw(|f| view::view(&model, f)) {
+        if draw_now && h.model.dirty {
+            if let Err(e) = terminal.draw(|f| view::view(&h.model, f)) {
                 break Err(e.into());
             }
-            model.dirty = false;
+            h.model.dirty = false;
         }
         draw_now = false;
         tokio::select! {
             ev = term_rx.recv() => match ev {
                 Some(ct::Event::Key(k)) if k.kind == KeyEventKind::Press => {
-                    feed(&mut model, Msg::Key(k), &mut jobs, log);
+                    h.send(Msg::Key(k));
                     draw_now = true;
                 }
-                Some(ct::Event::Resize(w, h)) => {
-                    feed(&mut model, Msg::Resize(w, h), &mut jobs, log);
+                Some(ct::Event::Resize(w, hh)) => {
+                    h.send(Msg::Resize(w, hh));
                     let _ = terminal.autoresize();
                     draw_now = true;
                 }
                 Some(_) => {}
                 None => break Err(anyhow::anyhow!("terminal input ended")),
             },
-            n = ev_rx.recv_many(&mut batch, 512) => {
-                if n == 0 {
-                    break Err(anyhow::anyhow!("engine channel closed"));
-                }
-                for ev in batch.drain(..) {
-                    if let engine::Event::RunFinished(s) = &ev {
-                        log.log(format!("run finished: ok={} stopped={:?} failures={:?}", s.ok, s.stopped, s.failures));
-                    }
-                    feed(&mut model, Msg::Engine(ev), &mut jobs, log);
-                }
-            },
-            Some(msg) = int_rx.recv() => feed(&mut model, msg, &mut jobs, log),
-            _ = tick.tick() => {
-                feed(&mut model, Msg::Tick(start.elapsed()), &mut jobs, log);
-                draw_now = true;
+            r = h.step(&mut tick) => match r {
+                // Engine events only mark the model dirty: while lines stream in, frames are
+                // drawn once per tick, not once per line.
+                Ok(draw) => draw_now = draw,
+                Err(e) => break Err(e),
             }
         }
     };
     input_stop.store(true, Ordering::Relaxed);
-    if let Some(t) = jobs.current.take() {
-        t.cancel();
-    }
+    h.stop();
+    *log = std::mem::replace(&mut h.log, Logger::none());
     result
 }
 

@@ -22,6 +22,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
             // Only running clocks need a new frame.
             m.dirty = m.run.running || m.busy();
             m.now = now;
+            prune_popups(m);
             vec![]
         }
         Msg::Engine(ev) => on_event(m, ev),
@@ -51,6 +52,20 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
             }
             vec![]
         }
+    }
+}
+
+/// Drops questions nobody waits for any more (the engine stopped or gave up on them).
+fn prune_popups(m: &mut Model) {
+    let before = m.popups.len();
+    m.popups.retain(|p| match p {
+        Popup::HostKey { reply, .. } | Popup::Confirm { reply, .. } => {
+            reply.as_ref().is_some_and(|r| !r.is_closed())
+        }
+        _ => true,
+    });
+    if m.popups.len() != before {
+        m.dirty = true;
     }
 }
 
@@ -1014,6 +1029,7 @@ fn on_event(m: &mut Model, ev: Event) -> Vec<Command> {
             }
         }
         Event::RunFinished(summary) => {
+            prune_popups(m);
             let d = &mut m.run;
             d.running = false;
             d.stopping = false;

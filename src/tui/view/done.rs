@@ -53,7 +53,14 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
         ])
     };
     lines.push(kv("Endpoint", format!("https://{}", s.endpoint)));
-    lines.push(kv("Kubeconfig", format!("{} on {lb}", s.kubeconfig)));
+    lines.push(kv(
+        "Kubeconfig",
+        if s.kubeconfig.contains(" on ") {
+            s.kubeconfig.clone()
+        } else {
+            format!("{} on {lb}", s.kubeconfig)
+        },
+    ));
     lines.push(kv("Logs", s.log_dir.clone()));
     lines.push(kv("State", s.state_file.clone()));
 
