@@ -564,6 +564,15 @@ impl<T: Transport> Run<T> {
     /// the upload window has passed).
     async fn prepare_joins(&mut self, control_plane: bool) -> Result<(), String> {
         let first = self.cluster.first_control_plane().name.clone();
+        if !self
+            .state
+            .lock()
+            .expect("lock")
+            .is_done(&first, "kubeadm-init")
+        {
+            // No cluster yet: the joins will wait for init; nothing to prepare.
+            return Ok(());
+        }
         let window_over = self
             .certs_fresh_at
             .is_none_or(|t| t.elapsed() > self.opts.cert_upload_window);
