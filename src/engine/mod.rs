@@ -3,6 +3,7 @@
 //! emitting events for a viewer and keeping state so that a re-run resumes.
 
 pub mod events;
+pub mod fanout;
 pub mod logs;
 pub mod node;
 pub mod preflight;
@@ -14,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use events::{CheckResult, CheckStatus, Event, RunSummary, StepOutcome};
-pub use runner::{apply, run_preflight};
+pub use runner::{apply, apply_plan, run_preflight, target_for};
 
 use crate::transport::Timeouts;
 

@@ -249,7 +249,8 @@ impl Ctx {
     }
 }
 
-fn target_for(n: &Node, opts: &Options) -> Target {
+/// How the engine reaches a node, from the inventory and the run's options.
+pub fn target_for(n: &Node, opts: &Options) -> Target {
     let auth = if let Some(pw) = &opts.ssh_password {
         Auth::Password(pw.clone())
     } else if let Some(path) = &n.ssh.identity_file {
@@ -734,8 +735,7 @@ fn node_infos(c: &Cluster, p: &Plan) -> Vec<NodeInfo> {
         .collect()
 }
 
-fn prepare(cluster: &Cluster, opts: &Options) -> Result<(Plan, State), String> {
-    let plan = plan::build(cluster);
+fn prepare(cluster: &Cluster, plan: Plan, opts: &Options) -> Result<(Plan, State), String> {
     let mut state = State::load(&opts.dirs.state, &cluster.name)
         .map_err(|e| format!("cannot read state: {e}"))?;
     if let Some(from) = &opts.from_step {
@@ -809,6 +809,19 @@ pub async fn apply<T: Transport>(
     events: mpsc::Sender<Event>,
     stop: CancellationToken,
 ) -> RunSummary {
+    let plan = plan::build(&cluster);
+    apply_plan(transport, cluster, plan, opts, events, stop).await
+}
+
+/// `apply` with a given plan (benchmarks replace the scripts with fixed-duration ones).
+pub async fn apply_plan<T: Transport>(
+    transport: Arc<T>,
+    cluster: Cluster,
+    plan: Plan,
+    opts: Options,
+    events: mpsc::Sender<Event>,
+    stop: CancellationToken,
+) -> RunSummary {
     let started = Instant::now();
     let dirs: Dirs = opts.dirs.clone();
     let mut summary = RunSummary {
@@ -827,7 +840,7 @@ pub async fn apply<T: Transport>(
             .display()
             .to_string(),
     };
-    let (plan, state) = match prepare(&cluster, &opts) {
+    let (plan, state) = match prepare(&cluster, plan, &opts) {
         Ok(x) => x,
         Err(e) => {
             summary.stopped = Some(e);
