@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -36,6 +36,22 @@ enum Format {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The whole wizard against a simulated fleet (the seed topology, editable): nothing is
+    /// touched. Clearly labelled SIMULATION on screen.
+    Demo {
+        /// This node fails once mid-run, so retry and resume can be seen.
+        #[arg(long, value_name = "NODE")]
+        fail: Option<String>,
+        /// Speed factor (1 = about a minute for the whole install).
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+    },
+    /// The wizard for real hosts over SSH (the default when no command is given).
+    Wizard {
+        /// An inventory to start from (read, never overwritten).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
     /// Print the table of supported Kubernetes minors, containerd and Calico versions.
     Versions,
     /// Validate an inventory: every problem is listed with its key and the fix.
@@ -252,7 +268,20 @@ fn load(path: &std::path::Path) -> anyhow::Result<Option<inventory::Cluster>> {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
+    match cli.command.unwrap_or(Command::Wizard { config: None }) {
+        Command::Demo { fail, speed } => {
+            let opts = kha_tui::tui::DemoOptions {
+                fail_node: fail,
+                speed: speed.max(0.01),
+                ..Default::default()
+            };
+            kha_tui::tui::run_demo(opts).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Wizard { config } => {
+            kha_tui::tui::run_wizard(config).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Versions => {
             print!("{}", Table::get().render());
             Ok(ExitCode::SUCCESS)
