@@ -12,6 +12,16 @@
 //! - A command that reports an `exit-signal` instead of an `exit-status` ends with
 //!   `ExitStatus(Some(128 + signal number))` (Linux numbering, as a shell reports it in `$?`), or
 //!   `ExitStatus(None)` for a signal without a known number. Both are failures.
+//! - Timeouts: `idle` = no output (and no stdin progress) for that long, `command` = the whole
+//!   command. Either sends the remote command SIGTERM (best effort: OpenSSH passes it to the
+//!   remote shell) and closes its channel; the connection stays usable. After the exit status,
+//!   output still in flight is read for up to 3 s more, so a daemon that keeps the command's
+//!   stdout open does not hang the step.
+//! - Authentication errors: `KeyEncrypted` (no passphrase given), `KeyUnreadable` (missing or
+//!   bad file, or a wrong passphrase: reason "the passphrase is wrong"), `AuthFailed` (the server
+//!   said no, or the ssh-agent is unreachable / empty), `Connect` / `ConnectTimeout`.
+//! - A key marked `@revoked` in a known_hosts file, or a host certificate, is refused with
+//!   `TransportError::Other`.
 //! - Passwords and passphrases never appear in errors (russh's errors do not carry them either).
 
 mod known_hosts;
