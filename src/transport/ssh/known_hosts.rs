@@ -301,73 +301,20 @@ fn read_file(path: &Path) -> io::Result<Option<String>> {
     }
 }
 
-/// SHA-1 and HMAC-SHA1, only for matching hashed known_hosts names (`|1|salt|hash`, the format
-/// OpenSSH writes with `HashKnownHosts yes`). Not used for anything that needs collision
-/// resistance. (The `sha1` + `hmac` crates are already in the dependency tree via russh; if they
-/// become direct dependencies, this module can go.)
+/// SHA-1 and HMAC-SHA1 (the `sha1` and `hmac` crates), only for matching hashed known_hosts
+/// names (`|1|salt|hash`, the format OpenSSH writes with `HashKnownHosts yes`).
 mod sha1 {
-    const BLOCK: usize = 64;
+    use hmac::{Hmac, KeyInit as _, Mac as _};
+    use sha1::{Digest as _, Sha1};
 
     pub fn digest(data: &[u8]) -> [u8; 20] {
-        let mut h: [u32; 5] = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0];
-        let mut msg = data.to_vec();
-        let bit_len = (data.len() as u64).wrapping_mul(8);
-        msg.push(0x80);
-        while msg.len() % BLOCK != 56 {
-            msg.push(0);
-        }
-        msg.extend_from_slice(&bit_len.to_be_bytes());
-        for block in msg.chunks_exact(BLOCK) {
-            let mut w = [0u32; 80];
-            for (i, word) in block.chunks_exact(4).enumerate() {
-                w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
-            }
-            for i in 16..80 {
-                w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
-            }
-            let [mut a, mut b, mut c, mut d, mut e] = h;
-            for (i, &wi) in w.iter().enumerate() {
-                let (f, k) = match i {
-                    0..=19 => ((b & c) | (!b & d), 0x5A827999),
-                    20..=39 => (b ^ c ^ d, 0x6ED9EBA1),
-                    40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1BBCDC),
-                    _ => (b ^ c ^ d, 0xCA62C1D6),
-                };
-                let t = a
-                    .rotate_left(5)
-                    .wrapping_add(f)
-                    .wrapping_add(e)
-                    .wrapping_add(k)
-                    .wrapping_add(wi);
-                e = d;
-                d = c;
-                c = b.rotate_left(30);
-                b = a;
-                a = t;
-            }
-            for (hv, v) in h.iter_mut().zip([a, b, c, d, e]) {
-                *hv = hv.wrapping_add(v);
-            }
-        }
-        let mut out = [0u8; 20];
-        for (chunk, v) in out.chunks_exact_mut(4).zip(h) {
-            chunk.copy_from_slice(&v.to_be_bytes());
-        }
-        out
+        Sha1::digest(data).into()
     }
 
     pub fn hmac(key: &[u8], data: &[u8]) -> [u8; 20] {
-        let mut k = [0u8; BLOCK];
-        if key.len() > BLOCK {
-            k[..20].copy_from_slice(&digest(key));
-        } else {
-            k[..key.len()].copy_from_slice(key);
-        }
-        let mut inner: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
-        inner.extend_from_slice(data);
-        let mut outer: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
-        outer.extend_from_slice(&digest(&inner));
-        digest(&outer)
+        let mut m = <Hmac<Sha1>>::new_from_slice(key).expect("HMAC takes keys of any length");
+        m.update(data);
+        m.finalize().into_bytes().into()
     }
 }
 
