@@ -461,18 +461,26 @@ fn manual_ha_install_with_stand_ins() {
     eprintln!("[{:?}] master2 joined", t0.elapsed());
 
     // a control-plane join while another member is still joining: etcd refuses to add a member
-    let ghost = lab.ok(
+    // (etcd itself refuses a member add until the newest member has been connected for 5 s)
+    let ghost = lab.wait_for(
         "master1",
         &format!("{ETCDCTL} member add ghost --peer-urls=https://127.0.0.99:2380"),
+        " added to cluster ",
+        Duration::from_secs(30),
     );
-    let ghost_id = ghost.split_whitespace().nth(1).unwrap().to_string();
+    let ghost_id = ghost
+        .lines()
+        .find(|l| l.starts_with("Member "))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap()
+        .to_string();
     let refused = lab.fails(
         "master3",
         &format!("KUBEADM_STANDIN_ETCD_API_TIMEOUT=6 {}", cp_join(&key)),
     );
     assert_has(
         &refused,
-        "error execution phase control-plane-join/etcd: error creating local etcd static pod manifest file: etcdserver: unhealthy cluster",
+        "error execution phase control-plane-join/etcd: error creating local etcd static pod manifest file: etcdserver: re-configuration failed due to not enough started members",
     );
     lab.ok("master1", &format!("{ETCDCTL} member remove {ghost_id}"));
     // a failed control-plane join is cleaned up before it is retried

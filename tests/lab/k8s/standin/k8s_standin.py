@@ -3540,8 +3540,9 @@ def jsonpath(obj, expr):
             res += lit.replace("\\n", "\n")
             continue
         vals = [obj]
-        for seg in re.findall(r"\.([A-Za-z0-9_\-]+)|\[(\*|\d+)\]|\[\?\(@\.([A-Za-z]+)==\"?([^\")]*)\"?\)\]", p):
+        for seg in re.findall(r"\.((?:[A-Za-z0-9_\-/]|\\\.)+)|\[(\*|\d+)\]|\[\?\(@\.([A-Za-z]+)==\"?([^\")]*)\"?\)\]", p):
             key, idx, fk, fv = seg
+            key = key.replace("\\.", ".")
             nv = []
             for v in vals:
                 if key:
