@@ -517,7 +517,7 @@ pub fn confirm_init() -> Model {
     ev(
         &mut m,
         Event::ConfirmationNeeded {
-            step: "master1/kubeadm-init".into(),
+            step: "kubeadm-init".into(),
             nodes: vec!["master1".into()],
             title: "kubeadm init on master1 creates the cluster".into(),
             detail: "kubeadm init creates the cluster CA and control plane on master1 and uploads the control-plane certificates, encrypted under a generated key, into the cluster for two hours".into(),
@@ -534,7 +534,7 @@ pub fn confirm_reset() -> Model {
     ev(
         &mut m,
         Event::ConfirmationNeeded {
-            step: "worker2/kubeadm-reset".into(),
+            step: "kubeadm-reset".into(),
             nodes: vec!["worker2".into()],
             title: "kubeadm reset wipes worker2".into(),
             detail: "kubeadm reset removes the node's Kubernetes state (/etc/kubernetes, /var/lib/kubelet, /var/lib/etcd) so that it can join again".into(),

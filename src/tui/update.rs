@@ -14,13 +14,17 @@ use crate::inventory::validate;
 use crate::plan;
 
 pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
-    m.dirty = true;
+    if !matches!(msg, Msg::Tick(_)) {
+        m.dirty = true;
+    }
     match msg {
         Msg::Key(key) => on_key(m, key),
         Msg::Resize(..) => vec![],
         Msg::Tick(now) => {
-            // Only running clocks need a new frame.
-            m.dirty = m.run.running || m.busy();
+            // Running clocks need a new frame; otherwise only what changed does.
+            if m.busy() {
+                m.dirty = true;
+            }
             m.now = now;
             prune_popups(m);
             vec![]

@@ -439,3 +439,23 @@ fn a_frame_costs_what_is_visible_not_what_is_buffered() {
     assert!(big_all < bound, "all: {big_all:?} vs {small:?}");
     assert!(big_paused < bound, "paused: {big_paused:?} vs {small:?}");
 }
+
+#[test]
+fn a_tick_never_hides_a_change_not_yet_drawn() {
+    let mut m = fixtures::run_failed(); // nothing running
+    m.dirty = false;
+    ev(
+        &mut m,
+        Event::Log {
+            node: "lb".into(),
+            step: "x".into(),
+            stream: Stream::Stdout,
+            line: "late".into(),
+        },
+    );
+    update(&mut m, Msg::Tick(Duration::from_secs(200)));
+    assert!(m.dirty, "the new line must still be drawn");
+    m.dirty = false;
+    update(&mut m, Msg::Tick(Duration::from_secs(201)));
+    assert!(!m.dirty, "an idle tick draws nothing");
+}

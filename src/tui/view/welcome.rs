@@ -84,7 +84,7 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
         }
     }
     let block = Block::bordered()
-        .title(Span::styled(" Welcome ", t.title()))
+        .title(Span::styled(" Welcome to kha-tui ", t.title()))
         .border_style(t.dim());
     f.render_widget(Paragraph::new(lines).block(block), area);
 }
