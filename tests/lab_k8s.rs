@@ -81,6 +81,16 @@ impl Lab {
                 return None;
             }
         }
+        // Eleven booted systemd hosts at once need more inotify instances than the kernel's
+        // default 128 per user (hosts then fail to boot: "Failed to create inotify object").
+        let limit = "/proc/sys/fs/inotify/max_user_instances";
+        let cur: u64 = std::fs::read_to_string(limit)
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        if cur < 1024 {
+            let _ = std::fs::write(limit, "8192");
+        }
         // A lab of an earlier, interrupted run of this test would be reused with stale hosts.
         let _ = Command::new(lab_script())
             .args(["--name", name, "down"])
@@ -715,4 +725,121 @@ systemctl daemon-reload
             "failed to validate kubelet configuration, error: kubelet is configured to not run on a host using cgroup v1. cgroup v1 support is unsupported and will be removed in a future release",
         );
     });
+}
+
+/// The stand-in kubeadm's and kubectl's words for mistakes caught before they touch the node
+/// (runs on this machine; nothing here writes outside a temporary directory).
+#[test]
+fn stand_in_cli_wording() {
+    let py = "/usr/bin/python3";
+    let ok = std::path::Path::new(py).exists()
+        && Command::new(py)
+            .args(["-c", "import yaml, cryptography"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+    if !prereq::require(
+        ok,
+        "/usr/bin/python3 with python3-yaml and python3-cryptography",
+    ) {
+        return;
+    }
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/lab/k8s/standin/k8s_standin.py");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| -> (bool, String) {
+        let out = Command::new(py)
+            .arg(&script)
+            .args(args)
+            .env("KHA_STANDIN_VERSION", "1.37.1")
+            .env("KHA_STANDIN_ROOT", dir.path())
+            .env("KUBECONFIG", dir.path().join("none"))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (out.status.success(), both(&out))
+    };
+    let file = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_string_lossy().to_string()
+    };
+
+    let (ok, v) = run(&["kubeadm", "version", "-o", "short"]);
+    assert!(ok && v.trim() == "v1.37.1", "{v}");
+    let (_, tok) = run(&["kubeadm", "token", "generate"]);
+    let tok = tok.trim();
+    assert!(
+        tok.len() == 23
+            && tok.as_bytes()[6] == b'.'
+            && tok
+                .chars()
+                .all(|c| c == '.' || c.is_ascii_lowercase() || c.is_ascii_digit()),
+        "{tok}"
+    );
+    let (_, key) = run(&["kubeadm", "certs", "certificate-key"]);
+    assert!(
+        key.trim().len() == 64 && key.trim().chars().all(|c| c.is_ascii_hexdigit()),
+        "{key}"
+    );
+
+    let unknown_field = file(
+        "field.yaml",
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nnetworking:\n  podCIDR: 10.244.0.0/16\n",
+    );
+    let (ok, out) = run(&["kubeadm", "config", "validate", "--config", &unknown_field]);
+    assert!(!ok);
+    assert_has(
+        &out,
+        r#"error unmarshaling configuration schema.GroupVersionKind{Group:"kubeadm.k8s.io", Version:"v1beta4", Kind:"ClusterConfiguration"}: strict decoding error: unknown field "networking.podCIDR""#,
+    );
+    let unknown_kind = file(
+        "kind.yaml",
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfig\n",
+    );
+    let (ok, out) = run(&["kubeadm", "init", "--config", &unknown_kind]);
+    assert!(!ok);
+    assert_has(
+        &out,
+        r#"no kind "InitConfig" is registered for version "kubeadm.k8s.io/v1beta4" in scheme "k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/scheme/scheme.go:31""#,
+    );
+    let old = file(
+        "old.yaml",
+        "apiVersion: kubeadm.k8s.io/v1beta2\nkind: InitConfiguration\n",
+    );
+    let (ok, out) = run(&["kubeadm", "init", "--config", &old]);
+    assert!(!ok);
+    assert_has(
+        &out,
+        r#"your configuration file uses an old API spec: "kubeadm.k8s.io/v1beta2""#,
+    );
+    let (ok, out) = run(&[
+        "kubeadm",
+        "init",
+        "--config",
+        &unknown_field,
+        "--certificate-key",
+        "00",
+    ]);
+    assert!(!ok);
+    assert_has(
+        &out,
+        "can not mix '--config' with arguments [certificate-key]",
+    );
+    let bad_token = file(
+        "token.yaml",
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nbootstrapTokens:\n- token: ABCDEF.0123456789abcdef\n",
+    );
+    let (ok, out) = run(&["kubeadm", "init", "--config", &bad_token]);
+    assert!(!ok);
+    assert_has(
+        &out,
+        r#"bootstrapTokens[0].token: Invalid value: "ABCDEF.0123456789abcdef": the bootstrap token "ABCDEF.0123456789abcdef" was not of the form"#,
+    );
+    let (ok, out) = run(&["kubectl", "get", "nodes"]);
+    assert!(!ok);
+    assert_has(
+        &out,
+        "The connection to the server localhost:8080 was refused - did you specify the right host or port?",
+    );
 }
