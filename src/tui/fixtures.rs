@@ -270,6 +270,16 @@ pub fn preflight_key_changed() -> Model {
     m
 }
 
+/// The passwords dialog with a sudo password typed.
+pub fn preflight_passwords() -> Model {
+    let mut m = preflight_done();
+    feed(&mut m, [key(KeyCode::Char('p'))]);
+    for c in "s3cret".chars() {
+        feed(&mut m, [key(KeyCode::Char(c))]);
+    }
+    m
+}
+
 /// The plan review.
 pub fn plan_review() -> Model {
     let mut m = preflight_done();
@@ -748,6 +758,7 @@ pub fn all() -> Vec<Fixture> {
         ("preflight", preflight_done),
         ("preflight_host_key", preflight_host_key),
         ("preflight_key_changed", preflight_key_changed),
+        ("preflight_passwords", preflight_passwords),
         ("plan", plan_review),
         ("plan_script", plan_script),
         ("run", run_running),

@@ -41,6 +41,8 @@ pub enum Action {
     ToggleAll,
     Retry,
     Summary,
+    /// Give passwords for this session (sudo, key passphrase, SSH).
+    Secrets,
     DialogToggle,
     DialogEnter,
     DialogNo,
@@ -225,6 +227,7 @@ pub fn bindings(m: &Model) -> Vec<Binding> {
             }
             if !m.busy() {
                 v.push(b(&[KeySpec::ch('r')], "r", "re-run", Action::Rerun));
+                v.push(b(&[KeySpec::ch('p')], "p", "passwords", Action::Secrets));
             }
             v.push(b(&[CTRL_C], "Ctrl-C", "quit", Action::QuitAsk));
         }
@@ -345,6 +348,12 @@ fn popup_bindings(p: &Popup) -> Vec<Binding> {
             b(&[ESC, KeySpec::ch('n')], "Esc", "cancel", Action::DialogNo),
             // A second Ctrl-C while asked: treat as "no" (never an accidental yes).
             b(&[CTRL_C], "", "", Action::DialogNo),
+        ],
+        Popup::Secrets { .. } => vec![
+            b(&[ENTER], "Enter", "use & check again", Action::DialogEnter),
+            b(&[TAB, DOWN], "Tab/↓", "field", Action::FocusNext),
+            b(&[BACKTAB, UP], "", "", Action::FocusPrev),
+            b(&[ESC], "Esc", "cancel", Action::DialogNo),
         ],
         Popup::Script { .. } => vec![
             b(

@@ -66,6 +66,26 @@ pub enum Task {
     Apply,
 }
 
+/// Passwords the operator typed for this session: kept in memory only, never written, never
+/// shown (Debug prints whether each is set, nothing more).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secrets {
+    pub sudo_password: Option<String>,
+    pub key_passphrase: Option<String>,
+    pub ssh_password: Option<String>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |o: &Option<String>| if o.is_some() { "<set>" } else { "-" };
+        f.debug_struct("Secrets")
+            .field("sudo_password", &set(&self.sudo_password))
+            .field("key_passphrase", &set(&self.key_passphrase))
+            .field("ssh_password", &set(&self.ssh_password))
+            .finish()
+    }
+}
+
 /// What `update` asks the runtime to do.
 #[derive(Debug)]
 pub enum Command {
@@ -82,6 +102,7 @@ pub enum Command {
     Preflight {
         cluster: Box<Cluster>,
         ignore: Vec<String>,
+        secrets: Secrets,
     },
     /// Run a preflight fix (`CheckResult::fixable`) on one node, then its checks again.
     Fix {
@@ -93,6 +114,7 @@ pub enum Command {
     Apply {
         cluster: Box<Cluster>,
         ignore: Vec<String>,
+        secrets: Secrets,
     },
     /// Answer an engine question.
     Answer {
@@ -418,6 +440,11 @@ pub enum Popup {
     Quit {
         yes: bool,
     },
+    /// Passwords for this session: sudo, the key's passphrase, SSH password (masked).
+    Secrets {
+        fields: [Field; 3],
+        focus: usize,
+    },
     /// A step's exact script.
     Script {
         title: String,
@@ -462,6 +489,8 @@ pub struct Model {
     /// Host keys the operator accepted in this session, (node, fingerprint): a second connection
     /// to the same node with the same key is not asked about again.
     pub accepted_keys: Vec<(String, String)>,
+    /// Passwords given in this session (see [`Secrets`]).
+    pub secrets: Secrets,
     pub quit: bool,
     /// Something changed since the last frame.
     pub dirty: bool,
@@ -489,6 +518,7 @@ impl Model {
             popups: VecDeque::new(),
             status: None,
             accepted_keys: Vec::new(),
+            secrets: Secrets::default(),
             quit: false,
             dirty: true,
         }

@@ -142,14 +142,19 @@ where
                 let result = std::fs::read_to_string(&path).map_err(|e| e.to_string());
                 vec![Msg::Loaded { path, result }]
             }
-            Command::Preflight { cluster, ignore } => {
+            Command::Preflight {
+                cluster,
+                ignore,
+                secrets,
+            } => {
                 log.log(format!(
-                    "preflight of {} (ignoring {ignore:?})",
+                    "preflight of {} (ignoring {ignore:?}, {secrets:?})",
                     cluster.name
                 ));
                 let stop = self.token();
                 let mut opts = self.opts.clone();
                 opts.ignore_preflight = ignore;
+                with_secrets(&mut opts, secrets);
                 let (t, ev, done) = (
                     self.transport.clone(),
                     self.events.clone(),
@@ -172,11 +177,19 @@ where
                     ))),
                 ]
             }
-            Command::Apply { cluster, ignore } => {
-                log.log(format!("apply {} (ignoring {ignore:?})", cluster.name));
+            Command::Apply {
+                cluster,
+                ignore,
+                secrets,
+            } => {
+                log.log(format!(
+                    "apply {} (ignoring {ignore:?}, {secrets:?})",
+                    cluster.name
+                ));
                 let stop = self.token();
                 let mut opts = self.opts.clone();
                 opts.ignore_preflight = ignore;
+                with_secrets(&mut opts, secrets);
                 let (t, ev, done) = (
                     self.transport.clone(),
                     self.events.clone(),
@@ -205,6 +218,19 @@ where
                 vec![]
             }
         }
+    }
+}
+
+/// Passwords typed in the TUI override those the engine options came with.
+fn with_secrets(opts: &mut Options, s: super::model::Secrets) {
+    if s.sudo_password.is_some() {
+        opts.sudo_password = s.sudo_password;
+    }
+    if s.key_passphrase.is_some() {
+        opts.key_passphrase = s.key_passphrase;
+    }
+    if s.ssh_password.is_some() {
+        opts.ssh_password = s.ssh_password;
     }
 }
 

@@ -113,6 +113,10 @@ fn on_key(m: &mut Model, key: KeyEvent) -> Vec<Command> {
         field.input(key);
         return vec![];
     }
+    if let Some(Popup::Secrets { fields, focus }) = m.popups.front_mut() {
+        fields[*focus].input(key);
+        return vec![];
+    }
     if !m.popups.is_empty() {
         return vec![];
     }
@@ -320,6 +324,7 @@ fn form_action(m: &mut Model, page: Page, a: Action) -> Vec<Command> {
                 cmds.push(Command::Preflight {
                     cluster: Box::new(cluster.clone()),
                     ignore: m.preflight.ignored.clone(),
+                    secrets: m.secrets.clone(),
                 });
             }
             m.cluster = Some(cluster);
@@ -393,6 +398,18 @@ fn preflight_action(m: &mut Model, a: Action) -> Vec<Command> {
                 return vec![cmd];
             }
         }
+        Action::Secrets => {
+            let f = |v: &Option<String>| Field::new(v.as_deref().unwrap_or(""));
+            let s = &m.secrets;
+            m.popups.push_front(Popup::Secrets {
+                fields: [
+                    f(&s.sudo_password),
+                    f(&s.key_passphrase),
+                    f(&s.ssh_password),
+                ],
+                focus: 0,
+            });
+        }
         Action::Rerun => {
             if let Some(c) = m.cluster.clone() {
                 let keep = std::mem::take(pf);
@@ -404,6 +421,7 @@ fn preflight_action(m: &mut Model, a: Action) -> Vec<Command> {
                 return vec![Command::Preflight {
                     cluster: Box::new(c),
                     ignore: pf.ignored.clone(),
+                    secrets: m.secrets.clone(),
                 }];
             }
         }
@@ -482,6 +500,7 @@ fn plan_action(m: &mut Model, a: Action) -> Vec<Command> {
             return vec![Command::Apply {
                 cluster: Box::new(c),
                 ignore: m.preflight.ignored.clone(),
+                secrets: m.secrets.clone(),
             }];
         }
         _ => {}
@@ -654,6 +673,7 @@ fn run_action(m: &mut Model, a: Action) -> Vec<Command> {
             return vec![Command::Apply {
                 cluster: Box::new(c),
                 ignore: m.preflight.ignored.clone(),
+                secrets: m.secrets.clone(),
             }];
         }
         Action::Summary => m.screen = Screen::Done,
@@ -761,6 +781,28 @@ fn popup_action(m: &mut Model, a: Action) -> Vec<Command> {
             }
             _ => {}
         },
+        Popup::Secrets { fields, focus } => match a {
+            Action::FocusNext => *focus = (*focus + 1) % 3,
+            Action::FocusPrev => *focus = (*focus + 2) % 3,
+            Action::DialogNo => {
+                m.popups.pop_front();
+            }
+            Action::DialogEnter => {
+                let v = |f: &Field| Some(f.text().to_string()).filter(|t| !t.is_empty());
+                m.secrets = Secrets {
+                    sudo_password: v(&fields[0]),
+                    key_passphrase: v(&fields[1]),
+                    ssh_password: v(&fields[2]),
+                };
+                m.popups.pop_front();
+                info(
+                    m,
+                    "Passwords kept for this session (never written); checking again".into(),
+                );
+                return preflight_action(m, Action::Rerun);
+            }
+            _ => {}
+        },
         Popup::Script { lines, scroll, .. } => {
             let max = lines.len().saturating_sub(1);
             match a {
@@ -838,6 +880,19 @@ fn on_event(m: &mut Model, ev: Event) -> Vec<Command> {
             error,
             host_key_changed,
         } => {
+            let low = error.to_ascii_lowercase();
+            if !host_key_changed
+                && (low.contains("password")
+                    || low.contains("passphrase")
+                    || low.contains("encrypted"))
+            {
+                m.status = Some((
+                    Level::Warn,
+                    format!(
+                        "{node}: a password is needed — press p on the Connect screen to give it"
+                    ),
+                ));
+            }
             if let Some(n) = m.preflight.node_mut(&node) {
                 n.conn = if host_key_changed {
                     Conn::KeyChanged

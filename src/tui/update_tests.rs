@@ -459,3 +459,32 @@ fn a_tick_never_hides_a_change_not_yet_drawn() {
     update(&mut m, Msg::Tick(Duration::from_secs(201)));
     assert!(!m.dirty, "an idle tick draws nothing");
 }
+
+#[test]
+fn passwords_are_masked_redacted_and_reach_the_engine_options() {
+    let mut m = fixtures::preflight_passwords();
+    // Drawn as bullets only.
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+    t.draw(|f| super::view::view(&m, f)).unwrap();
+    let screen = format!("{}", t.backend());
+    assert!(!screen.contains("s3cret"), "{screen}");
+    assert!(screen.contains("••••••"), "{screen}");
+    let cmds = press(&mut m, KeyCode::Enter);
+    match &cmds[..] {
+        [Command::Preflight { secrets, .. }] => {
+            assert_eq!(secrets.sudo_password.as_deref(), Some("s3cret"));
+            assert_eq!(secrets.key_passphrase, None);
+            let dbg = format!("{cmds:?}");
+            assert!(!dbg.contains("s3cret"), "{dbg}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Kept for the run too.
+    m.preflight.running = false;
+    m.preflight.blocking = Some(vec![]);
+    press(&mut m, KeyCode::Enter);
+    let cmds = press(&mut m, KeyCode::Char('s'));
+    assert!(
+        matches!(&cmds[..], [Command::Apply { secrets, .. }] if secrets.sudo_password.is_some())
+    );
+}

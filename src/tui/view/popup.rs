@@ -214,6 +214,48 @@ pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect) {
                 r,
             );
         }
+        Popup::Secrets { fields, focus } => {
+            let r = frame_at(f, area, 70, 11);
+            let mut lines = vec![
+                Line::styled(
+                    "Kept in memory for this session only: never written, never shown.",
+                    t.dim(),
+                ),
+                Line::raw(""),
+            ];
+            for (i, label) in ["sudo password", "key passphrase", "SSH password"]
+                .iter()
+                .enumerate()
+            {
+                let fld = &fields[i];
+                let masked = "•".repeat(fld.text().chars().count());
+                let on = i == *focus;
+                let mut spans = vec![Span::styled(
+                    format!("{} {:<16}", if on { "›" } else { " " }, label),
+                    if on { t.bold() } else { Style::new() },
+                )];
+                spans.extend(super::form::value_spans(
+                    &masked,
+                    on.then(|| fld.cursor()),
+                    30,
+                    t,
+                ));
+                lines.push(Line::from(spans));
+            }
+            lines.push(Line::raw(""));
+            lines.push(Line::styled(
+                "Empty = not needed (NOPASSWD sudo, agent or unencrypted key).",
+                t.dim(),
+            ));
+            let block = Block::bordered()
+                .title(Span::styled(" Passwords ", t.dialog()))
+                .border_style(t.dialog());
+            f.render_widget(
+                Paragraph::new(lines)
+                    .block(block.padding(ratatui::widgets::Padding::horizontal(1))),
+                r,
+            );
+        }
         Popup::Script {
             title,
             lines: text,
