@@ -2077,7 +2077,11 @@ def pull_images(c):
                                                           time.strftime("%m%d")), "preflight")
 
 
-def admin_api():
+def admin_api(kubeconfig=None):
+    if kubeconfig:
+        if not os.path.exists(P(kubeconfig)):
+            raise KubeadmError("failed to load admin kubeconfig: open %s: no such file or directory" % kubeconfig)
+        return Api(Kubeconfig.load(kubeconfig))
     for f in ("/etc/kubernetes/admin.conf", "/etc/kubernetes/super-admin.conf"):
         if exists(f):
             return Api(Kubeconfig.load(f))
@@ -2426,13 +2430,28 @@ def kubeadm_token(argv):
     if cmd == "generate":
         out(gen_token())
         return
-    api = admin_api()
+    api = admin_api(flag(argv, "kubeconfig"))
     if cmd == "create":
-        tok = sub[1] if len(sub) > 1 else gen_token()
+        bt = {}
+        if flag(argv, "config"):
+            docs = load_config(flag(argv, "config"))
+            bt = ((docs.get("InitConfiguration") or {}).get("bootstrapTokens") or [{}])[0] or {}
+        tok = sub[1] if len(sub) > 1 else (bt.get("token") or gen_token())
         if not TOKEN_RE.match(tok):
             raise KubeadmError('the bootstrap token "%s" was not of the form "\\A([a-z0-9]{6})\\.([a-z0-9]{16})\\z"' % tok)
-        ttl = dur(flag(argv, "ttl"), 86400)
-        api.create("/api/v1/namespaces/kube-system/secrets", token_secret_obj(tok, ttl, description=flag(argv, "description")))
+        ttl = dur(flag(argv, "ttl") or bt.get("ttl"), 86400)
+        usages = tuple((flag(argv, "usages") or "").split(",")) if flag(argv, "usages") else \
+            tuple(bt.get("usages") or ("signing", "authentication"))
+        groups = tuple((flag(argv, "groups") or "").split(",")) if flag(argv, "groups") else \
+            tuple(bt.get("groups") or ("system:bootstrappers:kubeadm:default-node-token",))
+        try:
+            api.create("/api/v1/namespaces/kube-system/secrets",
+                       token_secret_obj(tok, ttl, usages, groups, flag(argv, "description") or bt.get("description")))
+        except ApiError as e:
+            if e.code == 409:
+                raise KubeadmError('failed to create or update bootstrap token with name %s: secrets "%s" already exists'
+                                   % ("bootstrap-token-" + tok.split(".")[0], "bootstrap-token-" + tok.split(".")[0]))
+            raise
         if flag(argv, "print-join-command") == "true":
             cc = yaml.safe_load(api.get("/api/v1/namespaces/kube-system/configmaps/kubeadm-config")["data"]
                                 ["ClusterConfiguration"])
@@ -2571,6 +2590,10 @@ def main_kubeadm(argv):
             out("ok")
         else:
             raise KubeadmError('unknown command "%s" for "kubeadm"' % " ".join(cmd))
+    except (ApiError, Unreachable, EtcdError) as e:
+        sys.stderr.write("error: %s\n" % e)
+        sys.stderr.write("To see the stack trace of this error execute with --v=5 or higher\n")
+        return 1
     except KubeadmError as e:
         if e.phase:
             sys.stderr.write("error: error execution phase %s: %s\n" % (e.phase, e))
@@ -3233,6 +3256,19 @@ class Kubectl:
         out("To further debug and diagnose cluster problems, use 'kubectl cluster-info dump'.")
 
     def cmd_get(self, pos):
+        raw = flag(self.argv, "raw")
+        if raw:
+            code, body = self.call(self.api().request, "GET", raw, None, "application/json", True)
+            if code >= 400:
+                try:
+                    msg = json.loads(body).get("message") or body.decode()
+                except ValueError:
+                    msg = body.decode(errors="replace").strip()
+                raise KubectlError("Error from server (%s): %s" % (
+                    {401: "Unauthorized", 403: "Forbidden", 404: "NotFound"}.get(code, "InternalError"), msg))
+            sys.stdout.write(body.decode(errors="replace"))
+            sys.stdout.flush()
+            return
         if not pos:
             raise KubectlError("You must specify the type of resource to get.")
         words = pos[0].split(",") if "/" not in pos[0] else [pos[0]]
@@ -3411,8 +3447,10 @@ class Kubectl:
                                     % (f, plural, name))
                     else:
                         new = merge_patch(cur, {k: v for k, v in d.items() if k != "status"})
-                        if new == cur:
+                        if new == cur and not server_side:
                             out(label + " unchanged")
+                        elif new == cur:
+                            out(label + " serverside-applied")
                         else:
                             self.api().put(coll + "/" + name, new)
                             out(label + (" serverside-applied" if server_side else " configured"))
@@ -3575,6 +3613,10 @@ def age(ts):
 
 
 def table(rows):
+    if "--no-headers" in sys.argv or "--no-headers=true" in sys.argv:
+        rows = rows[1:]
+        if not rows:
+            return
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         out("   ".join(str(c).ljust(widths[i]) for i, c in enumerate(r)).rstrip())
