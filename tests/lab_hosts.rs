@@ -175,6 +175,11 @@ fn apt_candidate(lab: &Lab, host: &str, pkg: &str) -> String {
         .to_string()
 }
 
+/// Progress with the time since START, for CI logs.
+fn step(test: &str, start: Instant, what: &str) {
+    eprintln!("{test}: +{:.1} s {what}", start.elapsed().as_secs_f64());
+}
+
 fn done(test: &str, start: Instant) {
     eprintln!("{test}: {:.1} s", start.elapsed().as_secs_f64());
 }
@@ -608,6 +613,7 @@ fn every_fault_works_and_is_undone() {
     let m1 = lab.addr("master1").to_string();
     let id = lab.ssh_ok("master1", "cat /etc/machine-id");
 
+    step(test, start, "up");
     // sshd stopped and started again.
     lab.fault_ok(&["sshd-stop", "master1"]);
     let out = lab.ssh("master1", "true");
@@ -621,6 +627,7 @@ fn every_fault_works_and_is_undone() {
     lab.fault_ok(&["sshd-start", "master1"]);
     lab.ssh_ok("master1", "true");
 
+    step(test, start, "sshd-stop/start done");
     // The next apt-get fails once, then works; an armed fault can be taken back.
     lab.fault_ok(&[
         "fail-next",
@@ -640,6 +647,7 @@ fn every_fault_works_and_is_undone() {
         "systemctl --version >/dev/null && test -z \"$(ls /usr/local/bin)\"",
     );
 
+    step(test, start, "fail-next done");
     // New host keys: the pinned client refuses; the old keys back, it connects again.
     lab.fault_ok(&["rekey", "master1"]);
     let out = lab.ssh("master1", "true");
@@ -652,6 +660,7 @@ fn every_fault_works_and_is_undone() {
     lab.fault_ok(&["unrekey", "master1"]);
     lab.ssh_ok("master1", "true");
 
+    step(test, start, "rekey done");
     // Cut off the bridge, then healed.
     lab.fault_ok(&["cut", "master1"]);
     assert!(!tcp_reachable(&m1, 22), "master1 reachable while cut");
@@ -666,6 +675,7 @@ fn every_fault_works_and_is_undone() {
     });
     lab.ssh_ok("master1", "true");
 
+    step(test, start, "cut/heal done");
     // Delayed traffic, then normal again.
     let normal = ping_ms(&lab, "master2", "master1");
     assert!(normal < 100.0, "{normal} ms before the delay");
@@ -680,6 +690,7 @@ fn every_fault_works_and_is_undone() {
     let after = ping_ms(&lab, "master2", "master1");
     assert!(after < 100.0, "{after} ms after undelay");
 
+    step(test, start, "delay done");
     // Powered off (cleanly, then the hard way) and on again: same machine, same keys.
     for how in [
         &["poweroff", "master1"][..],
@@ -706,6 +717,7 @@ fn every_fault_works_and_is_undone() {
         );
     }
 
+    step(test, start, "poweroff/poweron done");
     // `clear` undoes everything at once.
     lab.fault_ok(&["fail-next", "master1", "apt-get"]);
     lab.fault_ok(&["delay", "master1", "100"]);
@@ -739,6 +751,7 @@ fn down_leaves_nothing_behind_even_after_a_crash() {
         assert_ne!(l[1], "systemd");
         assert_eq!(l[2], "0", "systemd runs on light host {n}");
     }
+    step(test, start, "light hosts checked");
     // `up` again is safe and answers the same inventory.
     let again = assert_ok(&lab.lab(&["up"]), "up again");
     assert_eq!(again.trim(), lab.inventory.display().to_string());
@@ -755,6 +768,7 @@ fn down_leaves_nothing_behind_even_after_a_crash() {
     }
     assert_eq!(pids.len(), machines.len() + 2);
 
+    step(test, start, "up again done");
     // A crash, more or less: faults in place, nspawn and the file server killed with SIGKILL.
     lab.fault_ok(&["delay", "master1", "50"]);
     let dl = std::fs::read_to_string(lab.dir.join("faults/master1/delay.pid")).unwrap_or_default();
@@ -775,8 +789,10 @@ fn down_leaves_nothing_behind_even_after_a_crash() {
     let dir = lab.dir.clone();
     let bridge = lab.bridge.clone();
     let slot = lab.net.rsplit('.').next().unwrap().to_string();
+    step(test, start, "crash staged");
     let out = lab.down();
     assert_ok(&out, "down");
+    step(test, start, "down");
 
     for p in &pids {
         assert!(!process_alive(*p), "process {p} still runs after down");
