@@ -95,26 +95,26 @@ fn demo_is_wired() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-#[test]
-fn the_demo_in_tmux_from_welcome_to_done() {
+/// Starts `kha-tui ARGS` in a fresh tmux server with a private HOME; `None` = skipped.
+fn start(args: &str, tag: &str) -> Option<(tempfile::TempDir, Session)> {
     if !tmux_present() {
         assert!(!ci(), "tmux is not installed");
         println!("skipping: tmux is not installed");
-        return;
+        return None;
     }
     if !demo_is_wired() {
         assert!(!ci(), "`kha-tui demo` is not wired in src/main.rs");
         println!("skipping: `kha-tui demo` is not wired in src/main.rs yet");
-        return;
+        return None;
     }
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
     let s = Session {
         name: "kha".into(),
-        socket: format!("kha-tui-e2e-{}", std::process::id()),
+        socket: format!("kha-tui-e2e-{}-{tag}", std::process::id()),
     };
     let cmd = format!(
-        "env HOME={h} XDG_CONFIG_HOME={h}/config XDG_STATE_HOME={h}/state XDG_DATA_HOME={h}/data TMPDIR={h} TERM=xterm-256color KHA_DEMO_SPEED=15 {BIN} demo",
+        "env HOME={h} XDG_CONFIG_HOME={h}/config XDG_STATE_HOME={h}/state XDG_DATA_HOME={h}/data TMPDIR={h} TERM=xterm-256color sh -c '{BIN} {args}; echo $? > {h}/exit'",
         h = h.display()
     );
     let o = s.tmux(&[
@@ -130,9 +130,30 @@ fn the_demo_in_tmux_from_welcome_to_done() {
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     s.tmux(&["set-option", "-t", &s.name, "remain-on-exit", "on"]);
+    Some((home, s))
+}
 
-    let screen = s.wait("Welcome to", 20).clone();
-    let _ = screen;
+/// Waits for the exit status file the shell around kha-tui writes.
+fn exit_status(s: &Session, h: &Path) -> String {
+    let exit = h.join("exit");
+    let end = Instant::now() + Duration::from_secs(15);
+    loop {
+        let text = std::fs::read_to_string(&exit).unwrap_or_default();
+        if !text.is_empty() {
+            return text.trim().to_string();
+        }
+        assert!(Instant::now() < end, "kha-tui did not exit: {}", s.screen());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_demo_in_tmux_from_welcome_to_done() {
+    let Some((home, s)) = start("demo --speed 15", "full") else {
+        return;
+    };
+    let h = home.path();
+    s.wait("Welcome to", 20);
     let top = s.screen();
     assert!(
         top.lines().next().unwrap_or("").contains("SIMULATION"),
@@ -204,29 +225,15 @@ fn the_demo_in_tmux_from_welcome_to_done() {
     assert!(done.contains("kubectl get nodes"), "{done}");
     assert!(done.contains("Ready"), "{done}");
 
-    // q quits and the terminal is given back.
+    // q quits with status 0 (the shell around it writes the status to a file).
     s.keys(&["q"]);
-    let end = Instant::now() + Duration::from_secs(10);
-    loop {
-        let dead = s.tmux(&["display-message", "-p", "-t", &s.name, "#{pane_dead}"]);
-        if String::from_utf8_lossy(&dead.stdout).trim() == "1" {
-            break;
-        }
-        assert!(Instant::now() < end, "kha-tui did not exit: {}", s.screen());
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let status = s.tmux(&[
-        "display-message",
-        "-p",
-        "-t",
-        &s.name,
-        "#{pane_dead_status}",
-    ]);
-    assert_eq!(
-        String::from_utf8_lossy(&status.stdout).trim(),
-        "0",
-        "{}",
-        s.screen()
+    assert_eq!(exit_status(&s, h), "0", "{}", s.screen());
+    // The alternate screen was left: the TUI is gone from the terminal.
+    std::thread::sleep(Duration::from_millis(200));
+    let after = s.screen();
+    assert!(
+        !after.contains("SIMULATION"),
+        "the terminal was not restored:\n{after}"
     );
     // The inventory was saved as TOML `apply --config` reads; the log went to a file.
     let saved = h.join("config/kha-tui/demo.toml");
@@ -235,4 +242,39 @@ fn the_demo_in_tmux_from_welcome_to_done() {
         "{}",
         saved.display()
     );
+}
+
+#[test]
+fn demo_fail_worker2_fails_mid_run_and_r_retries_to_done() {
+    let Some((home, s)) = start("demo --fail worker2 --speed 15", "fail") else {
+        return;
+    };
+    s.wait("Welcome to", 20);
+    // Straight through the seed's forms.
+    s.keys(&["Enter", "Enter", "Enter", "Enter"]);
+    s.wait("Connect and preflight", 10);
+    s.wait("Unknown host key", 30);
+    s.keys(&["Right", "Enter"]);
+    s.wait("nothing blocks the run", 60);
+    s.keys(&["Enter"]);
+    s.wait("Plan review", 10);
+    s.keys(&["s"]);
+    let mut retried = false;
+    loop {
+        let (i, scr) = s.wait_any(&["Confirm — this step asks", "r  retry", "is ready"], 120);
+        match i {
+            0 => s.keys(&["Tab", "Enter"]),
+            1 => {
+                assert!(!retried, "failed again after the retry:\n{scr}");
+                assert!(scr.contains("worker2 failed"), "{scr}");
+                s.keys(&["r"]);
+                retried = true;
+            }
+            _ => break,
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(retried, "worker2 never failed");
+    s.keys(&["q"]);
+    assert_eq!(exit_status(&s, home.path()), "0", "{}", s.screen());
 }

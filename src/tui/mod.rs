@@ -52,15 +52,7 @@ impl Default for DemoOptions {
 /// `Transport` trait, SIMULATION on screen at all times. State and logs go to a fresh temporary
 /// directory (removed at the end), so every demo runs the whole flow; the edited inventory is
 /// saved as `demo.toml` in kha-tui's config directory.
-pub async fn run_demo(mut opts: DemoOptions) -> anyhow::Result<()> {
-    // Tests speed the simulated fleet up (KHA_DEMO_SPEED=20: the install in a few seconds).
-    if let Some(s) = std::env::var("KHA_DEMO_SPEED")
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-        .filter(|s| *s > 0.0)
-    {
-        opts.speed = s;
-    }
+pub async fn run_demo(opts: DemoOptions) -> anyhow::Result<()> {
     let root = std::env::temp_dir().join(format!("kha-tui-demo-{}", std::process::id()));
     let dirs = Dirs::under(&root);
     let save_path = runtime::config_dir()
