@@ -36,7 +36,10 @@ fn headless(dir: &std::path::Path, sim: SimOptions) -> Headless<SimFleet> {
     )
 }
 
-fn key(h: &mut Headless<SimFleet>, code: KeyCode) {
+fn key<T: kha_tui::transport::Transport>(h: &mut Headless<T>, code: KeyCode)
+where
+    T::Session: Sync,
+{
     h.send(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
 }
 
@@ -239,4 +242,64 @@ async fn to_plan_without_question(h: &mut Headless<SimFleet>) {
     );
     key(h, KeyCode::Enter);
     assert_eq!(h.model.screen, Screen::Plan, "{:?}", h.model.status);
+}
+
+/// The wizard's real transport: nodes that refuse SSH show as unreachable and block the plan.
+#[tokio::test(flavor = "multi_thread")]
+async fn over_real_ssh_unreachable_nodes_block_the_plan() {
+    use kha_tui::transport::ssh::{SshConfig, SshTransport};
+    let dir = tempfile::tempdir().unwrap();
+    let dirs = Dirs::under(dir.path());
+    let mut opts = Options::new(dirs.clone());
+    opts.interactive = true;
+    opts.timeouts.connect = Duration::from_secs(3);
+    // Loopback addresses on a port nothing listens on: every connection is refused at once.
+    let inventory = EXAMPLE
+        .replace("10.0.0.", "127.0.0.")
+        .replace("port = 22", "port = 9");
+    let model = Model::new(Setup {
+        simulated: false,
+        save_path: dir.path().join("cluster.toml"),
+        sources: vec![Source {
+            label: "loopback".into(),
+            path: None,
+            text: Ok(inventory),
+        }],
+    });
+    let mut h = Headless::new(
+        Arc::new(SshTransport::new(SshConfig::with_openssh_defaults(
+            dirs.known_hosts.clone(),
+        ))),
+        model,
+        opts,
+        Logger::none(),
+    );
+    assert!(!h.model.simulated);
+    for _ in 0..4 {
+        key(&mut h, KeyCode::Enter);
+    }
+    assert_eq!(h.model.screen, Screen::Preflight, "{:?}", h.model.status);
+    assert!(
+        h.until(WAIT, |m| !m.preflight.running
+            && m.preflight.blocking.is_some())
+            .await
+    );
+    use kha_tui::tui::model::Conn;
+    assert!(
+        h.model
+            .preflight
+            .nodes
+            .iter()
+            .all(|n| n.conn == Conn::Unreachable),
+        "{:?}",
+        h.model
+            .preflight
+            .nodes
+            .iter()
+            .map(|n| (&n.name, n.conn, &n.detail))
+            .collect::<Vec<_>>()
+    );
+    key(&mut h, KeyCode::Enter);
+    assert_eq!(h.model.screen, Screen::Preflight);
+    assert!(h.model.status.as_ref().unwrap().1.contains("unreachable"));
 }

@@ -531,7 +531,7 @@ pub fn confirm_init() -> Model {
             nodes: vec!["master1".into()],
             title: "kubeadm init on master1 creates the cluster".into(),
             detail: "kubeadm init creates the cluster CA and control plane on master1 and uploads the control-plane certificates, encrypted under a generated key, into the cluster for two hours".into(),
-            command: "sudo -n bash /var/lib/kha/steps/kubeadm-init.sh\n  # runs: kubeadm init --config /etc/kha/kubeadm-init.yaml --upload-certs\n  # controlPlaneEndpoint: lb.example.internal:6443\n  # podSubnet: 10.244.0.0/16, serviceSubnet: 10.96.0.0/12\n  # bootstrap token and certificate key: <<kha:bootstrap-token>>, <<kha:certificate-key>>".into(),
+            command: "sudo -n -- bash /tmp/kha-tui.k3x9/run-kubeadm-init.sh".into(),
             reply: reply(),
         },
     );

@@ -1060,6 +1060,26 @@ fn on_event(m: &mut Model, ev: Event) -> Vec<Command> {
             reply,
         } => {
             let typed = is_destructive(&step, &title).then(|| (m.cluster_name(), Field::new("")));
+            // Under the engine's command line, what it runs: the step's own script from the plan
+            // (after the shared node library) and the files it writes.
+            let mut command = command;
+            if let Some(p) = &m.plan.plan {
+                for n in &nodes {
+                    if let Some(s) = p.find(n, &step) {
+                        for f in &s.files {
+                            command.push_str(&format!("\n# writes {} (mode {:o})", f.path, f.mode));
+                        }
+                        let own = s
+                            .script
+                            .strip_prefix(crate::assets::scripts::LIB)
+                            .unwrap_or(&s.script)
+                            .trim_start_matches('\n');
+                        command.push_str(&format!("\n# ---- the script of {step} on {n} ----\n"));
+                        command.push_str(&own.replace('\t', "    "));
+                        break;
+                    }
+                }
+            }
             m.popups.push_back(Popup::Confirm {
                 step,
                 nodes,
