@@ -49,8 +49,7 @@ pub fn welcome() -> Model {
         simulated: true,
         save_path: "/home/op/.config/kha-tui/demo.toml".into(),
         sources: vec![Source {
-            label: "Use the seed topology: 1 LB, 3 control planes, 3 workers (prefilled, editable)"
-                .into(),
+            label: "The seed topology: 1 LB, 3 control planes, 3 workers (editable)".into(),
             path: None,
             text: Ok(EXAMPLE.to_string()),
         }],

@@ -136,8 +136,10 @@ pub fn bindings(m: &Model) -> Vec<Binding> {
             v.push(b(&[DOWN], "", "", Action::Down));
             if m.welcome_item() != WelcomeItem::LoadFile {
                 v.push(b(&[KeySpec::ch('q')], "q", "quit", Action::Quit));
+                v.push(b(&[CTRL_C], "", "", Action::QuitAsk));
+            } else {
+                v.push(b(&[CTRL_C], "Ctrl-C", "quit", Action::QuitAsk));
             }
-            v.push(b(&[CTRL_C], "Ctrl-C", "quit", Action::QuitAsk));
         }
         Screen::Form(page) => {
             let form = m.form.as_ref();

@@ -70,8 +70,7 @@ pub async fn run_demo(opts: DemoOptions) -> anyhow::Result<()> {
         simulated: true,
         save_path,
         sources: vec![Source {
-            label: "Use the seed topology: 1 LB, 3 control planes, 3 workers (prefilled, editable)"
-                .into(),
+            label: "The seed topology: 1 LB, 3 control planes, 3 workers (editable)".into(),
             path: None,
             text: Ok(EXAMPLE.to_string()),
         }],

@@ -488,3 +488,56 @@ fn passwords_are_masked_redacted_and_reach_the_engine_options() {
         matches!(&cmds[..], [Command::Apply { secrets, .. }] if secrets.sudo_password.is_some())
     );
 }
+
+#[test]
+fn load_a_file_or_start_new() {
+    let mut m = fixtures::welcome();
+    // Items: seed, load a file, new.
+    press(&mut m, KeyCode::Down);
+    assert_eq!(m.welcome_item(), WelcomeItem::LoadFile);
+    // Letters go to the path field (q does not quit here).
+    typed(&mut m, "~/q.toml");
+    assert!(!m.quit);
+    let cmds = press(&mut m, KeyCode::Enter);
+    let path = match &cmds[..] {
+        [Command::Load { path }] => path.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(path.ends_with("q.toml") && !path.starts_with("~"));
+    update(
+        &mut m,
+        Msg::Loaded {
+            path: path.clone(),
+            result: Ok("[cluster]\nnme = 1".into()),
+        },
+    );
+    assert_eq!(m.screen, Screen::Welcome);
+    assert!(m.welcome.error.as_ref().unwrap().contains("q.toml"));
+    update(
+        &mut m,
+        Msg::Loaded {
+            path,
+            result: Ok(crate::inventory::EXAMPLE.into()),
+        },
+    );
+    assert_eq!(m.screen, Screen::Form(Page::Access));
+
+    let mut m = fixtures::welcome();
+    press(&mut m, KeyCode::Up); // wraps to "new"
+    assert_eq!(m.welcome_item(), WelcomeItem::New);
+    press(&mut m, KeyCode::Enter);
+    let f = m.form.as_ref().unwrap();
+    assert_eq!(f.rows.len(), 4);
+    assert!(f.errors() > 0, "addresses to fill in");
+    assert_eq!(
+        f.kubernetes,
+        crate::versions::Table::get().default_minor().minor
+    );
+    // Next is refused on the first page until the LB address is given.
+    press(&mut m, KeyCode::Enter);
+    assert_eq!(m.screen, Screen::Form(Page::Access));
+    assert_eq!(m.form.as_ref().unwrap().focused(), Some(FieldId::LbAddress));
+    typed(&mut m, "192.0.2.10");
+    press(&mut m, KeyCode::Enter);
+    assert_eq!(m.screen, Screen::Form(Page::Nodes));
+}

@@ -30,8 +30,8 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
     }
     lines.push(Line::styled("You need", t.title()));
     for p in [
-        "3 control planes with 2 CPU and 2 GB RAM each (Ubuntu 22.04+ / Debian 12+)",
-        "workers with 1 CPU and 2 GB RAM each",
+        "3 control planes: 2 CPU, 2 GB RAM each (Ubuntu 22.04+ / Debian 12+)",
+        "workers: 1 CPU, 2 GB RAM each",
         "this node as the load balancer (HAProxy listens on the API port)",
         "root, or a user with sudo, on every node",
         "SSH from this node to all nodes (a key file or the ssh-agent)",
