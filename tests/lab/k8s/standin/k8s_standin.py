@@ -384,6 +384,8 @@ class Api:
         return obj
 
     def _unreach(self, e):
+        if isinstance(e, (ssl.SSLEOFError, http.client.RemoteDisconnected, ConnectionResetError)):
+            return 'Get "https://%s:%s": EOF' % (self.host, self.port)
         if isinstance(e, ConnectionRefusedError):
             return "dial tcp %s:%s: connect: connection refused" % (self.host, self.port)
         if isinstance(e, (socket.timeout, TimeoutError)):
@@ -1748,12 +1750,16 @@ def wait_control_plane(c, timeout):
 
 
 def retry_api(fn, timeout, what="API call"):
+    """kubeadm's API calls retry while the API is unreachable or answers 5xx (a control plane
+    going away behind the load balancer, etcd electing a leader)."""
     t0 = time.time()
     while True:
         try:
             return fn()
-        except (Unreachable, ApiError) as e:
+        except (Unreachable, ApiError, ssl.SSLError) as e:
             if isinstance(e, ApiError) and e.code not in (500, 503, 429) and "etcdserver" not in str(e):
+                raise
+            if isinstance(e, ssl.SSLCertVerificationError):
                 raise
             if time.time() - t0 > timeout:
                 raise KubeadmError("%s: %s" % (what, e))
@@ -2097,9 +2103,10 @@ def kubeadm_upload_certs_phase(argv):
         docs = load_config(flag(argv, "config"))
         key = key or (docs.get("InitConfiguration") or {}).get("certificateKey")
     key = key or secrets.token_hex(32)
-    api = admin_api()
-    cc = yaml.safe_load(api.get("/api/v1/namespaces/kube-system/configmaps/kubeadm-config")["data"]["ClusterConfiguration"])
-    upload_certs(api, key, cc)
+    api = admin_api(flag(argv, "kubeconfig"))
+    cc = yaml.safe_load(retry_api(lambda: api.get("/api/v1/namespaces/kube-system/configmaps/kubeadm-config"), 60)
+                        ["data"]["ClusterConfiguration"])
+    retry_api(lambda: upload_certs(api, key, cc), 60)
 
 
 def discovery(endpoint, token, hashes, timeout, unsafe=False):
@@ -2373,20 +2380,37 @@ def kubeadm_reset(argv):
             raise KubeadmError("aborted reset operation", "preflight")
     out("[preflight] Running pre-flight checks")
     if exists("/etc/kubernetes/manifests/etcd.yaml"):
+        last = None
         try:
-            etcd = etcd_client_local(["https://127.0.0.1:2379"])
             me = "https://%s:2380" % default_ip()
+            endpoints = ["https://127.0.0.1:2379"]
             pod = yaml.safe_load(read("/etc/kubernetes/manifests/etcd.yaml"))
             for a in pod["spec"]["containers"][0]["command"]:
                 if a.startswith("--initial-advertise-peer-urls="):
                     me = a.split("=", 1)[1]
-            ms = etcd.members()
-            if len(ms) > 1:
-                for m in ms:
-                    if me in (m.get("peerURLs") or []):
-                        etcd.member_remove(m["ID"])
-        except (EtcdError, OSError, ValueError, KeyError, TypeError) as e:
-            klog("W", "[reset] Failed to remove etcd member: %s\n.Please manually remove this etcd member using etcdctl" % e)
+                if a.startswith("--initial-cluster="):
+                    for member in a.split("=", 1)[1].split(","):
+                        url = member.split("=", 1)[-1]
+                        endpoints.append(url.replace(":2380", ":2379"))
+            etcd = etcd_client_local(endpoints)
+            etcd.timeout = 3
+            t0 = time.time()
+            while time.time() - t0 < 40:  # etcd refuses while a member joined less than 5 s ago
+                try:
+                    ms = etcd.members()
+                    mine = [m for m in ms if me in (m.get("peerURLs") or [])]
+                    if len(ms) > 1 and mine:
+                        etcd.member_remove(mine[0]["ID"])
+                    last = None
+                    break
+                except EtcdError as e:
+                    last = e
+                    time.sleep(2)
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            last = e
+        if last is not None:
+            klog("W", "[reset] Failed to remove etcd member: %s\n.Please manually remove this etcd member using etcdctl"
+                 % last)
     else:
         out("W%s removeetcdmember.go:106] [reset] No kubeadm config, using etcd pod spec to get data directory"
             % time.strftime("%m%d")) if False else None
@@ -2404,7 +2428,13 @@ def kubeadm_reset(argv):
         if os.path.isdir(P(d)):
             for e in os.listdir(P(d)):
                 p = os.path.join(P(d), e)
-                shutil.rmtree(p, ignore_errors=True) if os.path.isdir(p) and not os.path.islink(p) else os.unlink(p)
+                try:
+                    if os.path.isdir(p) and not os.path.islink(p):
+                        shutil.rmtree(p, ignore_errors=True)
+                    else:
+                        os.unlink(p)
+                except OSError as err:
+                    klog("W", "[reset] Failed to delete %s: %s" % (p, err))
     files = ["/etc/kubernetes/admin.conf", "/etc/kubernetes/super-admin.conf", "/etc/kubernetes/kubelet.conf",
              "/etc/kubernetes/bootstrap-kubelet.conf", "/etc/kubernetes/controller-manager.conf",
              "/etc/kubernetes/scheduler.conf"]
@@ -2445,16 +2475,17 @@ def kubeadm_token(argv):
         groups = tuple((flag(argv, "groups") or "").split(",")) if flag(argv, "groups") else \
             tuple(bt.get("groups") or ("system:bootstrappers:kubeadm:default-node-token",))
         try:
-            api.create("/api/v1/namespaces/kube-system/secrets",
-                       token_secret_obj(tok, ttl, usages, groups, flag(argv, "description") or bt.get("description")))
+            retry_api(lambda: api.create("/api/v1/namespaces/kube-system/secrets",
+                                         token_secret_obj(tok, ttl, usages, groups,
+                                                          flag(argv, "description") or bt.get("description"))), 60)
         except ApiError as e:
             if e.code == 409:
                 raise KubeadmError('failed to create or update bootstrap token with name %s: secrets "%s" already exists'
                                    % ("bootstrap-token-" + tok.split(".")[0], "bootstrap-token-" + tok.split(".")[0]))
             raise
         if flag(argv, "print-join-command") == "true":
-            cc = yaml.safe_load(api.get("/api/v1/namespaces/kube-system/configmaps/kubeadm-config")["data"]
-                                ["ClusterConfiguration"])
+            cc = yaml.safe_load(retry_api(lambda: api.get("/api/v1/namespaces/kube-system/configmaps/kubeadm-config"),
+                                          60)["data"]["ClusterConfiguration"])
             cahash = spki_hash(read(PKI + "/ca.crt", binary=True))
             line = "kubeadm join %s --token %s --discovery-token-ca-cert-hash %s " % (cc["controlPlaneEndpoint"], tok, cahash)
             if flag(argv, "certificate-key"):
