@@ -407,6 +407,7 @@ fn haproxy_on_the_lb_round_robins_and_survives_a_powered_off_control_plane() {
     }
     let start = Instant::now();
     let lab = Lab::up("lb,3cp");
+    step(test, start, "up");
     // Real apt through the proxy on the bridge.
     lab.ssh_ok(
         "lb",
@@ -417,6 +418,7 @@ fn haproxy_on_the_lb_round_robins_and_survives_a_powered_off_control_plane() {
         lab.ssh_ok("lb", "apt-cache policy containerd")
             .contains("Candidate: 1.6.")
     );
+    step(test, start, "haproxy installed on lb");
     // A second download of the same package comes from the proxy's cache.
     lab.ssh_ok(
         "master1",
@@ -444,6 +446,7 @@ fn haproxy_on_the_lb_round_robins_and_survives_a_powered_off_control_plane() {
         "haproxy fetched {fetched} times from the mirror"
     );
 
+    step(test, start, "cache checked");
     for cp in ["master1", "master2", "master3"] {
         start_listener(&lab, cp);
     }
@@ -474,11 +477,13 @@ fn haproxy_on_the_lb_round_robins_and_survives_a_powered_off_control_plane() {
         let st = haproxy_status(&lab);
         st.len() == 3 && st.iter().all(|(_, s)| s == "UP")
     });
+    step(test, start, "haproxy configured, all UP");
     let seq = balanced(&lab, 6);
     let first: HashSet<&String> = seq[..3].iter().collect();
     assert_eq!(first.len(), 3, "not round robin: {seq:?}");
     assert_eq!(seq[..3], seq[3..], "not round robin: {seq:?}");
 
+    step(test, start, "round robin checked");
     // A control plane powered off: HAProxy reports it DOWN and keeps serving with the others.
     lab.fault_ok(&["poweroff", "master2"]);
     wait_for("master2 DOWN", Duration::from_secs(20), || {
@@ -493,6 +498,7 @@ fn haproxy_on_the_lb_round_robins_and_survives_a_powered_off_control_plane() {
     );
     assert_eq!(seq.iter().filter(|h| *h == "master1").count(), 3, "{seq:?}");
 
+    step(test, start, "master2 DOWN, still serving");
     // Powered on again, it comes back.
     lab.fault_ok(&["poweron", "master2"]);
     start_listener(&lab, "master2");
@@ -530,6 +536,7 @@ fn keepalived_on_two_lbs_moves_the_virtual_address() {
     let start = Instant::now();
     let lab = Lab::up("lb,lb2");
     let vip = lab.vip();
+    step(test, start, "up");
     std::thread::scope(|s| {
         for (host, prio) in [("lb", 150), ("lb2", 100)] {
             let (lab, vip) = (&lab, &vip);
@@ -550,6 +557,7 @@ fn keepalived_on_two_lbs_moves_the_virtual_address() {
             });
         }
     });
+    step(test, start, "keepalived installed and configured on both");
     wait_for(
         "lb to hold the virtual address",
         Duration::from_secs(30),
@@ -557,6 +565,7 @@ fn keepalived_on_two_lbs_moves_the_virtual_address() {
     );
     assert!(ssh_answers_as(&lab, &vip, "lb"));
 
+    step(test, start, "lb holds the address");
     lab.ssh_ok("lb", "sudo systemctl stop keepalived");
     wait_for(
         "the address to move to lb2",
@@ -569,6 +578,7 @@ fn keepalived_on_two_lbs_moves_the_virtual_address() {
         || ssh_answers_as(&lab, &vip, "lb2"),
     );
 
+    step(test, start, "moved to lb2");
     lab.ssh_ok("lb", "sudo systemctl start keepalived");
     wait_for(
         "the address to come back to lb",
