@@ -606,8 +606,6 @@ class Request:
         self.resource = rest[0]
         self.name = rest[1] if len(rest) > 1 else None
         self.sub = rest[2] if len(rest) > 2 else None
-        if self.resource == "namespaces" and self.ns is None and self.name is None and len(rest) == 1:
-            pass
         self.ok = True
 
     def key(self, name=None):
@@ -769,8 +767,6 @@ class ApiServer:
         kvs, rev = self.etcd.list(prefix)
         items = []
         for kv in kvs:
-            if r.ns is None and r.resource not in CLUSTER_SCOPED and False:
-                pass
             obj = self.decorate(json.loads(kv["value"]), kv)
             if label_match(obj.get("metadata", {}).get("labels"), r.query.get("labelSelector")):
                 fs = r.query.get("fieldSelector", "")
@@ -870,9 +866,8 @@ class ApiServer:
             for x in kvs:
                 if "/%s/" % r.name in x["key"] and x["key"].split("/")[-2] == r.name:
                     self.etcd.delete(x["key"])
-        return 200, None, status_obj(200, "", "") if False else {"kind": "Status", "apiVersion": "v1", "status": "Success",
-                                                                   "details": {"name": r.name, "kind": r.resource,
-                                                                               "uid": obj["metadata"].get("uid")}}
+        return 200, None, {"kind": "Status", "apiVersion": "v1", "status": "Success",
+                           "details": {"name": r.name, "kind": r.resource, "uid": obj["metadata"].get("uid")}}
 
     # --- what kube-controller-manager's csrapproving and csrsigning do, synchronously
     def sign_csr(self, obj, user):
@@ -2117,11 +2112,16 @@ def discovery(endpoint, token, hashes, timeout, unsafe=False):
     tid, tsec = m.groups()
     pins = []
     for h in hashes:
-        if not re.match(r"^sha256:[0-9a-f]{64}$", h):
-            raise KubeadmError('invalid hash "%s", expected a "sha256:" prefixed hex string' % h
-                               if not h.startswith("sha256:") else
-                               "invalid hash \"%s\", expected a sha256 hash (64 hex digits)" % h, "preflight")
-        pins.append(h)
+        fmt, _, value = h.partition(":")
+        if not _:
+            raise KubeadmError('invalid hash "%s", expected "format:hex-value"' % h, "preflight")
+        if fmt.lower() != "sha256":
+            raise KubeadmError('unknown hash format "%s". Known format(s) are: sha256' % fmt, "preflight")
+        if len(value) // 2 != 32:
+            raise KubeadmError("expected a 32 byte SHA-256 hash, found %d bytes" % (len(value) // 2), "preflight")
+        if not re.match(r"^[0-9a-fA-F]+$", value):
+            raise KubeadmError("could not decode SHA-256 from hex: encoding/hex: invalid byte", "preflight")
+        pins.append("sha256:" + value.lower())
     if not pins and not unsafe:
         raise KubeadmError("discovery.bootstrapToken: Invalid value: \"\": using token-based discovery without "
                            "caCertHashes can be unsafe. Set unsafeSkipCAVerification as true in your kubeadm config file "
@@ -2209,8 +2209,7 @@ def kubeadm_join(argv):
     endpoint = bt.get("apiServerEndpoint") or ""
     if not endpoint:
         raise KubeadmError("discovery.bootstrapToken.apiServerEndpoint: Invalid value: \"\": the API server endpoint "
-                           "must be set", "preflight") if False else KubeadmError(
-            "unable to fetch the kubeadm-config ConfigMap: invalid or missing API server endpoint", "preflight")
+                           "must be set")
     nr = jc.get("nodeRegistration") or {}
     node = (nr.get("name") or hostname()).lower()
     cp = jc.get("controlPlane")
@@ -2411,11 +2410,8 @@ def kubeadm_reset(argv):
         if last is not None:
             klog("W", "[reset] Failed to remove etcd member: %s\n.Please manually remove this etcd member using etcdctl"
                  % last)
-    else:
-        out("W%s removeetcdmember.go:106] [reset] No kubeadm config, using etcd pod spec to get data directory"
-            % time.strftime("%m%d")) if False else None
-    out("[reset] Deleted contents of the etcd data directory: /var/lib/etcd") if os.path.isdir(P("/var/lib/etcd")) else None
     if os.path.isdir(P("/var/lib/etcd")):
+        out("[reset] Deleted contents of the etcd data directory: /var/lib/etcd")
         for e in os.listdir(P("/var/lib/etcd")):
             shutil.rmtree(os.path.join(P("/var/lib/etcd"), e), ignore_errors=True)
     out("[reset] Stopping the kubelet service")
@@ -2572,7 +2568,6 @@ def main_kubeadm(argv):
                                         "pod-network-cidr", "service-cidr", "control-plane-endpoint", "kubernetes-version",
                                         "apiserver-advertise-address", "cri-socket", "token-ttl", "usages", "groups",
                                         "discovery-token", "tls-bootstrap-token"))
-    phase = None
     try:
         if not cmd:
             out("kubeadm: easily bootstrap a secure Kubernetes cluster (stand-in; see tests/lab/k8s/README.md)")
@@ -2589,9 +2584,7 @@ def main_kubeadm(argv):
                     'Platform:"linux/amd64"}' % (v.split(".")[1], v))
             return 0
         if cmd[0] == "init":
-            phase = "init"
             if len(cmd) >= 3 and cmd[1] == "phase" and cmd[2] == "upload-certs":
-                phase = "upload-certs"
                 kubeadm_upload_certs_phase(args)
             elif len(cmd) >= 2 and cmd[1] == "phase":
                 raise KubeadmError('unknown command "%s" for "kubeadm init phase"' % (cmd[2] if len(cmd) > 2 else ""))
@@ -3463,8 +3456,7 @@ class Kubectl:
                 if nsd:
                     md["namespace"] = ns
                 coll = self.path(api_version, plural, nsd, ns)
-                label = "%s/%s" % ((plural if "." not in plural else plural).rstrip("s") if False else
-                                   self.kind_label(kind, api_version), name)
+                label = "%s/%s" % (self.kind_label(kind, api_version), name)
                 if not create and not server_side:
                     md.setdefault("annotations", {})["kubectl.kubernetes.io/last-applied-configuration"] = \
                         json.dumps(d, sort_keys=True, separators=(",", ":")) + "\n"
@@ -3588,7 +3580,7 @@ class Kubectl:
         label = kind.lower() + ("." + gv.split("/")[0] if "/" in gv else "")
         for n in names:
             while True:
-                obj = self.api().get_or_none(self.path(gv, plural, nsd, self.namespace(), n)) if True else None
+                obj = self.api().get_or_none(self.path(gv, plural, nsd, self.namespace(), n))
                 if obj is None and not allres:
                     raise KubectlError('Error from server (NotFound): %s "%s" not found' % (plural, n))
                 conds = ((obj or {}).get("status") or {}).get("conditions") or []
