@@ -120,7 +120,13 @@ impl Lab {
             .lines()
             .find_map(|l| l.strip_prefix("package_mirror = \""))
             .and_then(|l| l.strip_suffix("/pkgs.k8s.io\""))
-            .unwrap_or_else(|| panic!("no package_mirror of the www hook in {inventory}"))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no package_mirror in {inventory}: the www hook tests/lab/www.d/50-k8s did not \
+                     build the repositories:\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            })
             .to_string();
         let host = mirror
             .trim_start_matches("http://")
