@@ -1,6 +1,6 @@
 #!/bin/bash
 # Development harness: run the stand-ins on this machine, on loopback only, with a node's
-# files under $KHA_STANDIN_ROOT. Not used by the lab; used by `lab_k8s::standins_on_loopback`.
+# files under $KHA_STANDIN_ROOT. Not used by the lab or the tests: for working on the stand-ins.
 #   local-env.sh start DIR ETCD_BIN_DIR   -> fake CRI socket + kubelet loop; prints nothing
 #   local-env.sh stop DIR
 set -euo pipefail
