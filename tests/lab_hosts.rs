@@ -302,15 +302,17 @@ fn hosts_are_isolated_from_each_other_and_from_the_machine() {
         return;
     }
     let start = Instant::now();
-    let lab = Lab::up("2cp");
+    let lab = Lab::up("3cp");
     let file = format!("/etc/kha-lab-isolation-{}", std::process::id());
     lab.ssh_ok(
         "master1",
         &format!("echo here | sudo tee {file} >/dev/null"),
     );
     assert_eq!(lab.ssh_ok("master1", &format!("cat {file}")).trim(), "here");
-    let out = lab.ssh("master2", &format!("test -e {file}"));
-    assert_eq!(out.status.code(), Some(1), "{file} leaked to master2");
+    for other in ["master2", "master3"] {
+        let out = lab.ssh(other, &format!("test -e {file}"));
+        assert_eq!(out.status.code(), Some(1), "{file} leaked to {other}");
+    }
     assert!(!Path::new(&file).exists(), "{file} leaked to the machine");
 
     let key = "/proc/sys/net/ipv4/ip_forward";
@@ -331,10 +333,12 @@ fn hosts_are_isolated_from_each_other_and_from_the_machine() {
         flip
     );
     assert_eq!(std::fs::read_to_string(key).unwrap(), machine_before);
-    assert_eq!(
-        lab.ssh_ok("master2", "cat /proc/sys/net/ipv4/ip_forward"),
-        other_before
-    );
+    for other in ["master2", "master3"] {
+        assert_eq!(
+            lab.ssh_ok(other, "cat /proc/sys/net/ipv4/ip_forward"),
+            other_before
+        );
+    }
     done(test, start);
 }
 
