@@ -412,6 +412,9 @@ fn haproxy_on_the_lb_round_robins_and_survives_a_powered_off_control_plane() {
     let start = Instant::now();
     let lab = Lab::up("lb,3cp");
     step(test, start, "up");
+    // `on-lb`: a program of the machine in the LB's network namespace.
+    let ip = assert_ok(&lab.on_lb(&["ip", "-o", "-4", "addr", "show"]), "on-lb ip");
+    assert!(ip.contains(&format!(" {}/24", lab.addr("lb"))), "{ip}");
     // Real apt through the proxy on the bridge.
     lab.ssh_ok(
         "lb",
