@@ -445,9 +445,9 @@ fn manual_ha_install_with_stand_ins() {
     // the certificate key: expired, then wrong, then a fresh one from upload-certs
     lab.ok(
         "master1",
-        &format!("KUBEADM_STANDIN_CERTS_TTL=3 kubeadm init phase upload-certs --upload-certs --certificate-key {key}"),
+        &format!("KUBEADM_STANDIN_CERTS_TTL=6 kubeadm init phase upload-certs --upload-certs --certificate-key {key}"),
     );
-    thread::sleep(Duration::from_secs(8));
+    thread::sleep(Duration::from_secs(12));
     let cp_join = |key: &str| {
         format!(
             "kubeadm join {ep} --token {TOKEN} --discovery-token-ca-cert-hash {hash} --control-plane --certificate-key {key}"
