@@ -842,6 +842,19 @@ fn stand_in_cli_wording() {
         &out,
         r#"bootstrapTokens[0].token: Invalid value: "ABCDEF.0123456789abcdef": the bootstrap token "ABCDEF.0123456789abcdef" was not of the form"#,
     );
+    // init only warns about an unknown field, as kubeadm does, and goes on to its preflight
+    // (which fails here: there is no container runtime under the temporary root)
+    let timeout_field = file(
+        "timeout.yaml",
+        "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\napiServer:\n  timeoutForControlPlane: 4m0s\n",
+    );
+    let (ok, out) = run(&["kubeadm", "init", "--config", &timeout_field]);
+    assert!(!ok);
+    assert_has(
+        &out,
+        r#"initconfiguration.go:332] error unmarshaling configuration schema.GroupVersionKind{Group:"kubeadm.k8s.io", Version:"v1beta4", Kind:"ClusterConfiguration"}: strict decoding error: unknown field "apiServer.timeoutForControlPlane""#,
+    );
+    assert_has(&out, "[ERROR CRI]: container runtime is not running");
     let (ok, out) = run(&["kubectl", "get", "nodes"]);
     assert!(!ok);
     assert_has(

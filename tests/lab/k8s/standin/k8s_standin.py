@@ -73,9 +73,9 @@ def parse_rfc3339(s):
     return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
 
 
-def klog(sev, msg, out=sys.stderr):
+def klog(sev, msg, out=sys.stderr, src="standin.go:0"):
     t = datetime.datetime.now()
-    out.write("%s%s %s %7d standin.go:0] %s\n" % (sev, t.strftime("%m%d"), t.strftime("%H:%M:%S.%f"), os.getpid(), msg))
+    out.write("%s%s %s %7d %s] %s\n" % (sev, t.strftime("%m%d"), t.strftime("%H:%M:%S.%f"), os.getpid(), src, msg))
     out.flush()
 
 
@@ -1099,8 +1099,10 @@ def out(s=""):
 KUBEADM_FIELDS = {
     "InitConfiguration": {"bootstrapTokens": None, "nodeRegistration": "NodeRegistration", "localAPIEndpoint": "APIEndpoint",
                           "certificateKey": None, "skipPhases": None, "patches": None, "timeouts": "Timeouts", "dryRun": None},
-    "ClusterConfiguration": {"etcd": None, "networking": "Networking", "kubernetesVersion": None, "controlPlaneEndpoint": None,
-                             "apiServer": None, "controllerManager": None, "scheduler": None, "dns": None, "proxy": None,
+    "ClusterConfiguration": {"etcd": "Etcd", "networking": "Networking", "kubernetesVersion": None,
+                             "controlPlaneEndpoint": None, "apiServer": "APIServer",
+                             "controllerManager": "ControlPlaneComponent", "scheduler": "ControlPlaneComponent",
+                             "dns": "DNS", "proxy": "Proxy",
                              "certificatesDir": None, "imageRepository": None, "featureGates": None, "clusterName": None,
                              "encryptionAlgorithm": None, "certificateValidityPeriod": None,
                              "caCertificateValidityPeriod": None, "upgrade": None},
@@ -1111,6 +1113,14 @@ KUBEADM_FIELDS = {
                            "ignorePreflightErrors": None, "skipPhases": None, "certificatesDir": None, "unmountFlags": None},
     "UpgradeConfiguration": {"apply": None, "diff": None, "node": None, "plan": None, "timeouts": "Timeouts"},
     "Networking": {"serviceSubnet": None, "podSubnet": None, "dnsDomain": None},
+    "APIServer": {"extraArgs": None, "extraVolumes": None, "extraEnvs": None, "certSANs": None},
+    "ControlPlaneComponent": {"extraArgs": None, "extraVolumes": None, "extraEnvs": None},
+    "Etcd": {"local": "LocalEtcd", "external": "ExternalEtcd"},
+    "LocalEtcd": {"imageRepository": None, "imageTag": None, "dataDir": None, "extraArgs": None, "extraEnvs": None,
+                  "serverCertSANs": None, "peerCertSANs": None},
+    "ExternalEtcd": {"endpoints": None, "caFile": None, "certFile": None, "keyFile": None},
+    "DNS": {"imageRepository": None, "imageTag": None, "disabled": None},
+    "Proxy": {"disabled": None},
     "NodeRegistration": {"name": None, "criSocket": None, "taints": None, "kubeletExtraArgs": None,
                          "ignorePreflightErrors": None, "imagePullPolicy": None, "imagePullSerial": None},
     "APIEndpoint": {"advertiseAddress": None, "bindPort": None},
@@ -1173,9 +1183,8 @@ def load_config(path, strict=False):
             if ver not in ("v1beta3", "v1beta4"):
                 raise KubeadmError('no kind "%s" is registered for version "%s" in scheme '
                                    '"k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/scheme/scheme.go:31"' % (kind, api))
-            if kind not in KUBEADM_FIELDS or kind[0].islower() or kind in ("Networking", "NodeRegistration", "APIEndpoint",
-                                                                          "JoinControlPlane", "Discovery", "Timeouts",
-                                                                          "BootstrapTokenDiscovery"):
+            if kind not in ("InitConfiguration", "ClusterConfiguration", "JoinConfiguration", "ResetConfiguration",
+                            "UpgradeConfiguration"):
                 raise KubeadmError('no kind "%s" is registered for version "%s" in scheme '
                                    '"k8s.io/kubernetes/cmd/kubeadm/app/apis/kubeadm/scheme/scheme.go:31"' % (kind, api))
             if ver == "v1beta3" and kind in ("ResetConfiguration", "UpgradeConfiguration"):
@@ -1184,7 +1193,7 @@ def load_config(path, strict=False):
             if ver == "v1beta3":
                 klog("W", 'your configuration file uses a deprecated API spec: "%s" (kind: "%s"). Please use '
                      "'kubeadm config migrate --old-config old-config-file --new-config new-config-file', which will write "
-                     "the new, similar spec using a newer API version." % (api, kind))
+                     "the new, similar spec using a newer API version." % (api, kind), src="common.go:101")
                 d = upgrade_v1beta3(kind, d)
             if kind in docs:
                 raise KubeadmError('invalid configuration: kind "%s" is specified twice in YAML file' % kind)
@@ -1194,7 +1203,8 @@ def load_config(path, strict=False):
                        'Kind:"%s"}: strict decoding error: %s' % (ver, kind, ", ".join('unknown field "%s"' % b for b in bad)))
                 if strict:
                     raise KubeadmError(msg)
-                klog("W", msg)
+                # kubeadm init/join only warn (its strictErrors is false there), as the real one does
+                klog("W", msg, src="joinconfiguration.go:163" if kind == "JoinConfiguration" else "initconfiguration.go:332")
             docs[kind] = d
         elif (api, kind) in COMPONENT_KINDS:
             docs[kind] = d
