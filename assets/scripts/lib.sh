@@ -18,8 +18,28 @@ need() {
   done
 }
 
-# apt-get that waits for another apt (unattended-upgrades on a fresh VM) instead of failing.
-apt_get() { apt-get -o DPkg::Lock::Timeout=300 -o Dpkg::Use-Pty=0 -q "$@"; }
+# apt-get that waits for another apt (unattended-upgrades on a fresh VM, or an apt left
+# running by a dropped connection) instead of failing. DPkg::Lock::Timeout covers dpkg's lock;
+# the lists lock of `apt-get update` has no timeout option, so that one is retried here.
+apt_get() {
+  local err rc i
+  err=$(mktemp)
+  for i in $(seq 1 60); do
+    rc=0
+    apt-get -o DPkg::Lock::Timeout=300 -o Dpkg::Use-Pty=0 -q "$@" 2>"$err" || rc=$?
+    if [ "$rc" != 0 ] && grep -q 'Could not get lock' "$err"; then
+      [ "$i" = 1 ] && log "another apt holds its lock; waiting for it"
+      sleep 5
+      continue
+    fi
+    cat "$err" >&2
+    rm -f "$err"
+    return "$rc"
+  done
+  cat "$err" >&2
+  rm -f "$err"
+  return "$rc"
+}
 
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
