@@ -50,8 +50,9 @@ impl Default for DemoOptions {
 
 /// Runs the demo: the seed topology prefilled (editable), a simulated fleet behind the same
 /// `Transport` trait, SIMULATION on screen at all times. State and logs go to a fresh temporary
-/// directory (removed at the end), so every demo runs the whole flow; the edited inventory is
-/// saved as `demo.toml` in kha-tui's config directory.
+/// directory `$TMPDIR/kha-tui-demo-PID`; its state is removed at the end (every demo runs the whole
+/// flow), its logs are kept. The edited inventory is saved as `demo.toml` in kha-tui's config
+/// directory.
 pub async fn run_demo(opts: DemoOptions) -> anyhow::Result<()> {
     let root = std::env::temp_dir().join(format!("kha-tui-demo-{}", std::process::id()));
     let dirs = Dirs::under(&root);
@@ -77,7 +78,8 @@ pub async fn run_demo(opts: DemoOptions) -> anyhow::Result<()> {
     });
     let log = runtime::Logger::open(&dirs.logs.join("tui.log"));
     let r = runtime::run(fleet, model, engine_opts, log).await;
-    let _ = std::fs::remove_dir_all(&root);
+    let _ = std::fs::remove_dir_all(&dirs.state);
+    let _ = std::fs::remove_file(&dirs.known_hosts);
     r
 }
 

@@ -378,7 +378,7 @@ where
             break Ok(());
         }
         if draw_now && h.model.dirty {
-            if let Err(e) = terminal.draw(|f| view::view(&h.model, f)) {
+            if let Err(e) = draw(terminal, &h.model) {
                 break Err(e.into());
             }
             h.model.dirty = false;
@@ -410,6 +410,16 @@ where
     h.stop();
     *log = std::mem::replace(&mut h.log, Logger::none());
     result
+}
+
+/// Draws one frame inside a synchronized update, so terminals that support it (mode 2026) show
+/// whole frames only.
+fn draw(terminal: &mut ratatui::DefaultTerminal, model: &Model) -> std::io::Result<()> {
+    use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+    crossterm::queue!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
+    let r = terminal.draw(|f| view::view(model, f)).map(|_| ());
+    crossterm::execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
+    r
 }
 
 /// Where the wizard saves the inventory: `<config dir>/cluster.toml` (XDG: ~/.config/kha-tui).

@@ -127,7 +127,7 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
     ]));
     if m.simulated {
         lines.push(Line::styled(
-            "   SIMULATION: no host was touched (its state and logs go when the demo ends); run `kha-tui` for the real thing.",
+            "   SIMULATION: no host was touched (its state is dropped when the demo ends); run `kha-tui` for the real thing.",
             t.warn(),
         ));
     } else {
