@@ -1,0 +1,404 @@
+//! kha-tui end to end over real SSH on lab hosts (tests/lab): real systemd, apt, HAProxy and
+//! containerd; the stand-in Kubernetes of tests/lab/k8s for what cannot exist here. The seed
+//! topology is installed by the real binary, through faults, and resumed.
+
+#[path = "common/lab.rs"]
+mod lab;
+
+use std::io::Read as _;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use lab::Lab;
+
+const KHA: &str = env!("CARGO_BIN_EXE_kha-tui");
+
+fn kha(args: &[&str]) -> Output {
+    Command::new(KHA).args(args).output().expect("kha-tui runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Fingerprints of the lab's pinned host keys, as `ssh-keygen -l` prints them.
+fn fingerprints(known_hosts: &Path) -> Vec<String> {
+    let out = Command::new("ssh-keygen")
+        .arg("-l")
+        .arg("-f")
+        .arg(known_hosts)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.ends_with("(ED25519)"))
+        .filter_map(|l| l.split_whitespace().nth(1).map(str::to_string))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// Any bootstrap-token-shaped string ([a-z0-9]{6}.[a-z0-9]{16}) or bare 64-hex run (a
+/// certificate key; CA pins, "sha256:"-prefixed, are public and allowed).
+fn find_secret_shaped(t: &str) -> Option<String> {
+    let b = t.as_bytes();
+    let tok = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    for i in 0..b.len() {
+        if i + 23 <= b.len()
+            && (i == 0 || !tok(b[i - 1]))
+            && b[i..i + 6].iter().all(|c| tok(*c))
+            && b[i + 6] == b'.'
+            && b[i + 7..i + 23].iter().all(|c| tok(*c))
+            && (i + 23 == b.len() || !tok(b[i + 23]))
+        {
+            return Some(t[i..i + 23].to_string());
+        }
+        let hex = |c: u8| c.is_ascii_digit() || (b'a'..=b'f').contains(&c);
+        if i + 64 <= b.len()
+            && (i == 0 || !hex(b[i - 1]))
+            && b[i..i + 64].iter().all(|c| hex(*c))
+            && (i + 64 == b.len() || !hex(b[i + 64]))
+            && !t[..i].ends_with("sha256:")
+        {
+            return Some(t[i..i + 64].to_string());
+        }
+    }
+    None
+}
+
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+/// Starts `apply` in the background; output goes to a file we can watch.
+fn spawn_apply(args: &[&str], log: &Path) -> std::process::Child {
+    let f = std::fs::File::create(log).unwrap();
+    Command::new(KHA)
+        .args(args)
+        .stdout(f.try_clone().unwrap())
+        .stderr(f)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_for_line(log: &Path, needle: &str, limit: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        let mut s = String::new();
+        if let Ok(mut f) = std::fs::File::open(log) {
+            let _ = f.read_to_string(&mut s);
+        }
+        if s.contains(needle) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
+
+#[test]
+fn seed_topology_over_ssh_through_faults_and_resume() {
+    if !lab::available("seed_topology_over_ssh_through_faults_and_resume") {
+        return;
+    }
+    let lab = Lab::up("lb,3cp,3w");
+    let inv = lab.inventory.display().to_string();
+    let data = tempfile::tempdir().unwrap();
+    let dd = data.path().display().to_string();
+
+    // Unknown host keys, headless, without --accept-new-host-keys: refused with the
+    // fingerprint, nothing runs anywhere.
+    let out = kha(&["apply", "--config", &inv, "--yes", "--data-dir", &dd]);
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    let fps = fingerprints(&lab.known_hosts);
+    assert_eq!(fps.len(), 7, "one Ed25519 key per host");
+    for fp in &fps {
+        assert!(t.contains(fp.as_str()), "fingerprint {fp} not shown:\n{t}");
+    }
+    assert!(t.contains("not known"), "{t}");
+    assert!(
+        lab.ssh_ok("master1", "test -e /etc/kha && echo yes || echo no")
+            .trim()
+            == "no",
+        "nothing ran on master1"
+    );
+
+    // A run that loses worker3 mid-run: its sshd stops and its sessions die.
+    let log1 = data.path().join("run1.log");
+    let args = [
+        "apply",
+        "--config",
+        &inv,
+        "--yes",
+        "--accept-new-host-keys",
+        "--data-dir",
+        &dd,
+    ];
+    let mut child = spawn_apply(&args, &log1);
+    assert!(
+        wait_for_line(&log1, "[worker3] containerd:", Duration::from_secs(300)),
+        "worker3 never reached containerd"
+    );
+    lab.fault_ok(&["sshd-stop", "worker3"]);
+    let _ = lab.exec("worker3", &["pkill", "-KILL", "-f", "sshd: ops"]);
+    let status = child.wait().unwrap();
+    let run1 = std::fs::read_to_string(&log1).unwrap();
+    assert!(!status.success(), "{run1}");
+    assert!(
+        run1.contains("[worker3] containerd: FAILED"),
+        "worker3 fails where it was:\n{run1}"
+    );
+    for n in ["master2", "master3", "worker1", "worker2"] {
+        assert!(
+            run1.contains(&format!("[{n}] kubeadm-join: ok")),
+            "{n} finished its work:\n{run1}"
+        );
+    }
+    assert!(run1.contains("[master1] calico: ok"), "{run1}");
+    assert!(run1.contains("[worker3] kubeadm-join: not run"), "{run1}");
+    assert!(
+        run1.contains("kha-tui: FAILED on worker3 at containerd"),
+        "{run1}"
+    );
+
+    // Resume: worker3 back, only what was not done runs.
+    lab.fault_ok(&["sshd-start", "worker3"]);
+    let out = kha(&args);
+    let run2 = text(&out);
+    assert!(out.status.success(), "{run2}");
+    assert!(
+        run2.contains("[master1] kubeadm-init: done in an earlier run, skipped"),
+        "{run2}"
+    );
+    assert!(
+        run2.contains("[worker1] prepare: done in an earlier run, skipped"),
+        "{run2}"
+    );
+    assert!(
+        !run2.contains("[master2] kubeadm-join: kubeadm join"),
+        "master2 did not join twice:\n{run2}"
+    );
+    assert!(run2.contains("[worker3] containerd: ok"), "{run2}");
+    assert!(run2.contains("[worker3] kubeadm-join: ok"), "{run2}");
+    assert!(run2.contains("cluster ready"), "{run2}");
+
+    // The cluster: every node Ready through the LB, kubeconfig 0600 pointing at the endpoint.
+    let endpoint = format!("https://{}:6443", lab.addr("lb"));
+    let cfg = lab.ssh_ok(
+        "lb",
+        "stat -c %a ~/.kube/config; grep server: ~/.kube/config",
+    );
+    assert!(cfg.starts_with("600\n"), "{cfg}");
+    assert!(cfg.contains(&format!("server: {endpoint}")), "{cfg}");
+    let nodes = lab.ssh_ok("lb", "kubectl get nodes --no-headers");
+    assert_eq!(
+        nodes
+            .lines()
+            .filter(|l| l.split_whitespace().nth(1) == Some("Ready"))
+            .count(),
+        6,
+        "{nodes}"
+    );
+    // HAProxy really spreads 6443 over the three apiservers, all UP.
+    let state = lab.ssh_ok("lb", "echo 'show servers state' | sudo python3 -c \"import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect('/run/haproxy/admin.sock'); s.sendall(sys.stdin.buffer.read()); print(s.makefile().read())\"");
+    for n in ["master1", "master2", "master3"] {
+        let line = state
+            .lines()
+            .find(|l| l.split_whitespace().nth(3) == Some(n))
+            .unwrap_or_else(|| panic!("{n} not in\n{state}"));
+        assert_eq!(
+            line.split_whitespace().nth(5),
+            Some("2"),
+            "{n} is UP (srv_op_state 2): {line}"
+        );
+    }
+
+    // The second pass of every node script on worker1 changes nothing and succeeds.
+    let before = lab.ssh_ok("worker1", "systemctl show containerd -p ActiveEnterTimestamp; sudo md5sum /etc/containerd/config.toml /etc/sysctl.d/k8s.conf /etc/apt/sources.list.d/kubernetes.list");
+    let out = kha(&[
+        "apply",
+        "--config",
+        &inv,
+        "--yes",
+        "--data-dir",
+        &dd,
+        "--node",
+        "worker1",
+        "--from",
+        "prepare",
+    ]);
+    let again = text(&out);
+    assert!(out.status.success(), "{again}");
+    for s in ["prepare", "containerd", "kube-packages", "kubeadm-join"] {
+        assert!(
+            again.contains(&format!("[worker1] {s}: ok")),
+            "{s} ran again:\n{again}"
+        );
+    }
+    let after = lab.ssh_ok("worker1", "systemctl show containerd -p ActiveEnterTimestamp; sudo md5sum /etc/containerd/config.toml /etc/sysctl.d/k8s.conf /etc/apt/sources.list.d/kubernetes.list");
+    assert_eq!(before, after, "a second run changed worker1");
+
+    // No line of output and no file under the state and log dirs holds a token or key.
+    for (what, t) in [
+        ("run1", run1.as_str()),
+        ("run2", run2.as_str()),
+        ("again", again.as_str()),
+    ] {
+        assert_eq!(
+            find_secret_shaped(t),
+            None,
+            "secret-shaped value in {what} output"
+        );
+    }
+    for f in files_under(data.path()) {
+        let t = std::fs::read_to_string(&f).unwrap_or_default();
+        assert_eq!(
+            find_secret_shaped(&t),
+            None,
+            "secret-shaped value in {}",
+            f.display()
+        );
+    }
+
+    // A changed host key is refused outright and nothing runs there.
+    lab.fault_ok(&["rekey", "worker2"]);
+    let out = kha(&[
+        "preflight",
+        "--config",
+        &inv,
+        "--accept-new-host-keys",
+        "--data-dir",
+        &dd,
+    ]);
+    let t = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        t.contains("[worker2] HOST KEY CHANGED")
+            && t.contains("REMOTE HOST IDENTIFICATION HAS CHANGED"),
+        "{t}"
+    );
+    lab.fault_ok(&["unrekey", "worker2"]);
+
+    // A wrong key: a clear error per node.
+    let wrong = data.path().join("wrong_key");
+    assert!(
+        Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(&wrong)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let inv2 = data.path().join("wrong-key.toml");
+    std::fs::write(
+        &inv2,
+        std::fs::read_to_string(&lab.inventory)
+            .unwrap()
+            .replace(&lab.key.display().to_string(), &wrong.display().to_string()),
+    )
+    .unwrap();
+    let out = kha(&[
+        "preflight",
+        "--config",
+        inv2.to_str().unwrap(),
+        "--data-dir",
+        &dd,
+    ]);
+    let t = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        t.contains("[master1] unreachable: authentication as ops@"),
+        "{t}"
+    );
+
+    // sudo that needs a password: none given, a wrong one, the right one (fed on stdin).
+    let inv3 = data.path().join("opspw.toml");
+    std::fs::write(
+        &inv3,
+        std::fs::read_to_string(&lab.inventory)
+            .unwrap()
+            .replace("user = \"ops\"", "user = \"opspw\""),
+    )
+    .unwrap();
+    let inv3 = inv3.to_str().unwrap();
+    let out = kha(&["preflight", "--config", inv3, "--data-dir", &dd]);
+    let t = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        t.contains("sudo on worker1 asks user opspw for a password"),
+        "{t}"
+    );
+    let pw = data.path().join("pw");
+    let write_pw = |p: &str| {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::write(&pw, format!("{p}\n")).unwrap();
+        std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).unwrap();
+    };
+    write_pw("not-the-password");
+    let out = kha(&[
+        "preflight",
+        "--config",
+        inv3,
+        "--data-dir",
+        &dd,
+        "--sudo-password-file",
+        pw.to_str().unwrap(),
+    ]);
+    let t = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        t.contains("sudo on master2 refused the password given for user opspw"),
+        "{t}"
+    );
+    assert!(
+        !t.contains("not-the-password"),
+        "the password is never printed"
+    );
+    write_pw(&lab.opspw_password());
+    let out = kha(&[
+        "preflight",
+        "--config",
+        inv3,
+        "--data-dir",
+        &dd,
+        "--sudo-password-file",
+        pw.to_str().unwrap(),
+    ]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(!t.contains(&lab.opspw_password()));
+    for f in files_under(data.path()) {
+        let content = std::fs::read_to_string(&f).unwrap_or_default();
+        assert!(
+            f == pw || !content.contains(&lab.opspw_password()),
+            "password in {}",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn secret_detector_detects() {
+    assert!(find_secret_shaped("x abcdef.0123456789abcdef y").is_some());
+    assert!(find_secret_shaped(&format!("key {} end", "ab".repeat(32))).is_some());
+    assert!(find_secret_shaped(&format!("sha256:{}", "ab".repeat(32))).is_none());
+    assert!(find_secret_shaped("[redacted bootstrap-token]").is_none());
+}
