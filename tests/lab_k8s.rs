@@ -698,6 +698,18 @@ kubeadm init --config /root/init.yaml"
             assert_has(&out, "[ERROR Port-6443]: Port 6443 is in use");
             assert_has(&out, "[ERROR CRI]: container runtime is not running");
             assert_has(&out, "error execution phase preflight: [preflight] Some fatal errors occurred:");
+            // containerd running with the CRI plugin disabled, as Docker's packaged config has it
+            let out = lab.fails(
+                "worker1",
+                "printf 'disabled_plugins = [\"cri\"]\\n' >/etc/containerd/config.toml
+systemctl start containerd
+for _ in $(seq 50); do [ -S /run/containerd/containerd.sock ] && break; sleep 0.2; done
+kubeadm init --config /root/init.yaml",
+            );
+            assert_has(
+                &out,
+                "unknown service runtime.v1.RuntimeService\"\n, error: exit status 1",
+            );
         });
         let kubelet_refuses = |host: &'static str, prep: &'static str, want: &'static str| {
             s.spawn(move || {

@@ -1362,6 +1362,15 @@ def preflight(checks_for, ignore, extra_files=(), ports=(), dirs=()):
     e = cri_check(CRI_SOCKET)
     if e:
         add("CRI", e)
+    elif not ROOT:
+        try:
+            cri_disabled = containerd_info(CRI_SOCKET)[2]
+        except OSError:
+            cri_disabled = False
+        if cri_disabled:
+            add("CRI", 'container runtime is not running: output: time="%s" level=fatal msg="validate service '
+                'connection: validate CRI v1 runtime API for endpoint \\"%s\\": rpc error: code = Unimplemented desc = '
+                'unknown service runtime.v1.RuntimeService"\n, error: exit status 1' % (rfc3339(), CRI_SOCKET))
     if checks_for == "controlplane":
         n = os.cpu_count() or 1
         if n < 2:
@@ -2701,7 +2710,7 @@ def containerd_info(sock):
             systemd = m.group(1) == "true"
     if systemd is None:
         systemd = False
-    cri_disabled = bool(re.search(r'disabled_plugins\s*=\s*\[[^\]]*"(io\.containerd\.grpc\.v1\.)?cri"', dump))
+    cri_disabled = bool(re.search(r"""disabled_plugins\s*=\s*\[[^\]]*["'](io\.containerd\.grpc\.v1\.)?cri["']""", dump))
     return ver, systemd, cri_disabled
 
 
