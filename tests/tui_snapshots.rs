@@ -59,8 +59,7 @@ fn normalized(t: &Terminal<TestBackend>) -> String {
             {
                 Some(at) => {
                     let digits = l[at..].chars().take_while(char::is_ascii_digit).count();
-                    let pad = " ".repeat(digits.saturating_sub(1));
-                    format!("{}N{}{}", &l[..at], &l[at + digits..], pad)
+                    format!("{}N{}", &l[..at], &l[at + digits..])
                 }
                 None => l.to_string(),
             }
