@@ -2264,6 +2264,9 @@ def kubeadm_join(argv):
             raise KubeadmError('a Node with name "%s" and status "Ready" already exists in the cluster. You must delete '
                                'the existing Node or change the name of this new joining Node' % node,
                                "kubelet-start")
+    if cp is not None and not cc.get("controlPlaneEndpoint"):
+        raise KubeadmError(CP_CONDITIONS % "unable to add a new control plane instance to a cluster that doesn't have a "
+                           "stable controlPlaneEndpoint address", "preflight")
     adv = ((cp or {}).get("localAPIEndpoint") or {}).get("advertiseAddress") or default_ip()
     bind_port = int(((cp or {}).get("localAPIEndpoint") or {}).get("bindPort") or 6443)
     c = Cluster(cc, node, adv, bind_port)
@@ -2278,11 +2281,12 @@ def kubeadm_join(argv):
         out("[preflight] This might take a minute or two, depending on the speed of your internet connection")
         out("[preflight] You can also perform this action beforehand using 'kubeadm config images pull'")
         pull_images(c)
-        if not cp.get("certificateKey"):
-            raise KubeadmError("unable to add a new control plane instance to a cluster that doesn't have a stable "
-                               "controlPlaneEndpoint address" if not cc.get("controlPlaneEndpoint") else
-                               "the certificate key is required to download the certificates", "control-plane-prepare")
-        download_certs(boot, cp["certificateKey"])
+        if not cp.get("certificateKey") and not exists(PKI + "/ca.key"):
+            raise KubeadmError(CP_CONDITIONS % ("[failure loading certificate for CA: couldn't load the certificate file "
+                                                "%s/ca.crt: open %s/ca.crt: no such file or directory]" % (PKI, PKI)),
+                               "preflight")
+        if cp.get("certificateKey"):
+            download_certs(boot, cp["certificateKey"])
         gen_control_plane_certs(c, have_ca=True)
         write_kubeconfigs(c, init=False)
         write_control_plane_manifests(c)
@@ -2346,6 +2350,18 @@ def kubeadm_join(argv):
         out()
         out("Run 'kubectl get nodes' on the control-plane to see this node join the cluster.")
         out()
+
+
+CP_CONDITIONS = """
+One or more conditions for hosting a new control plane instance is not satisfied.
+
+%s
+
+Please ensure that:
+* The cluster has a stable controlPlaneEndpoint address.
+* The certificates that must be shared among control plane instances are provided.
+
+"""
 
 
 def etcd_join(c, etcd, timeout):
