@@ -256,8 +256,68 @@ fn seed_topology_over_ssh_through_faults_and_resume() {
     let after = lab.ssh_ok("worker1", "systemctl show containerd -p ActiveEnterTimestamp; sudo md5sum /etc/containerd/config.toml /etc/sysctl.d/k8s.conf /etc/apt/sources.list.d/kubernetes.list");
     assert_eq!(before, after, "a second run changed worker1");
 
+    // The same for the load balancer's and the first control plane's scripts: HAProxy is not
+    // restarted, init is not run twice, Calico and the readiness wait pass again.
+    let lb_before = lab.ssh_ok(
+        "lb",
+        "systemctl show haproxy -p ActiveEnterTimestamp; md5sum ~/.kube/config",
+    );
+    let out = kha(&[
+        "apply",
+        "--config",
+        &inv,
+        "--yes",
+        "--data-dir",
+        &dd,
+        "--node",
+        "lb",
+        "--from",
+        "haproxy",
+    ]);
+    let lb_again = text(&out);
+    assert!(out.status.success(), "{lb_again}");
+    for s in ["haproxy", "kubectl", "kubeconfig"] {
+        assert!(
+            lb_again.contains(&format!("[lb] {s}: ok")),
+            "{s} ran again:\n{lb_again}"
+        );
+    }
+    assert_eq!(
+        lb_before,
+        lab.ssh_ok(
+            "lb",
+            "systemctl show haproxy -p ActiveEnterTimestamp; md5sum ~/.kube/config"
+        )
+    );
+    let out = kha(&[
+        "apply",
+        "--config",
+        &inv,
+        "--yes",
+        "--data-dir",
+        &dd,
+        "--node",
+        "master1",
+        "--from",
+        "kubeadm-init",
+    ]);
+    let m1_again = text(&out);
+    assert!(out.status.success(), "{m1_again}");
+    assert!(
+        m1_again.contains("already initialised and its API answers; kubeadm init is not run again"),
+        "{m1_again}"
+    );
+    for s in ["kubeadm-init", "calico", "wait-ready", "cleanup-secrets"] {
+        assert!(
+            m1_again.contains(&format!("[master1] {s}: ok")),
+            "{s} ran again:\n{m1_again}"
+        );
+    }
+
     // No line of output and no file under the state and log dirs holds a token or key.
     for (what, t) in [
+        ("lb_again", lb_again.as_str()),
+        ("m1_again", m1_again.as_str()),
         ("run1", run1.as_str()),
         ("run2", run2.as_str()),
         ("again", again.as_str()),

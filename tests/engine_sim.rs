@@ -372,3 +372,66 @@ async fn stop_before_start_runs_nothing() {
     assert!(!s.ok);
     assert!(f.commands("master1").iter().all(|c| !c.contains("run-")));
 }
+
+#[tokio::test]
+async fn a_one_key_fix_turns_swap_off_and_preflight_sees_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = Arc::new(
+        SimFleet::new(SimOptions {
+            fail_node: None,
+            speed: 400.0,
+            unknown_host_key: None,
+        })
+        .with_swap_on("worker1"),
+    );
+    let o = opts(dir.path());
+    let swap_warnings = |results: &[engine::CheckResult]| {
+        results
+            .iter()
+            .filter(|r| r.check == "swap" && r.status != engine::CheckStatus::Pass)
+            .map(|r| (r.node.clone(), r.fixable.clone()))
+            .collect::<Vec<_>>()
+    };
+    let (tx, mut rx) = mpsc::channel(256);
+    tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    let before =
+        engine::run_preflight(f.clone(), &cluster(), &o, tx, CancellationToken::new()).await;
+    assert_eq!(
+        swap_warnings(&before),
+        [("worker1".to_string(), Some("swap-off".to_string()))]
+    );
+
+    let (tx, mut rx) = mpsc::channel(256);
+    let seen = tokio::spawn(async move {
+        let mut v = vec![];
+        while let Some(e) = rx.recv().await {
+            v.push(format!("{e:?}"));
+        }
+        v
+    });
+    engine::fix::fix(f.clone(), &cluster(), "worker1", "swap-off", &o, tx)
+        .await
+        .unwrap();
+    let seen = seen.await.unwrap();
+    assert!(
+        seen.iter()
+            .any(|e| e.contains("fix-swap-off") && e.contains("Succeeded")),
+        "{seen:?}"
+    );
+    assert!(
+        f.commands("worker1")
+            .iter()
+            .any(|c| c.contains("run-fix-swap-off.sh"))
+    );
+
+    let (tx, mut rx) = mpsc::channel(256);
+    tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    let after =
+        engine::run_preflight(f.clone(), &cluster(), &o, tx, CancellationToken::new()).await;
+    assert!(swap_warnings(&after).is_empty());
+    let (tx, _rx) = mpsc::channel(8);
+    let err = engine::fix::fix(f, &cluster(), "worker1", "reboot", &o, tx)
+        .await
+        .unwrap_err();
+    assert!(err.contains("no fix named reboot"), "{err}");
+}

@@ -47,6 +47,8 @@ fn shellcheck_passes_on_every_script_and_every_rendered_step() {
     }
     let (c, _) = validate::check(&example()).unwrap();
     let p = plan::build(&c);
+    let fix = kha_tui::engine::fix::fix_step("worker1", "swap-off").unwrap();
+    shellcheck("fix-swap-off.sh", &fix.script);
     let mut seen = std::collections::HashSet::new();
     for (_, s) in p.steps() {
         assert!(

@@ -8,20 +8,7 @@ if [ "$KHA_REQUIRE_CGROUP_V2" = 1 ] && [ "$fs" != cgroup2fs ]; then
 fi
 log "cgroup: $fs"
 
-# Swap: off now, and never again at boot.
-if [ -n "$(swapon --show --noheadings)" ]; then
-  swapoff -a
-  log "swap turned off"
-fi
-if [ -f /etc/fstab ] && awk '$1 !~ /^#/ && $3 == "swap" {found=1} END {exit !found}' /etc/fstab; then
-  sed -ri.kha-bak '/^[^#]\S*\s+\S+\s+swap\s/s/^/#kha-tui# /' /etc/fstab
-  log "swap lines commented out of /etc/fstab (backup /etc/fstab.kha-bak)"
-fi
-if [ "$(systemctl is-enabled swap.target 2>/dev/null || true)" != masked ]; then
-  systemctl mask swap.target >/dev/null 2>&1
-  log "swap.target masked"
-fi
-[ -z "$(swapon --show --noheadings)" ] || die "swap is still on: $(swapon --show --noheadings | tr '\n' ' ')"
+swap_off
 
 # Kernel modules.
 printf 'overlay\nbr_netfilter\n' | write_if_changed /etc/modules-load.d/k8s.conf 0644 || true

@@ -4,6 +4,7 @@
 
 pub mod events;
 pub mod fanout;
+pub mod fix;
 pub mod logs;
 pub mod node;
 pub mod preflight;

@@ -66,11 +66,18 @@ impl Ctx {
     }
 
     fn record(&self, node: &str, step: &str, rec: StepRecord) {
-        let mut st = self.state.lock().expect("lock");
-        st.set(node, step, rec);
-        // A state file that cannot be written must be said, but the install goes on.
-        if let Err(e) = st.save(&self.state_dir) {
-            eprintln!("kha-tui: cannot save state: {e}");
+        let saved = {
+            let mut st = self.state.lock().expect("lock");
+            st.set(node, step, rec);
+            st.save(&self.state_dir)
+        };
+        // Without a state file a later run could not resume: stop after what is running now,
+        // and say why (never print: a viewer may own the terminal).
+        if let Err(e) = saved {
+            self.stop_run(format!(
+                "cannot save state in {}: {e}",
+                self.state_dir.display()
+            ));
         }
     }
 

@@ -140,7 +140,7 @@ fn prepare_steps(c: &Cluster, n: &Node) -> Vec<Step> {
         "prepare",
         n,
         "Prepare the node: cgroup check, swap off, kernel modules, sysctls",
-        &[scripts::NODE_PREPARE],
+        &[scripts::SWAP_OFF, scripts::NODE_PREPARE],
         env(&[
             ("KHA_K8S_MINOR", v.minor.clone()),
             (

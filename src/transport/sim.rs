@@ -44,6 +44,8 @@ struct FleetState {
     certificate_key: Option<String>,
     /// node → every command it ran, in order.
     commands: HashMap<String, Vec<String>>,
+    /// Nodes whose swap is on (until a swap-off fix or the prepare step runs there).
+    swap_on: HashSet<String>,
 }
 
 #[derive(Clone)]
@@ -58,6 +60,16 @@ impl SimFleet {
             opts,
             state: Arc::default(),
         }
+    }
+
+    /// `node` starts with swap on, so preflight warns and offers its one-key fix.
+    pub fn with_swap_on(self, node: &str) -> SimFleet {
+        self.state
+            .lock()
+            .expect("lock")
+            .swap_on
+            .insert(node.to_string());
+        self
     }
 
     /// Content of a file the engine uploaded to `node` (latest write wins).
@@ -300,6 +312,14 @@ fn script_for(step: &str) -> Vec<(u64, &'static str)> {
             (800, "all nodes are Ready"),
         ],
         "cleanup-secrets" => vec![(200, "removed /etc/kha/kubeadm-init.yaml")],
+        "fix-swap-off" => vec![
+            (300, "swap turned off"),
+            (
+                300,
+                "swap lines commented out of /etc/fstab (backup /etc/fstab.kha-bak)",
+            ),
+            (300, "swap.target masked"),
+        ],
         _ => vec![(200, "done")],
     }
 }
@@ -356,6 +376,14 @@ impl SimSession {
 
     async fn run_step(&mut self, step: &str, out: &mpsc::Sender<Output>) -> ExitStatus {
         let speed = self.fleet.opts.speed;
+        if step == "prepare" || step == "fix-swap-off" {
+            self.fleet
+                .state
+                .lock()
+                .expect("lock")
+                .swap_on
+                .remove(&self.node);
+        }
         if step == "kubeadm-init" || step == "refresh-join-secrets" {
             let part = if step == "kubeadm-init" {
                 "file-kubeadm-init-0"
@@ -410,12 +438,24 @@ impl SimSession {
             .node
             .bytes()
             .fold(7u32, |a, b| a.wrapping_mul(31).wrapping_add(b as u32));
+        let swap: u64 = if self
+            .fleet
+            .state
+            .lock()
+            .expect("lock")
+            .swap_on
+            .contains(&self.node)
+        {
+            2 << 30
+        } else {
+            0
+        };
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
         format!(
-            "hostname={node}\nos_id=ubuntu\nos_version=24.04\nos_pretty=Ubuntu 24.04.3 LTS\ncpus=2\nmem_mb=3936\ndisk_free_mb=38000\nswap_bytes=0\ncgroup=cgroup2fs\nproduct_uuid=4c4c4544-{n:08x}\nmacs=52:54:00:{:02x}:{:02x}:{:02x}\naddresses=\nport_6443=free\nport_2379=free\nport_2380=free\nport_10250=free\nport_10257=free\nport_10259=free\nkubelet_conf=no\ntime={now:.3}\n",
+            "hostname={node}\nos_id=ubuntu\nos_version=24.04\nos_pretty=Ubuntu 24.04.3 LTS\ncpus=2\nmem_mb=3936\ndisk_free_mb=38000\nswap_bytes={swap}\ncgroup=cgroup2fs\nproduct_uuid=4c4c4544-{n:08x}\nmacs=52:54:00:{:02x}:{:02x}:{:02x}\naddresses=\nport_6443=free\nport_2379=free\nport_2380=free\nport_10250=free\nport_10257=free\nport_10259=free\nkubelet_conf=no\ntime={now:.3}\n",
             (n >> 16) & 0xff,
             (n >> 8) & 0xff,
             n & 0xff,

@@ -59,11 +59,15 @@ pub async fn run_demo(opts: DemoOptions) -> anyhow::Result<()> {
     let save_path = runtime::config_dir()
         .unwrap_or_else(|| root.clone())
         .join("demo.toml");
-    let fleet = Arc::new(SimFleet::new(SimOptions {
-        fail_node: opts.fail_node.clone(),
-        speed: opts.speed,
-        unknown_host_key: opts.unknown_host_key.clone(),
-    }));
+    // worker1 starts with swap on, so the preflight's one-key fix (f) can be seen.
+    let fleet = Arc::new(
+        SimFleet::new(SimOptions {
+            fail_node: opts.fail_node.clone(),
+            speed: opts.speed,
+            unknown_host_key: opts.unknown_host_key.clone(),
+        })
+        .with_swap_on("worker1"),
+    );
     let mut engine_opts = Options::new(dirs.clone());
     engine_opts.interactive = true;
     engine_opts.simulated = true;

@@ -53,6 +53,12 @@ pub enum Msg {
     /// A background job of the runtime ended (the engine may have sent its own last event already).
     TaskEnded(Task),
     Saved(Result<PathBuf, String>),
+    /// A one-key preflight fix finished on a node.
+    FixDone {
+        node: String,
+        fix: String,
+        result: Result<(), String>,
+    },
     Loaded {
         path: PathBuf,
         result: Result<String, String>,
@@ -109,6 +115,7 @@ pub enum Command {
         cluster: Box<Cluster>,
         node: String,
         fix: String,
+        secrets: Secrets,
     },
     /// Run (or resume) the plan.
     Apply {

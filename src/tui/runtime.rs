@@ -166,16 +166,27 @@ where
                 });
                 vec![]
             }
-            Command::Fix { node, fix, .. } => {
-                // The engine has no entry point for a single preflight fix yet; the prepare
-                // phase applies the same fixes (e.g. swap off) during the run.
-                log.log(format!("fix {fix} on {node}: not available"));
-                vec![
-                    Msg::TaskEnded(Task::Fix),
-                    Msg::Saved(Err(format!(
-                        "no one-key fix for {fix} yet: the prepare phase does it during the run (or press i to ignore)"
-                    ))),
-                ]
+            Command::Fix {
+                cluster,
+                node,
+                fix,
+                secrets,
+            } => {
+                // The update asks for the whole preflight again once the fix is done.
+                log.log(format!("fix {fix} on {node}"));
+                let mut opts = self.opts.clone();
+                with_secrets(&mut opts, secrets);
+                let (t, ev, done) = (
+                    self.transport.clone(),
+                    self.events.clone(),
+                    self.internal.clone(),
+                );
+                tokio::spawn(async move {
+                    let result = engine::fix::fix(t, &cluster, &node, &fix, &opts, ev).await;
+                    let _ = done.send(Msg::FixDone { node, fix, result });
+                    let _ = done.send(Msg::TaskEnded(Task::Fix));
+                });
+                vec![]
             }
             Command::Apply {
                 cluster,

@@ -42,6 +42,30 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
             info(m, format!("Saved {}", path.display()));
             vec![]
         }
+        Msg::FixDone { node, fix, result } => match (result, m.cluster.clone()) {
+            (Ok(()), Some(cluster)) => {
+                m.status = Some((
+                    Level::Info,
+                    format!("{fix} done on {node}; checking every node again"),
+                ));
+                let ignored = std::mem::take(&mut m.preflight.ignored);
+                let for_inventory = m.preflight.for_inventory.take();
+                m.preflight = Preflight::for_cluster(&cluster);
+                m.preflight.ignored = ignored;
+                m.preflight.for_inventory = for_inventory;
+                m.preflight.running = true;
+                vec![Command::Preflight {
+                    cluster: Box::new(cluster),
+                    ignore: m.preflight.ignored.clone(),
+                    secrets: m.secrets.clone(),
+                }]
+            }
+            (Ok(()), None) => vec![],
+            (Err(e), _) => {
+                m.status = Some((Level::Error, format!("{fix} on {node} failed: {e}")));
+                vec![]
+            }
+        },
         Msg::Saved(Err(e)) => {
             m.status = Some((Level::Error, format!("Not saved: {e}")));
             vec![]
@@ -393,6 +417,7 @@ fn preflight_action(m: &mut Model, a: Action) -> Vec<Command> {
                     cluster: Box::new(cluster),
                     node: c.node.clone(),
                     fix: fix.clone(),
+                    secrets: m.secrets.clone(),
                 };
                 info(m, msg);
                 return vec![cmd];

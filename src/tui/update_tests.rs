@@ -541,3 +541,54 @@ fn load_a_file_or_start_new() {
     press(&mut m, KeyCode::Enter);
     assert_eq!(m.screen, Screen::Form(Page::Nodes));
 }
+
+#[test]
+fn a_one_key_fix_runs_then_preflight_runs_again() {
+    let mut m = fixtures::preflight_done();
+    ev(
+        &mut m,
+        Event::PreflightResult(CheckResult {
+            node: "worker1".into(),
+            check: "swap".into(),
+            status: CheckStatus::Warn,
+            found: "swap is on (2048 MB)".into(),
+            fix: "the prepare step turns it off".into(),
+            fixable: Some("swap-off".into()),
+        }),
+    );
+    m.preflight.selected = 4;
+    let cmds = press(&mut m, KeyCode::Char('f'));
+    assert!(
+        matches!(&cmds[..], [Command::Fix { node, fix, .. }] if node == "worker1" && fix == "swap-off"),
+        "{cmds:?}"
+    );
+    assert_eq!(
+        m.preflight.fixing,
+        Some(("worker1".into(), "swap-off".into()))
+    );
+    // Done: every node is checked again, from a clean slate.
+    let cmds = update(
+        &mut m,
+        Msg::FixDone {
+            node: "worker1".into(),
+            fix: "swap-off".into(),
+            result: Ok(()),
+        },
+    );
+    assert!(matches!(&cmds[..], [Command::Preflight { .. }]), "{cmds:?}");
+    assert!(m.preflight.running);
+    assert!(m.preflight.nodes.iter().all(|n| n.checks.is_empty()));
+    // A failed fix says why and checks nothing again.
+    let cmds = update(
+        &mut m,
+        Msg::FixDone {
+            node: "worker1".into(),
+            fix: "swap-off".into(),
+            result: Err("sudo refused".into()),
+        },
+    );
+    assert!(cmds.is_empty());
+    let (level, text) = m.status.clone().unwrap();
+    assert_eq!(level, Level::Error);
+    assert!(text.contains("sudo refused"));
+}
