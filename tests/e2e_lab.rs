@@ -217,18 +217,45 @@ fn seed_topology_over_ssh_through_faults_and_resume() {
         6,
         "{nodes}"
     );
-    // HAProxy really spreads 6443 over the three apiservers, all UP.
-    let state = lab.ssh_ok("lb", "echo 'show servers state' | sudo python3 -c \"import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect('/run/haproxy/admin.sock'); s.sendall(sys.stdin.buffer.read()); print(s.makefile().read())\"");
-    for n in ["master1", "master2", "master3"] {
-        let line = state
+    // HAProxy really spreads 6443 over the three apiservers, all UP (a server that came up
+    // recently is STARTING during its 30 s slow start, so wait for RUNNING).
+    let haproxy = |cmd: &str| {
+        lab.ssh_ok("lb", &format!("echo '{cmd}' | sudo python3 -c \"import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect('/run/haproxy/admin.sock'); s.sendall(sys.stdin.buffer.read()); print(s.makefile().read())\""))
+    };
+    let op_state = |state: &str, n: &str| {
+        state
             .lines()
             .find(|l| l.split_whitespace().nth(3) == Some(n))
-            .unwrap_or_else(|| panic!("{n} not in\n{state}"));
+            .and_then(|l| l.split_whitespace().nth(5))
+            .map(str::to_string)
+    };
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut state = haproxy("show servers state");
+    while ["master1", "master2", "master3"]
+        .iter()
+        .any(|n| op_state(&state, n).as_deref() != Some("2"))
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_secs(3));
+        state = haproxy("show servers state");
+    }
+    for n in ["master1", "master2", "master3"] {
         assert_eq!(
-            line.split_whitespace().nth(5),
+            op_state(&state, n).as_deref(),
             Some("2"),
-            "{n} is UP (srv_op_state 2): {line}"
+            "{n} is UP (srv_op_state 2):\n{state}"
         );
+    }
+    let stat = haproxy("show stat");
+    for n in ["master1", "master2", "master3"] {
+        let row: Vec<&str> = stat
+            .lines()
+            .find(|l| l.starts_with(&format!("kube-apiserver,{n},")))
+            .unwrap_or_else(|| panic!("{n} not in\n{stat}"))
+            .split(',')
+            .collect();
+        let total: u64 = row[7].parse().unwrap();
+        assert!(total > 0, "{n} served no connection: {row:?}");
     }
 
     // The second pass of every node script on worker1 changes nothing and succeeds.
