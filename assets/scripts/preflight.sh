@@ -26,5 +26,14 @@ for p in $KHA_PORTS; do
   if [ -z "$who" ] && [ -n "$(ss -Hltn "sport = :$p")" ]; then who=unknown; fi
   kv "port_$p" "${who:-free}"
 done
+# Can this node reach the load balancer: its API port (once HAProxy listens), else its SSH port?
+# shellcheck disable=SC2016 # $1 and $2 expand in the inner bash, on purpose
+reach() { timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null; }
+if [ -n "${KHA_LB_ADDR:-}" ]; then
+  if reach "$KHA_LB_ADDR" "$KHA_LB_PORT"; then kv lb_reach api
+  elif reach "$KHA_LB_ADDR" "$KHA_LB_SSH_PORT"; then kv lb_reach ssh
+  else kv lb_reach none
+  fi
+fi
 kv kubelet_conf "$([ -f /etc/kubernetes/kubelet.conf ] && echo yes || echo no)"
 kv time "$(date +%s.%N)"

@@ -185,6 +185,33 @@ pub fn check_node(c: &Cluster, n: &Node, f: &Facts, kubeadm_done: bool) -> Vec<C
         ));
     }
 
+    // Every node reaches the load balancer: its API port once HAProxy listens, before that
+    // at least the host.
+    if n.role != Role::LoadBalancer {
+        let ep = format!("{}:{}", c.lb.address, c.api_port);
+        match f.get("lb_reach") {
+            "api" => out.push(result(name, "lb-reach", Pass, format!("reaches {ep}"), "")),
+            "ssh" => out.push(result(
+                name,
+                "lb-reach",
+                Pass,
+                format!("reaches the load balancer ({ep} opens when HAProxy is installed)"),
+                "",
+            )),
+            "none" => out.push(result(
+                name,
+                "lb-reach",
+                Fail,
+                format!(
+                    "cannot reach the load balancer {} (neither {} nor its SSH port)",
+                    c.lb.address, ep
+                ),
+                "open the firewall or fix routing between this node and the load balancer",
+            )),
+            _ => {}
+        }
+    }
+
     // Node addresses inside the pod or service subnet break routing.
     for a in f.get("addresses").split_whitespace() {
         if let Ok(ip) = a.parse::<IpAddr>() {
@@ -314,7 +341,7 @@ mod tests {
     fn good(host: &str, mac: &str, uuid: &str) -> Facts {
         Facts::parse(
             &format!(
-                "hostname={host}\nos_id=debian\nos_version=12\nos_pretty=Debian GNU/Linux 12 (bookworm)\ncpus=2\nmem_mb=3900\ndisk_free_mb=50000\nswap_bytes=0\ncgroup=cgroup2fs\nproduct_uuid={uuid}\nmacs={mac}\naddresses=10.0.0.50\nport_6443=free\nport_10250=free\n"
+                "hostname={host}\nos_id=debian\nos_version=12\nos_pretty=Debian GNU/Linux 12 (bookworm)\ncpus=2\nmem_mb=3900\ndisk_free_mb=50000\nswap_bytes=0\ncgroup=cgroup2fs\nproduct_uuid={uuid}\nmacs={mac}\naddresses=10.0.0.50\nport_6443=free\nport_10250=free\nlb_reach=ssh\n"
             ),
             0.0,
         )

@@ -466,6 +466,11 @@ impl<T: Transport> Run<T> {
                 continue;
             };
             let node = self.cluster.host(name).expect("host").clone();
+            let lb = (
+                self.cluster.lb.address.to_string(),
+                self.cluster.api_port,
+                self.cluster.lb.ssh.port,
+            );
             let ports: Vec<String> = preflight::ports_for(node.role, self.cluster.api_port)
                 .iter()
                 .map(|p| p.to_string())
@@ -478,8 +483,11 @@ impl<T: Transport> Run<T> {
                     let before = std::time::SystemTime::now();
                     let c = conn
                         .root_collect(&format!(
-                            "env KHA_PORTS={} bash {}",
+                            "env KHA_PORTS={} KHA_LB_ADDR={} KHA_LB_PORT={} KHA_LB_SSH_PORT={} bash {}",
                             crate::shell::quote(&ports.join(" ")),
+                            crate::shell::quote(&lb.0),
+                            lb.1,
+                            lb.2,
                             crate::shell::quote(&path)
                         ))
                         .await?;

@@ -455,7 +455,7 @@ impl SimSession {
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
         format!(
-            "hostname={node}\nos_id=ubuntu\nos_version=24.04\nos_pretty=Ubuntu 24.04.3 LTS\ncpus=2\nmem_mb=3936\ndisk_free_mb=38000\nswap_bytes={swap}\ncgroup=cgroup2fs\nproduct_uuid=4c4c4544-{n:08x}\nmacs=52:54:00:{:02x}:{:02x}:{:02x}\naddresses=\nport_6443=free\nport_2379=free\nport_2380=free\nport_10250=free\nport_10257=free\nport_10259=free\nkubelet_conf=no\ntime={now:.3}\n",
+            "hostname={node}\nos_id=ubuntu\nos_version=24.04\nos_pretty=Ubuntu 24.04.3 LTS\ncpus=2\nmem_mb=3936\ndisk_free_mb=38000\nswap_bytes={swap}\ncgroup=cgroup2fs\nproduct_uuid=4c4c4544-{n:08x}\nmacs=52:54:00:{:02x}:{:02x}:{:02x}\naddresses=\nport_6443=free\nport_2379=free\nport_2380=free\nport_10250=free\nport_10257=free\nport_10259=free\nlb_reach=ssh\nkubelet_conf=no\ntime={now:.3}\n",
             (n >> 16) & 0xff,
             (n >> 8) & 0xff,
             n & 0xff,
