@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Step: Calico at the pinned version through the Tigera operator, from upstream or the
 # manifest mirror, with its IP pool equal to the cluster's pod subnet.
 need KHA_CALICO_VERSION KHA_MANIFEST_BASE

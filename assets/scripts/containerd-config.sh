@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Functions that edit containerd's TOML config. `containerd config default` output differs
 # between 1.x (config version 2) and 2.x (version 3), and some 2.x defaults have no
 # SystemdCgroup line at all (containerd issue 12101), so keys are set whether or not the line

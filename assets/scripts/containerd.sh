@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Step: containerd from the source the versions table and containerd_source choose. The
 # candidate version apt offers decides (never the distro's name): below what this Kubernetes
 # minor needs, containerd.io comes from Docker's repository (or its mirror).

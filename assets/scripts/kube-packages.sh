@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Step: kubelet, kubeadm, kubectl (or a subset) from the per-minor pkgs.k8s.io repository
 # (or its mirror), keyring in /etc/apt/keyrings, newest patch of the minor, then held.
 need KHA_K8S_MINOR KHA_PACKAGE_BASE KHA_PACKAGES

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Step: kubeadm init on the first control plane, from the config kha-tui wrote (0600,
 # it holds the bootstrap token and the certificate key), uploading the control-plane
 # certificates for the other control planes. Refuses to init a node twice.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Step: kubeadm join through the control-plane endpoint, as a control plane or a worker, from
 # the JoinConfiguration kha-tui wrote (0600: token, CA pin, certificate key). A node that has
 # joined already is left alone.

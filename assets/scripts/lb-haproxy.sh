@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Step: HAProxy on the load balancer, TCP on the API port in front of every control plane.
 # The config kha-tui rendered is at /etc/kha/haproxy.cfg; it is validated before it goes live.
 need KHA_API_PORT

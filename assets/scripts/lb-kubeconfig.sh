@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Step: the admin kubeconfig (never super-admin.conf) for the operator on the load balancer,
 # as ~/.kube/config with mode 0600, checked against the control-plane endpoint.
 need KHA_USER KHA_ENDPOINT

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Step: what every Kubernetes node needs before a runtime: cgroup v2 where the minor
 # demands it, swap off for good, kernel modules and sysctls persisted.
 need KHA_K8S_MINOR KHA_REQUIRE_CGROUP_V2

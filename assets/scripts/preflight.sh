@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Preflight: facts about this node, printed as key=value lines; changes nothing.
 # kha-tui compares them across nodes and against what kubeadm needs.
 need KHA_PORTS

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Step: fresh join secrets on the first control plane, used when a join comes later than the
 # certificate upload window (2 h) or after a resumed run (kha-tui never stores secrets).
 # The new bootstrap token and certificate key are in /etc/kha/kubeadm-refresh.yaml (0600),

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Swap off now and never again at boot: swapoff, swap lines commented out of /etc/fstab,
 # swap.target masked. A function, so the prepare step and the one-key preflight fix share it.
 swap_off() {

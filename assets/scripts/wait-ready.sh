@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Step: wait until every node of the inventory is registered and Ready.
 need KHA_NODE_COUNT KHA_TIMEOUT_SECONDS
 export KUBECONFIG=/etc/kubernetes/admin.conf
