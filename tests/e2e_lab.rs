@@ -258,88 +258,60 @@ fn seed_topology_over_ssh_through_faults_and_resume() {
         assert!(total > 0, "{n} served no connection: {row:?}");
     }
 
-    // The second pass of every node script on worker1 changes nothing and succeeds.
-    let before = lab.ssh_ok("worker1", "systemctl show containerd -p ActiveEnterTimestamp; sudo md5sum /etc/containerd/config.toml /etc/sysctl.d/k8s.conf /etc/apt/sources.list.d/kubernetes.list");
-    let out = kha(&[
-        "apply",
-        "--config",
-        &inv,
-        "--yes",
-        "--data-dir",
-        &dd,
-        "--node",
+    // A second pass of every node's scripts changes nothing and succeeds: `--node N --from S`
+    // runs S and every later step of N again.
+    let rerun = |node: &str, from: &str, steps: &[&str]| {
+        let out = kha(&[
+            "apply",
+            "--config",
+            &inv,
+            "--yes",
+            "--data-dir",
+            &dd,
+            "--node",
+            node,
+            "--from",
+            from,
+        ]);
+        let t = text(&out);
+        assert!(out.status.success(), "{t}");
+        for s in steps {
+            assert!(
+                t.contains(&format!("[{node}] {s}: ok")),
+                "{s} ran again:\n{t}"
+            );
+        }
+        t
+    };
+    let w1_state = "systemctl show containerd -p ActiveEnterTimestamp; sudo md5sum /etc/containerd/config.toml /etc/sysctl.d/k8s.conf /etc/apt/sources.list.d/kubernetes.list";
+    let before = lab.ssh_ok("worker1", w1_state);
+    let again = rerun(
         "worker1",
-        "--from",
         "prepare",
-    ]);
-    let again = text(&out);
-    assert!(out.status.success(), "{again}");
-    for s in ["prepare", "containerd", "kube-packages", "kubeadm-join"] {
-        assert!(
-            again.contains(&format!("[worker1] {s}: ok")),
-            "{s} ran again:\n{again}"
-        );
-    }
-    let after = lab.ssh_ok("worker1", "systemctl show containerd -p ActiveEnterTimestamp; sudo md5sum /etc/containerd/config.toml /etc/sysctl.d/k8s.conf /etc/apt/sources.list.d/kubernetes.list");
-    assert_eq!(before, after, "a second run changed worker1");
-
-    // The same for the load balancer's and the first control plane's scripts: HAProxy is not
-    // restarted, init is not run twice, Calico and the readiness wait pass again.
-    let lb_before = lab.ssh_ok(
-        "lb",
-        "systemctl show haproxy -p ActiveEnterTimestamp; md5sum ~/.kube/config",
+        &["prepare", "containerd", "kube-packages", "kubeadm-join"],
     );
-    let out = kha(&[
-        "apply",
-        "--config",
-        &inv,
-        "--yes",
-        "--data-dir",
-        &dd,
-        "--node",
-        "lb",
-        "--from",
-        "haproxy",
-    ]);
-    let lb_again = text(&out);
-    assert!(out.status.success(), "{lb_again}");
-    for s in ["haproxy", "kubectl", "kubeconfig"] {
-        assert!(
-            lb_again.contains(&format!("[lb] {s}: ok")),
-            "{s} ran again:\n{lb_again}"
-        );
-    }
     assert_eq!(
-        lb_before,
-        lab.ssh_ok(
-            "lb",
-            "systemctl show haproxy -p ActiveEnterTimestamp; md5sum ~/.kube/config"
-        )
+        before,
+        lab.ssh_ok("worker1", w1_state),
+        "a second run changed worker1"
     );
-    let out = kha(&[
-        "apply",
-        "--config",
-        &inv,
-        "--yes",
-        "--data-dir",
-        &dd,
-        "--node",
+
+    // The load balancer's: HAProxy is not restarted, the kubeconfig is the same.
+    let lb_state = "systemctl show haproxy -p ActiveEnterTimestamp; md5sum ~/.kube/config";
+    let lb_before = lab.ssh_ok("lb", lb_state);
+    let lb_again = rerun("lb", "haproxy", &["haproxy", "kubectl", "kubeconfig"]);
+    assert_eq!(lb_before, lab.ssh_ok("lb", lb_state));
+
+    // The first control plane's: init is not run twice, Calico and the readiness wait pass.
+    let m1_again = rerun(
         "master1",
-        "--from",
         "kubeadm-init",
-    ]);
-    let m1_again = text(&out);
-    assert!(out.status.success(), "{m1_again}");
+        &["kubeadm-init", "calico", "wait-ready", "cleanup-secrets"],
+    );
     assert!(
         m1_again.contains("already initialised and its API answers; kubeadm init is not run again"),
         "{m1_again}"
     );
-    for s in ["kubeadm-init", "calico", "wait-ready", "cleanup-secrets"] {
-        assert!(
-            m1_again.contains(&format!("[master1] {s}: ok")),
-            "{s} ran again:\n{m1_again}"
-        );
-    }
 
     // No line of output and no file under the state and log dirs holds a token or key.
     for (what, t) in [

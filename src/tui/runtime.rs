@@ -127,6 +127,22 @@ where
         t
     }
 
+    /// What a background engine task needs: the transport, where its events go, and where it
+    /// says that it ended.
+    fn task_ends(
+        &self,
+    ) -> (
+        Arc<T>,
+        mpsc::Sender<crate::engine::Event>,
+        mpsc::UnboundedSender<Msg>,
+    ) {
+        (
+            self.transport.clone(),
+            self.events.clone(),
+            self.internal.clone(),
+        )
+    }
+
     /// Runs one command; returns messages to feed back into `update` right away.
     fn execute(&mut self, cmd: Command, log: &mut Logger) -> Vec<Msg> {
         match cmd {
@@ -152,14 +168,8 @@ where
                     cluster.name
                 ));
                 let stop = self.token();
-                let mut opts = self.opts.clone();
-                opts.ignore_preflight = ignore;
-                with_secrets(&mut opts, secrets);
-                let (t, ev, done) = (
-                    self.transport.clone(),
-                    self.events.clone(),
-                    self.internal.clone(),
-                );
+                let opts = engine_options(&self.opts, ignore, secrets);
+                let (t, ev, done) = self.task_ends();
                 tokio::spawn(async move {
                     engine::run_preflight(t, &cluster, &opts, ev, stop).await;
                     let _ = done.send(Msg::TaskEnded(Task::Preflight));
@@ -174,13 +184,8 @@ where
             } => {
                 // The update asks for the whole preflight again once the fix is done.
                 log.log(format!("fix {fix} on {node}"));
-                let mut opts = self.opts.clone();
-                with_secrets(&mut opts, secrets);
-                let (t, ev, done) = (
-                    self.transport.clone(),
-                    self.events.clone(),
-                    self.internal.clone(),
-                );
+                let opts = engine_options(&self.opts, self.opts.ignore_preflight.clone(), secrets);
+                let (t, ev, done) = self.task_ends();
                 tokio::spawn(async move {
                     let result = engine::fix::fix(t, &cluster, &node, &fix, &opts, ev).await;
                     let _ = done.send(Msg::FixDone { node, fix, result });
@@ -198,14 +203,8 @@ where
                     cluster.name
                 ));
                 let stop = self.token();
-                let mut opts = self.opts.clone();
-                opts.ignore_preflight = ignore;
-                with_secrets(&mut opts, secrets);
-                let (t, ev, done) = (
-                    self.transport.clone(),
-                    self.events.clone(),
-                    self.internal.clone(),
-                );
+                let opts = engine_options(&self.opts, ignore, secrets);
+                let (t, ev, done) = self.task_ends();
                 tokio::spawn(async move {
                     engine::apply(t, *cluster, opts, ev, stop).await;
                     let _ = done.send(Msg::TaskEnded(Task::Apply));
@@ -233,6 +232,15 @@ where
 }
 
 /// Passwords typed in the TUI override those the engine options came with.
+/// The engine's options for one task: the session's, with this task's ignored checks and the
+/// passwords the operator gave.
+fn engine_options(base: &Options, ignore: Vec<String>, secrets: super::model::Secrets) -> Options {
+    let mut opts = base.clone();
+    opts.ignore_preflight = ignore;
+    with_secrets(&mut opts, secrets);
+    opts
+}
+
 fn with_secrets(opts: &mut Options, s: super::model::Secrets) {
     if s.sudo_password.is_some() {
         opts.sudo_password = s.sudo_password;
