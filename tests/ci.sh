@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(ca-certificates haproxy shellcheck openssh-server openssh-client containerd tmux iproute2 dpkg-dev)
+pkgs=(ca-certificates haproxy shellcheck openssh-server openssh-client containerd tmux iproute2 dpkg-dev openssl procps fonts-dejavu-core)
 # The lab (tests/lab) and its stand-in Kubernetes list their own machine packages.
 for f in tests/lab/packages.txt tests/lab/k8s/packages.txt; do
   if [ -f "$f" ]; then
