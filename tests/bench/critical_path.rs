@@ -12,7 +12,7 @@
 //! The lab is taken down at the end, also on failure (a guard's Drop). Traffic goes only to the
 //! lab's own hosts on the lab bridge this benchmark brought up.
 //!
-//! Environment: `KHA_BENCH_REPS` (runs per topology, default 3).
+//! Environment: `KHA_BENCH_REPS` (runs per topology, default 5).
 //! Under `cargo test` (no `--bench`) it only computes the bounds for the example inventory.
 
 #[path = "../common/lab.rs"]
@@ -158,6 +158,8 @@ struct RunResult {
     teardown: f64,
     /// StepFinished.duration − stand-in duration, per step run.
     in_step: Vec<f64>,
+    /// CPU seconds the engine (this process) used for the run.
+    engine_cpu: f64,
 }
 
 async fn run_once(
@@ -179,6 +181,7 @@ async fn run_once(
     opts.skip_preflight = true;
     opts.concurrency = concurrency;
     let (tx, mut rx) = mpsc::channel::<Event>(4096);
+    let cpu_before = util::self_cpu_seconds();
     let started = Instant::now();
     let collector = tokio::spawn(async move {
         let mut first_phase: Option<Instant> = None;
@@ -216,6 +219,7 @@ async fn run_once(
     .await;
     let end = Instant::now();
     let makespan = (end - started).as_secs_f64();
+    let engine_cpu = util::self_cpu_seconds() - cpu_before;
     let (first_phase, last_phase_end, phases, in_step) = collector.await.expect("collector");
     let why = if summary.ok {
         String::new()
@@ -234,6 +238,7 @@ async fn run_once(
         phases,
         teardown: last_phase_end.map_or(f64::NAN, |t| (end - t).as_secs_f64()),
         in_step,
+        engine_cpu,
     }
 }
 
@@ -332,6 +337,7 @@ fn smoke() {
     assert!(bound > 0.0 && steps > 0);
     assert!(dependency_bound(&p) <= bound + 1e-9);
     println!("critical_path: smoke run only (use `cargo bench --bench critical_path` to measure)");
+    println!("critical_path: 1 passed, 0 failed");
 }
 
 fn main() {
@@ -346,7 +352,7 @@ fn main() {
     let reps: usize = std::env::var("KHA_BENCH_REPS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(3)
+        .unwrap_or(5)
         .max(1);
     println!("# critical_path — machine: {}", util::machine());
     let name = format!("kbcp{}", std::process::id());
@@ -389,11 +395,13 @@ fn main() {
                 hosts,
             ));
             println!(
-                "  run {}: makespan {:.3} s (connect {:.3} s, teardown {:.3} s){}  [load {load:.2}]",
+                "  run {}: makespan {:.3} s (connect {:.3} s, teardown {:.3} s; engine CPU {:.2} s for {} steps){}  [load {load:.2}]",
                 rep + 1,
                 r.makespan,
                 r.connect,
                 r.teardown,
+                r.engine_cpu,
+                r.in_step.len(),
                 if r.ok {
                     String::new()
                 } else {

