@@ -694,18 +694,23 @@ fn every_fault_works_and_is_undone() {
 
     step(test, start, "cut/heal done");
     // Delayed traffic, then normal again.
+    // Compared with the round trip without delay, which a loaded machine stretches (up to
+    // 100 ms has been seen under a full test run on 2 cores).
     let normal = ping_ms(&lab, "master2", "master1");
-    assert!(normal < 100.0, "{normal} ms before the delay");
+    assert!(normal < 1000.0, "{normal} ms before the delay");
     lab.fault_ok(&["delay", "master1", "150"]);
     let slow = ping_ms(&lab, "master2", "master1");
     assert!(
-        (300.0..2000.0).contains(&slow),
-        "{slow} ms with 150 ms each way"
+        slow >= normal + 250.0 && slow < normal + 2000.0,
+        "{slow} ms with 150 ms each way, {normal} ms without"
     );
     lab.ssh_ok("master1", "true");
     lab.fault_ok(&["undelay", "master1"]);
     let after = ping_ms(&lab, "master2", "master1");
-    assert!(after < 100.0, "{after} ms after undelay");
+    assert!(
+        after < slow - 200.0,
+        "{after} ms after undelay, {slow} ms with the delay"
+    );
 
     step(test, start, "delay done");
     // Powered off (cleanly, then the hard way) and on again: same machine, same keys.
