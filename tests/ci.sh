@@ -24,7 +24,7 @@ DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recomme
 export CI=true
 cargo --version
 rc=0
-cargo test --locked --all-targets 2>&1 || rc=$?
+cargo test --locked --all-targets --no-fail-fast 2>&1 || rc=$?
 # Labs whose test process died (a crash, a timeout) are taken down; live ones are left alone.
 if [ -x tests/lab/lab ] && [ "$(id -u)" = 0 ]; then tests/lab/lab down --stale || true; fi
 exit "$rc"
