@@ -694,21 +694,21 @@ fn every_fault_works_and_is_undone() {
 
     step(test, start, "cut/heal done");
     // Delayed traffic, then normal again.
-    // Compared with the round trip without delay, which a loaded machine stretches (up to
-    // 100 ms has been seen under a full test run on 2 cores).
+    // The delay adds 300 ms to the round trip; the round trip without it is noise that a loaded
+    // 2-core machine stretches to ~100 ms, so only gross values are checked against it.
     let normal = ping_ms(&lab, "master2", "master1");
     assert!(normal < 1000.0, "{normal} ms before the delay");
     lab.fault_ok(&["delay", "master1", "150"]);
     let slow = ping_ms(&lab, "master2", "master1");
     assert!(
-        slow >= normal + 250.0 && slow < normal + 2000.0,
+        (280.0..normal + 2000.0).contains(&slow),
         "{slow} ms with 150 ms each way, {normal} ms without"
     );
     lab.ssh_ok("master1", "true");
     lab.fault_ok(&["undelay", "master1"]);
     let after = ping_ms(&lab, "master2", "master1");
     assert!(
-        after < slow - 200.0,
+        after < slow - 150.0,
         "{after} ms after undelay, {slow} ms with the delay"
     );
 
