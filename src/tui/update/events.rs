@@ -1,0 +1,319 @@
+//! The engine's events: preflight results, run progress, questions.
+
+use super::*;
+
+pub(super) fn on_event(m: &mut Model, ev: Event) -> Vec<Command> {
+    match ev {
+        Event::RunStarted {
+            cluster,
+            nodes,
+            phases,
+            simulated,
+        } => {
+            m.simulated |= simulated;
+            set_shape(&mut m.run, cluster, nodes, phases);
+            m.run.running = true;
+        }
+        Event::NodeConnecting { node } => {
+            if let Some(n) = m.preflight.node_mut(&node)
+                && n.conn != Conn::KeyChanged
+            {
+                n.conn = Conn::Connecting;
+            }
+            if m.run.running
+                && let Some(c) = card(m, &node)
+                && c.status == NodeStatus::Pending
+            {
+                c.status = NodeStatus::Connecting;
+            }
+        }
+        Event::NodeConnected { node, detail } => {
+            if let Some(n) = m.preflight.node_mut(&node) {
+                n.conn = Conn::Connected;
+                if !detail.is_empty() {
+                    n.detail = detail.clone();
+                }
+            }
+            if let Some(c) = card(m, &node)
+                && c.status == NodeStatus::Connecting
+            {
+                c.status = NodeStatus::Pending;
+            }
+        }
+        Event::NodeUnreachable {
+            node,
+            error,
+            host_key_changed,
+        } => {
+            let low = error.to_ascii_lowercase();
+            if !host_key_changed
+                && (low.contains("password")
+                    || low.contains("passphrase")
+                    || low.contains("encrypted"))
+            {
+                m.status = Some((
+                    Level::Warn,
+                    format!(
+                        "{node}: a password is needed — press p on the Connect screen to give it"
+                    ),
+                ));
+            }
+            if let Some(n) = m.preflight.node_mut(&node) {
+                n.conn = if host_key_changed {
+                    Conn::KeyChanged
+                } else {
+                    Conn::Unreachable
+                };
+                n.detail = error.clone();
+            }
+            let now = m.now;
+            if m.run.running
+                && let Some(c) = card(m, &node)
+            {
+                c.status = if host_key_changed {
+                    NodeStatus::KeyChanged
+                } else {
+                    NodeStatus::Unreachable
+                };
+                c.error = Some(error.clone());
+                c.finished = Some(now);
+            }
+            if let Some(&i) = m.run.index.get(&node) {
+                let name = m.run.nodes[i].name.clone();
+                m.run
+                    .logs
+                    .push(i, name, LineKind::Failure, &format!("✗ {error}"));
+            }
+        }
+        Event::HostKeyQuestion {
+            node,
+            host,
+            algorithm,
+            fingerprint,
+            reply,
+        } => {
+            if m.accepted_keys
+                .contains(&(node.clone(), fingerprint.clone()))
+            {
+                return vec![Command::Answer { reply, yes: true }];
+            }
+            m.popups.push_back(Popup::HostKey {
+                node,
+                host,
+                algorithm,
+                fingerprint,
+                reply: Some(reply),
+                yes: false,
+            });
+        }
+        Event::PreflightResult(r) => {
+            if let Some(n) = m.preflight.node_mut(&r.node) {
+                match n.checks.iter_mut().find(|c| c.check == r.check) {
+                    Some(c) => *c = r,
+                    None => n.checks.push(r),
+                }
+            }
+        }
+        Event::PreflightDone { blocking } => {
+            m.preflight.running = false;
+            m.preflight.fixing = None;
+            m.preflight.blocking = Some(blocking);
+        }
+        Event::PhaseStarted { index, .. } => {
+            if let Some(p) = m.run.phases.get_mut(index) {
+                p.status = PhaseStatus::Running;
+            }
+        }
+        Event::StepStarted {
+            node,
+            step,
+            title,
+            phase,
+        } => {
+            let now = m.now;
+            if let Some(&i) = m.run.index.get(&node) {
+                let c = &mut m.run.nodes[i];
+                c.status = NodeStatus::Running;
+                c.started.get_or_insert(now);
+                c.finished = None;
+                c.step = Some((step.clone(), title.clone()));
+                let name = c.name.clone();
+                m.run.logs.push(
+                    i,
+                    name,
+                    LineKind::Marker,
+                    &format!("▶ [{phase}] {step}: {title}"),
+                );
+            }
+        }
+        Event::Log {
+            node, line, stream, ..
+        } => {
+            let kind = match stream {
+                crate::engine::events::Stream::Stdout => LineKind::Stdout,
+                crate::engine::events::Stream::Stderr => LineKind::Stderr,
+            };
+            match m.run.index.get(&node) {
+                Some(&i) => {
+                    let name = m.run.nodes[i].name.clone();
+                    m.run.logs.push(i, name, kind, &line);
+                }
+                None => m.run.logs.push_all(node.as_str().into(), kind, &line),
+            }
+        }
+        Event::StepFinished {
+            node,
+            step,
+            outcome,
+            duration,
+        } => {
+            let now = m.now;
+            if let Some(&i) = m.run.index.get(&node) {
+                let c = &mut m.run.nodes[i];
+                let (kind, text) = match &outcome {
+                    StepOutcome::Succeeded => {
+                        c.done += 1;
+                        (LineKind::Marker, format!("✓ {step} ({})", clock(duration)))
+                    }
+                    StepOutcome::SkippedDone => {
+                        c.done += 1;
+                        (
+                            LineKind::Marker,
+                            format!("✓ {step}: done in an earlier run, skipped"),
+                        )
+                    }
+                    StepOutcome::Failed { exit, reason } => {
+                        c.status = NodeStatus::Failed;
+                        c.error = Some(format!("{step}: {reason}"));
+                        c.finished = Some(now);
+                        let exit = exit
+                            .map(|e| format!("exit {e}"))
+                            .unwrap_or_else(|| "no exit status".into());
+                        (
+                            LineKind::Failure,
+                            format!("✗ {step} failed ({exit}, {}): {reason}", clock(duration)),
+                        )
+                    }
+                    StepOutcome::NotRun { reason } => {
+                        if c.status != NodeStatus::Failed {
+                            c.status = NodeStatus::Stopped;
+                            c.error = Some(reason.clone());
+                        }
+                        (LineKind::Marker, format!("· {step} not run: {reason}"))
+                    }
+                };
+                if c.done >= c.info.steps && c.status != NodeStatus::Failed {
+                    c.status = NodeStatus::Done;
+                    c.finished = Some(now);
+                    c.error = None;
+                } else if c.status == NodeStatus::Running
+                    && matches!(outcome, StepOutcome::Succeeded | StepOutcome::SkippedDone)
+                {
+                    // Between steps a node waits (e.g. for the init on another node).
+                    c.status = NodeStatus::Pending;
+                }
+                let name = c.name.clone();
+                m.run.logs.push(i, name, kind, &text);
+            }
+        }
+        Event::ConfirmationNeeded {
+            step,
+            nodes,
+            title,
+            detail,
+            command,
+            reply,
+        } => {
+            let typed = is_destructive(&step, &title).then(|| (m.cluster_name(), Field::new("")));
+            // Under the engine's command line, what it runs: the step's own script from the plan
+            // (after the shared node library) and the files it writes.
+            let mut command = command;
+            if let Some(p) = &m.plan.plan {
+                for n in &nodes {
+                    if let Some(s) = p.find(n, &step) {
+                        for f in &s.files {
+                            command.push_str(&format!("\n# writes {} (mode {:o})", f.path, f.mode));
+                        }
+                        let own = s
+                            .script
+                            .strip_prefix(crate::assets::scripts::LIB)
+                            .unwrap_or(&s.script)
+                            .trim_start_matches('\n');
+                        command.push_str(&format!("\n# ---- the script of {step} on {n} ----\n"));
+                        command.push_str(&own.replace('\t', "    "));
+                        break;
+                    }
+                }
+            }
+            m.popups.push_back(Popup::Confirm {
+                step,
+                nodes,
+                title,
+                detail,
+                command,
+                reply: Some(reply),
+                yes: false,
+                typed,
+                scroll: 0,
+            });
+        }
+        Event::PhaseFinished {
+            index,
+            ok,
+            duration,
+            ..
+        } => {
+            if let Some(p) = m.run.phases.get_mut(index) {
+                p.status = if ok {
+                    PhaseStatus::Ok
+                } else {
+                    PhaseStatus::Failed
+                };
+                p.duration = Some(duration);
+            }
+        }
+        Event::RunFinished(summary) => {
+            prune_popups(m);
+            let d = &mut m.run;
+            d.running = false;
+            d.stopping = false;
+            let now = m.now;
+            for c in &mut d.nodes {
+                if matches!(
+                    c.status,
+                    NodeStatus::Running | NodeStatus::Connecting | NodeStatus::Pending
+                ) {
+                    c.status = if summary.ok {
+                        NodeStatus::Done
+                    } else {
+                        NodeStatus::Stopped
+                    };
+                    if c.started.is_some() {
+                        c.finished = Some(now);
+                    }
+                }
+            }
+            if summary.ok {
+                for c in &mut d.nodes {
+                    c.status = NodeStatus::Done;
+                }
+                if m.screen == Screen::Run {
+                    m.screen = Screen::Done;
+                }
+            } else {
+                let why = summary
+                    .stopped
+                    .clone()
+                    .unwrap_or_else(|| "the run did not finish".into());
+                m.status = Some((Level::Error, why));
+            }
+            d.summary = Some(summary);
+        }
+    }
+    vec![]
+}
+
+pub(super) fn card<'a>(m: &'a mut Model, node: &str) -> Option<&'a mut NodeCard> {
+    let i = *m.run.index.get(node)?;
+    m.run.nodes.get_mut(i)
+}
