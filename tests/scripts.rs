@@ -297,3 +297,94 @@ fn toml_set_adds_a_missing_table() {
         "version = 2\n[x]\n  y = 1\n\n[a.\"b\"]\n  key = \"v\"\n"
     );
 }
+
+/// Runs `snippet` after the node library, as a step does, in a scratch directory `$D`.
+fn with_lib(snippet: &str) -> (bool, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let program = format!("{}\nD={}\n{snippet}", scripts::LIB, dir.path().display());
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(program)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_failed_write_ends_the_step_wherever_the_helper_is_called() {
+    // Every way a script calls the helpers, with `mv` (then `chmod`) failing: the step must
+    // stop right there, never log "wrote", never go on to "after". `|| true` and `if` turn
+    // errexit off inside a function, which is how a failed mv used to pass as written.
+    let calls = [
+        "write_file \"$D/f\" 0644 <<<x",
+        "printf x | write_file \"$D/f\" 0644",
+        "if write_if_changed \"$D/f\" 0644 <<<x; then echo changed; fi",
+        "write_if_changed \"$D/f\" 0644 <<<x || true",
+    ];
+    for broken in ["mv() { return 1; }", "chmod() { return 1; }"] {
+        for call in calls {
+            let (ok, stdout, stderr) = with_lib(&format!("{broken}\n{call}\necho after"));
+            assert!(!ok, "{broken} {call}: the step succeeded\n{stdout}");
+            assert!(
+                !stdout.contains("after"),
+                "{broken} {call}: went on\n{stdout}"
+            );
+            assert!(!stdout.contains("wrote"), "{broken} {call}\n{stdout}");
+            assert!(
+                stderr.contains("kha-tui: cannot"),
+                "{broken} {call}: {stderr}"
+            );
+        }
+    }
+    // On the right of a pipe a failure would read as "unchanged": refused outright.
+    let (ok, _, stderr) = with_lib("printf x | write_if_changed \"$D/f\" 0644 || true\necho after");
+    assert!(ok, "`|| true` still swallows the pipe's status");
+    assert!(stderr.contains("runs in a subshell"), "{stderr}");
+    let (ok, stdout, _) = with_lib("printf x | write_if_changed \"$D/f\" 0644\necho after");
+    assert!(!ok && !stdout.contains("after"));
+
+    // Working: 0 when written, 1 when identical, the mode given, the content exact.
+    let (ok, stdout, stderr) = with_lib(
+        "for i in 1 2; do if write_if_changed \"$D/a/f\" 0600 <<<hello; then echo changed; else echo same; fi; done\n\
+         printf 'x\\n' | write_file \"$D/g\" 0640; printf 'x\\n' | write_file \"$D/g\" 0640\n\
+         stat -c %a \"$D/a/f\" \"$D/g\"; cat \"$D/a/f\"; ls \"$D/a\"",
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| !l.starts_with("wrote"))
+            .collect::<Vec<_>>(),
+        ["changed", "same", "600", "640", "hello", "f"],
+        "{stdout}"
+    );
+    assert_eq!(stdout.matches("wrote").count(), 2, "{stdout}");
+}
+
+#[test]
+fn scripts_read_write_if_changed_only_as_a_condition_on_a_redirect() {
+    for (name, text) in scripts::ALL {
+        if *name == "lib.sh" {
+            continue;
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            if !l.contains("write_if_changed") || l.trim_start().starts_with('#') {
+                continue;
+            }
+            let prev = if i > 0 { lines[i - 1].trim_end() } else { "" };
+            assert!(
+                l.trim_start().starts_with("if write_if_changed")
+                    && l.contains(" <")
+                    && !l.contains("||")
+                    && !prev.ends_with('|'),
+                "{name}:{}: {l}",
+                i + 1
+            );
+        }
+    }
+}

@@ -37,7 +37,7 @@ else
     chmod 0644 /etc/apt/keyrings/docker.asc
     printf 'deb [arch=%s signed-by=/etc/apt/keyrings/docker.asc] %s %s stable\n' \
       "$(dpkg --print-architecture)" "$KHA_DOCKER_BASE/$ID" "$VERSION_CODENAME" |
-      write_if_changed /etc/apt/sources.list.d/docker.list 0644 || true
+      write_file /etc/apt/sources.list.d/docker.list 0644
     apt_get update
     apt_get install -y containerd.io
   fi
@@ -51,11 +51,13 @@ mkdir -p /etc/containerd
 if [ -f /etc/containerd/config.toml ] && [ ! -f /etc/containerd/config.toml.kha-orig ]; then
   cp -p /etc/containerd/config.toml /etc/containerd/config.toml.kha-orig
 fi
+# Edited into a file first: a failing edit then ends the step here, and write_if_changed
+# reads a file rather than the right of a pipe (where a failure would read as "unchanged").
+edited=$(mktemp)
+trap 'rm -f "$edited"' EXIT
+containerd config default | containerd_config "$major" "$KHA_PAUSE_IMAGE" >"$edited"
 changed=0
-if containerd config default | containerd_config "$major" "$KHA_PAUSE_IMAGE" |
-  write_if_changed /etc/containerd/config.toml 0644; then
-  changed=1
-fi
+if write_if_changed /etc/containerd/config.toml 0644 <"$edited"; then changed=1; fi
 systemctl enable containerd >/dev/null 2>&1 || true
 if [ "$changed" = 1 ] || ! systemctl is-active --quiet containerd; then
   systemctl restart containerd
@@ -69,4 +71,4 @@ for _ in $(seq 1 30); do
 done
 [ -S /run/containerd/containerd.sock ] || die "containerd is not listening on /run/containerd/containerd.sock"
 printf 'runtime-endpoint: unix:///run/containerd/containerd.sock\nimage-endpoint: unix:///run/containerd/containerd.sock\ntimeout: 10\n' |
-  write_if_changed /etc/crictl.yaml 0644 || true
+  write_file /etc/crictl.yaml 0644

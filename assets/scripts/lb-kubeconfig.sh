@@ -8,7 +8,7 @@ home=$(getent passwd "$KHA_USER" | cut -d: -f6)
 [ -n "$home" ] || die "user $KHA_USER does not exist on this node"
 group=$(id -gn "$KHA_USER")
 install -d -m 0700 -o "$KHA_USER" -g "$group" "$home/.kube"
-write_if_changed "$home/.kube/config" 0600 <"$src" || true
+write_file "$home/.kube/config" 0600 <"$src"
 chown "$KHA_USER:$group" "$home/.kube/config"
 rm -f "$src"
 grep -q "server: https://$KHA_ENDPOINT\$" "$home/.kube/config" ||

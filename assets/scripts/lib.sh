@@ -5,6 +5,9 @@
 # shellcheck disable=SC2317
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
+# Ubuntu's needrestart would restart services (containerd, the kubelet, HAProxy) in the middle of
+# a run after a package upgrade; "l" only lists them.
+export NEEDRESTART_MODE=l
 umask 022
 
 log() { printf '%s\n' "$*"; }
@@ -18,6 +21,13 @@ need() {
   done
 }
 
+# Every apt call gives up on a stalled mirror or proxy: no byte for 20 s fails a fetch, which is
+# tried twice more, so a dead mirror fails the step in about a minute with apt naming the URL
+# (instead of hanging until the step's idle limit). An index that cannot be fetched is an error,
+# not a warning that leaves old lists in use.
+APT_OPTS=(-o Acquire::http::Timeout=20 -o Acquire::https::Timeout=20 -o Acquire::Retries=2
+  -o APT::Update::Error-Mode=any -o DPkg::Lock::Timeout=300 -o Dpkg::Use-Pty=0)
+
 # apt-get that waits for another apt (unattended-upgrades on a fresh VM, or an apt left
 # running by a dropped connection) instead of failing. DPkg::Lock::Timeout covers dpkg's lock;
 # the lists lock of `apt-get update` has no timeout option, so that one is retried here.
@@ -26,7 +36,7 @@ apt_get() {
   err=$(mktemp)
   for i in $(seq 1 60); do
     rc=0
-    apt-get -o DPkg::Lock::Timeout=300 -o Dpkg::Use-Pty=0 -q "$@" 2>"$err" || rc=$?
+    apt-get "${APT_OPTS[@]}" -q "$@" 2>"$err" || rc=$?
     if [ "$rc" != 0 ] && grep -q 'Could not get lock' "$err"; then
       [ "$i" = 1 ] && log "another apt holds its lock; waiting for it"
       sleep 5
@@ -54,28 +64,63 @@ ensure_pkgs() {
   fi
 }
 
-# Writes stdin to PATH with MODE, atomically; returns 0 when the file changed, 1 when it was
-# already identical (so callers restart services only on change).
-write_if_changed() {
+# Writes stdin to a new file next to PATH with MODE; prints its name. Every failure ends the
+# step through `die` (explicitly: errexit is off inside a function called from `if`, `||` or
+# `&&`, so a failed `mv` would otherwise carry on and report success).
+stage_file() {
   local path=$1 mode=$2 tmp
-  mkdir -p "$(dirname "$path")"
-  tmp=$(mktemp "${path}.kha-XXXXXX")
-  cat >"$tmp"
-  chmod "$mode" "$tmp"
+  mkdir -p "$(dirname "$path")" || die "cannot create the directory of $path"
+  tmp=$(mktemp "${path}.kha-XXXXXX") || die "cannot create a temporary file next to $path"
+  if ! cat >"$tmp" || ! chmod "$mode" "$tmp"; then
+    rm -f "$tmp"
+    die "cannot write $path"
+  fi
+  printf '%s\n' "$tmp"
+}
+
+# Moves a staged file into place unless PATH already holds exactly that. Status 0 when it
+# wrote PATH, 1 when PATH was already identical; any failure ends the step.
+install_staged() {
+  local tmp=$1 path=$2
   if [ -f "$path" ] && cmp -s "$tmp" "$path"; then
     rm -f "$tmp"
     return 1
   fi
-  mv -f "$tmp" "$path"
+  if ! mv -f "$tmp" "$path"; then
+    rm -f "$tmp"
+    die "cannot move the new $path into place"
+  fi
   log "wrote $path"
   return 0
+}
+
+# Writes stdin to PATH with MODE, atomically, when the content differs; any failure ends the
+# step. For files whose change matters to nothing else; may sit at the end of a pipe.
+write_file() {
+  local tmp
+  tmp=$(stage_file "$1" "$2") || die "cannot write $1"
+  install_staged "$tmp" "$1" || return 0
+}
+
+# As write_file, but tells the caller whether the file changed (status 0) or was already
+# identical (status 1), so a service is restarted only on change: `if write_if_changed P M <F`.
+# Never put it on the right of a pipe: there it runs in a subshell, where a failure's exit would
+# read as "unchanged". It refuses to run there.
+write_if_changed() {
+  local tmp
+  [ "$BASHPID" = "$$" ] || die "write_if_changed $1 runs in a subshell (the right of a pipe); use write_file there, or redirect its input from a file"
+  tmp=$(stage_file "$1" "$2") || die "cannot write $1"
+  install_staged "$tmp" "$1"
 }
 
 # Downloads URL to PATH (atomically), retrying transient failures.
 fetch() {
   local url=$1 path=$2 tmp
   tmp=$(mktemp "${path}.kha-XXXXXX")
-  if ! curl -fsSL --retry 5 --retry-delay 2 --connect-timeout 15 -o "$tmp" "$url"; then
+  # A transfer that moves no byte for 20 s counts as failed (curl retries it twice), so a stalled
+  # server fails the step in about a minute, naming the URL.
+  if ! curl -fsSL --retry 2 --retry-delay 2 --connect-timeout 15 --speed-limit 1 --speed-time 20 \
+    -o "$tmp" "$url"; then
     rm -f "$tmp"
     die "cannot download $url"
   fi

@@ -12,13 +12,13 @@ log "cgroup: $fs"
 swap_off
 
 # Kernel modules.
-printf 'overlay\nbr_netfilter\n' | write_if_changed /etc/modules-load.d/k8s.conf 0644 || true
+printf 'overlay\nbr_netfilter\n' | write_file /etc/modules-load.d/k8s.conf 0644
 modprobe overlay
 modprobe br_netfilter
 
 # Sysctls.
 printf 'net.ipv4.ip_forward = 1\nnet.bridge.bridge-nf-call-iptables = 1\nnet.bridge.bridge-nf-call-ip6tables = 1\n' |
-  write_if_changed /etc/sysctl.d/k8s.conf 0644 || true
+  write_file /etc/sysctl.d/k8s.conf 0644
 sysctl -q -p /etc/sysctl.d/k8s.conf
 for key in net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables; do
   [ "$(sysctl -n "$key")" = 1 ] || die "sysctl $key is not 1 after setting it"
