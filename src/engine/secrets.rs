@@ -59,9 +59,11 @@ impl std::fmt::Debug for Redactor {
 }
 
 impl Redactor {
+    /// Adds a secret, whatever its length: a four-character sudo password is as secret as a
+    /// token (replacing the same letters inside ordinary words is the price). An empty value
+    /// hides nothing and is ignored.
     pub fn add(&mut self, secret: &str, label: &'static str) {
-        // Very short values would redact ordinary words; none of ours are short.
-        if secret.len() >= 6 && !self.secrets.iter().any(|(s, _)| s == secret) {
+        if !secret.is_empty() && !self.secrets.iter().any(|(s, _)| s == secret) {
             self.secrets.push((secret.to_string(), label));
             // Longest first, so a secret containing another is replaced whole.
             self.secrets
@@ -75,6 +77,43 @@ impl Redactor {
         if let Some((_, secret)) = token.split_once('.') {
             self.add(secret, "bootstrap-token-secret");
         }
+    }
+
+    /// Registers a placeholder's value for this run when the placeholder says it is secret
+    /// ([`Placeholder::is_secret`]), with the parts of it that are secrets on their own.
+    pub fn add_value(&mut self, p: Placeholder, value: &str) {
+        if !p.is_secret() {
+            return;
+        }
+        match p {
+            Placeholder::BootstrapToken => self.add_token(value),
+            Placeholder::AdminKubeconfig => {
+                self.add(value, p.name());
+                for line in value.lines() {
+                    if let Some((key, v)) = line.trim().split_once(':')
+                        && matches!(
+                            key,
+                            "client-key-data" | "client-certificate-data" | "token" | "password"
+                        )
+                    {
+                        self.add(v.trim(), "kubeconfig-credential");
+                    }
+                }
+            }
+            _ => self.add(value, p.name()),
+        }
+    }
+
+    /// A redactor for every secret placeholder that has a value (`get`), so a placeholder
+    /// added to [`Placeholder::ALL`] is redacted without a second list to keep in step.
+    pub fn for_values<'a>(get: impl Fn(Placeholder) -> Option<&'a str>) -> Redactor {
+        let mut r = Redactor::default();
+        for p in Placeholder::ALL {
+            if let Some(v) = get(p) {
+                r.add_value(p, v);
+            }
+        }
+        r
     }
 
     pub fn redact(&self, text: &str) -> String {
@@ -147,19 +186,7 @@ impl RunValues {
     }
 
     pub fn redactor(&self) -> Redactor {
-        let mut r = Redactor::default();
-        r.add_token(&self.token);
-        r.add(&self.certificate_key, "certificate-key");
-        if let Some(k) = &self.admin_kubeconfig {
-            for line in k.lines() {
-                if let Some((key, v)) = line.trim().split_once(':')
-                    && (key == "client-key-data" || key == "token")
-                {
-                    r.add(v.trim(), "kubeconfig-credential");
-                }
-            }
-        }
-        r
+        Redactor::for_values(|p| self.get(p))
     }
 }
 
@@ -292,6 +319,40 @@ mod tests {
         assert!(out.contains("[redacted bootstrap-token]"));
         assert!(out.contains("[redacted certificate-key]"));
         assert_eq!(format!("{v:?}").matches("<redacted>").count(), 3);
+    }
+
+    #[test]
+    fn secrets_of_any_length_are_redacted_and_empty_ones_ignored() {
+        let mut r = Redactor::default();
+        r.add("", "password");
+        assert!(r.is_empty());
+        assert_eq!(r.redact("nothing to hide"), "nothing to hide");
+        r.add("pw4!", "password");
+        r.add("x", "password");
+        let out = r.redact("sudo: pw4! then x");
+        assert!(!out.contains("pw4!") && !out.contains('x'), "{out}");
+        assert!(out.contains("[redacted password]"), "{out}");
+    }
+
+    #[test]
+    fn every_secret_placeholder_is_redacted_and_no_public_one() {
+        // Short values on purpose: length decides nothing.
+        let value = |p: Placeholder| match p {
+            Placeholder::BootstrapToken => "abcdef.0123456789abcdef",
+            Placeholder::AdminKubeconfig => "client-key-data: S0VZ",
+            _ => p.name(),
+        };
+        let r = Redactor::for_values(|p| Some(value(p)));
+        for p in Placeholder::ALL {
+            let line = format!("value {} end", value(p));
+            let out = r.redact(&line);
+            assert_eq!(out == line, !p.is_secret(), "{p:?}: {out}");
+        }
+        assert!(
+            !r.redact("S0VZ").contains("S0VZ"),
+            "a kubeconfig credential alone"
+        );
+        assert!(!r.redact("0123456789abcdef").contains("0123456789abcdef"));
     }
 
     #[test]
