@@ -4,7 +4,7 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
 use tokio::sync::mpsc;
 
-use crate::engine::{CheckStatus, Event, StepOutcome};
+use crate::engine::{CheckStatus, Event, Failure, StepOutcome};
 
 /// Prints events until the channel closes. `confirm_on_tty`: ask y/N for sensitive steps.
 pub async fn print_events(mut rx: mpsc::Receiver<Event>, confirm_on_tty: bool) {
@@ -33,13 +33,13 @@ pub async fn print_events(mut rx: mpsc::Receiver<Event>, confirm_on_tty: bool) {
             Event::NodeConnected { node, detail } => println!("[{node}] connected ({detail})"),
             Event::NodeUnreachable {
                 node,
+                failure,
                 error,
-                host_key_changed,
             } => {
-                let tag = if host_key_changed {
-                    "HOST KEY CHANGED"
+                let tag = if failure == Failure::HostKeyChanged {
+                    "HOST KEY CHANGED".to_string()
                 } else {
-                    "unreachable"
+                    failure.to_string()
                 };
                 println!("[{node}] {tag}: {error}");
             }
@@ -102,9 +102,11 @@ pub async fn print_events(mut rx: mpsc::Receiver<Event>, confirm_on_tty: bool) {
                     println!("[{node}] {step}: done in an earlier run, skipped")
                 }
                 StepOutcome::NotRun { reason } => println!("[{node}] {step}: not run: {reason}"),
-                StepOutcome::Failed { exit, reason } => {
-                    let code = exit.map(|c| c.to_string()).unwrap_or_else(|| "none".into());
-                    println!("[{node}] {step}: FAILED (exit {code}): {reason}")
+                StepOutcome::Failed { failure, reason } => {
+                    println!("[{node}] {step}: FAILED ({failure}): {reason}")
+                }
+                StepOutcome::Interrupted { reason } => {
+                    println!("[{node}] {step}: interrupted: {reason}")
                 }
             },
             Event::ConfirmationNeeded {
@@ -146,6 +148,30 @@ pub async fn print_events(mut rx: mpsc::Receiver<Event>, confirm_on_tty: bool) {
                     if ok { "done" } else { "incomplete" },
                     duration.as_secs_f64()
                 )
+            }
+            Event::NodeIdentityChanged { node, detail } => {
+                println!(
+                    "[{node}] WARNING: this is not the machine the state recorded ({detail}); its earlier records were set aside and every step runs again"
+                )
+            }
+            Event::StepQuiet {
+                node,
+                step,
+                quiet_for,
+            } => println!("[{node}] {step}: no output for {}s", quiet_for.as_secs()),
+            Event::Stopping { reason } => {
+                println!("kha-tui: stopping ({reason}); ending remote commands…")
+            }
+            Event::ClusterNodes { nodes } => {
+                for n in nodes {
+                    println!(
+                        "kha-tui: node {} {} {} {}",
+                        n.name,
+                        if n.ready { "Ready" } else { "NotReady" },
+                        n.roles,
+                        n.version
+                    );
+                }
             }
             Event::RunFinished(s) => {
                 if s.ok {

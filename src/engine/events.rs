@@ -32,12 +32,81 @@ pub enum Stream {
     Stderr,
 }
 
+/// Why a step or a connection failed, typed so viewers never guess from text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// SSH authentication refused (key, password or agent).
+    AuthRefused,
+    /// TCP refused, no route, connect timeout.
+    Unreachable,
+    /// The host key changed: a security warning; never accepted.
+    HostKeyChanged,
+    /// An unknown host key that no one accepted.
+    HostKeyUnknown,
+    /// The private key is unreadable, or encrypted and no passphrase was given.
+    KeyUnusable,
+    /// `sudo -n` refused, or the sudo password was wrong.
+    SudoRefused,
+    /// The command failed with this exit status.
+    Exited(u32),
+    /// The session ended without an exit status.
+    NoExitStatus,
+    /// The step's idle limit (`idle`) or its time limit passed.
+    TimedOut {
+        idle: bool,
+        after: Duration,
+    },
+    /// The session dropped while the step ran.
+    ConnectionLost,
+    /// The operator stopped the run (TUI Stop / Ctrl-C).
+    Cancelled,
+    Other,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::AuthRefused => f.write_str("authentication refused"),
+            Failure::Unreachable => f.write_str("unreachable"),
+            Failure::HostKeyChanged => f.write_str("host key changed"),
+            Failure::HostKeyUnknown => f.write_str("unknown host key refused"),
+            Failure::KeyUnusable => f.write_str("private key unusable"),
+            Failure::SudoRefused => f.write_str("sudo refused"),
+            Failure::Exited(n) => write!(f, "exit status {n}"),
+            Failure::NoExitStatus => f.write_str("ended without an exit status"),
+            Failure::TimedOut { idle: true, after } => {
+                write!(f, "timed out after {} with no output", clock(*after))
+            }
+            Failure::TimedOut { idle: false, after } => {
+                write!(f, "timed out after {}", clock(*after))
+            }
+            Failure::ConnectionLost => f.write_str("connection lost"),
+            Failure::Cancelled => f.write_str("stopped by the operator"),
+            Failure::Other => f.write_str("failed"),
+        }
+    }
+}
+
+/// "10m00s", "45s", "1h02m03s": durations in failure texts.
+fn clock(d: Duration) -> String {
+    let s = d.as_secs();
+    match (s / 3600, (s / 60) % 60, s % 60) {
+        (0, 0, sec) => format!("{sec}s"),
+        (0, m, sec) => format!("{m}m{sec:02}s"),
+        (h, m, sec) => format!("{h}h{m:02}m{sec:02}s"),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepOutcome {
     Succeeded,
-    /// Exit status (None = none was reported) and the last lines of error output.
+    /// Why it failed and the last lines of its output (redacted).
     Failed {
-        exit: Option<u32>,
+        failure: Failure,
+        reason: String,
+    },
+    /// Was running when the operator stopped the run.
+    Interrupted {
         reason: String,
     },
     /// Not run: already done in an earlier run (resume).
@@ -46,6 +115,30 @@ pub enum StepOutcome {
     NotRun {
         reason: String,
     },
+}
+
+impl std::fmt::Display for StepOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepOutcome::Succeeded => f.write_str("succeeded"),
+            StepOutcome::Failed { failure, reason } if reason.is_empty() => {
+                write!(f, "failed: {failure}")
+            }
+            StepOutcome::Failed { failure, reason } => write!(f, "failed ({failure}): {reason}"),
+            StepOutcome::Interrupted { reason } => write!(f, "interrupted: {reason}"),
+            StepOutcome::SkippedDone => f.write_str("done in an earlier run, skipped"),
+            StepOutcome::NotRun { reason } => write!(f, "not run: {reason}"),
+        }
+    }
+}
+
+/// A node as the cluster itself reports it (`kubectl get nodes`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterNode {
+    pub name: String,
+    pub ready: bool,
+    pub version: String,
+    pub roles: String,
 }
 
 /// Result of one preflight check on one node.
@@ -90,9 +183,15 @@ pub enum Event {
     /// The node could not be reached or authenticated; nothing runs there.
     NodeUnreachable {
         node: String,
+        /// What went wrong; `Failure::HostKeyChanged` must be shown as a security warning.
+        failure: Failure,
         error: String,
-        /// The host key changed: the viewer must show this as a security warning.
-        host_key_changed: bool,
+    },
+    /// The node's host key fingerprint or machine-id differ from what the state recorded: its
+    /// records were set aside, so every step runs again there.
+    NodeIdentityChanged {
+        node: String,
+        detail: String,
     },
     /// An unknown host key: accept (and remember) or refuse.
     HostKeyQuestion {
@@ -123,6 +222,12 @@ pub enum Event {
         stream: Stream,
         line: String,
     },
+    /// The running step printed nothing for `quiet_for` (first after 30 s, then every 10 s).
+    StepQuiet {
+        node: String,
+        step: String,
+        quiet_for: Duration,
+    },
     StepFinished {
         node: String,
         step: String,
@@ -145,6 +250,15 @@ pub enum Event {
         ok: bool,
         duration: Duration,
     },
+    /// Cancellation began; remote commands are being ended. `RunFinished` follows once every
+    /// node task has really stopped.
+    Stopping {
+        reason: String,
+    },
+    /// What the cluster itself reports at the end.
+    ClusterNodes {
+        nodes: Vec<ClusterNode>,
+    },
     RunFinished(RunSummary),
 }
 
@@ -157,9 +271,67 @@ pub struct RunSummary {
     pub failures: Vec<(String, String, String)>,
     pub phase_durations: Vec<(String, Duration)>,
     pub total: Duration,
+    /// Wall time summed over every run of this cluster (resumes add up).
+    pub total_all_runs: Duration,
+    /// As `Event::ClusterNodes`; empty if unknown.
+    pub cluster_nodes: Vec<ClusterNode>,
     pub endpoint: String,
     /// Where the kubeconfig was written (on the LB node) and where logs/state are (locally).
     pub kubeconfig: String,
     pub log_dir: String,
     pub state_file: String,
+}
+
+impl From<&crate::transport::TransportError> for Failure {
+    fn from(e: &crate::transport::TransportError) -> Failure {
+        use crate::transport::TransportError as T;
+        match e {
+            T::Connect { .. } | T::ConnectTimeout { .. } => Failure::Unreachable,
+            T::HostKeyUnknown { .. } => Failure::HostKeyUnknown,
+            T::HostKeyChanged { .. } => Failure::HostKeyChanged,
+            T::AuthFailed { .. } => Failure::AuthRefused,
+            T::KeyEncrypted { .. } | T::KeyUnreadable { .. } => Failure::KeyUnusable,
+            T::IdleTimeout { secs } => Failure::TimedOut {
+                idle: true,
+                after: Duration::from_secs(*secs),
+            },
+            T::CommandTimeout { secs } => Failure::TimedOut {
+                idle: false,
+                after: Duration::from_secs(*secs),
+            },
+            T::Disconnected(_) => Failure::ConnectionLost,
+            T::Other(_) => Failure::Other,
+        }
+    }
+}
+
+impl From<Option<u32>> for Failure {
+    /// A command's exit status that was not success.
+    fn from(code: Option<u32>) -> Failure {
+        code.map(Failure::Exited).unwrap_or(Failure::NoExitStatus)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_read_as_plain_words() {
+        assert_eq!(Failure::Exited(100).to_string(), "exit status 100");
+        assert_eq!(
+            Failure::TimedOut {
+                idle: true,
+                after: Duration::from_secs(600)
+            }
+            .to_string(),
+            "timed out after 10m00s with no output"
+        );
+        assert_eq!(Failure::Cancelled.to_string(), "stopped by the operator");
+        let o = StepOutcome::Failed {
+            failure: Failure::Exited(1),
+            reason: "E: boom".into(),
+        };
+        assert_eq!(o.to_string(), "failed (exit status 1): E: boom");
+    }
 }

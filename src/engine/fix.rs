@@ -86,7 +86,7 @@ pub async fn fix<T: Transport>(
         Ok((status, _)) if status.success() => (StepOutcome::Succeeded, Ok(())),
         Ok((status, tail)) => (
             StepOutcome::Failed {
-                exit: status.0,
+                failure: status.0.into(),
                 reason: tail.clone(),
             },
             Err(tail),
@@ -95,7 +95,7 @@ pub async fn fix<T: Transport>(
             let why = redactor.redact(&e.to_string());
             (
                 StepOutcome::Failed {
-                    exit: None,
+                    failure: e.failure(),
                     reason: why.clone(),
                 },
                 Err(why),

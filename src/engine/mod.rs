@@ -15,7 +15,7 @@ pub mod state;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use events::{CheckResult, CheckStatus, Event, RunSummary, StepOutcome};
+pub use events::{CheckResult, CheckStatus, ClusterNode, Event, Failure, RunSummary, StepOutcome};
 pub use runner::{apply, apply_plan, run_preflight, target_for};
 
 use crate::transport::Timeouts;

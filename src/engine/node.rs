@@ -54,8 +54,22 @@ impl Sudo {
 pub enum NodeError {
     #[error(transparent)]
     Transport(#[from] TransportError),
+    /// sudo refused (no NOPASSWD and no password, or a wrong password).
+    #[error("{0}")]
+    Sudo(String),
     #[error("{0}")]
     Remote(String),
+}
+
+impl NodeError {
+    /// The typed reason viewers show.
+    pub fn failure(&self) -> super::events::Failure {
+        match self {
+            NodeError::Transport(t) => t.into(),
+            NodeError::Sudo(_) => super::events::Failure::SudoRefused,
+            NodeError::Remote(_) => super::events::Failure::Other,
+        }
+    }
 }
 
 /// Output of a command collected quietly (not shown, not logged).
@@ -127,13 +141,13 @@ impl<S: Session> NodeConn<S> {
             let s = Sudo::Password(pw.to_string());
             let c = collect(&mut session, &format!("{}true", s.prefix()), s.stdin()).await?;
             if !c.status.success() {
-                return Err(NodeError::Remote(format!(
+                return Err(NodeError::Sudo(format!(
                     "sudo on {name} refused the password given for user {user}"
                 )));
             }
             s
         } else {
-            return Err(NodeError::Remote(format!(
+            return Err(NodeError::Sudo(format!(
                 "sudo on {name} asks user {user} for a password: give it with --ask-sudo-password or --sudo-password-file, or allow NOPASSWD for {user}"
             )));
         };

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use super::events::{CheckResult, Event, NodeInfo, PhaseInfo, RunSummary, StepOutcome};
+use super::events::{CheckResult, Event, Failure, NodeInfo, PhaseInfo, RunSummary, StepOutcome};
 use super::logs::NodeLogs;
 use super::node::NodeConn;
 use super::preflight::{self, Facts};
@@ -20,7 +20,7 @@ use super::{Dirs, Options};
 use crate::assets::scripts;
 use crate::inventory::{Cluster, Node};
 use crate::plan::{self, Mode, Plan, Step};
-use crate::transport::{Auth, HostKeyQuestion, Session as _, Target, Transport, TransportError};
+use crate::transport::{Auth, HostKeyQuestion, Session as _, Target, Transport};
 
 type Conns<S> = HashMap<String, NodeConn<S>>;
 
@@ -206,28 +206,18 @@ impl Ctx {
         let outcome = match result {
             Ok((status, _)) if status.success() => StepOutcome::Succeeded,
             Ok((status, tail)) => StepOutcome::Failed {
-                exit: status.0,
-                reason: if tail.is_empty() {
-                    format!(
-                        "exit status {}",
-                        status
-                            .0
-                            .map(|c| c.to_string())
-                            .unwrap_or_else(|| "unknown".into())
-                    )
-                } else {
-                    tail
-                },
+                failure: status.0.into(),
+                reason: tail,
             },
             Err(e) => StepOutcome::Failed {
-                exit: None,
+                failure: e.failure(),
                 reason: self.redactor.redact(&e.to_string()),
             },
         };
         let ok = outcome == StepOutcome::Succeeded;
         if record {
             let reason = match &outcome {
-                StepOutcome::Failed { reason, .. } => Some(reason.clone()),
+                StepOutcome::Failed { .. } => Some(outcome.to_string()),
                 _ => None,
             };
             self.record(
@@ -303,7 +293,7 @@ fn spawn_pump(
                         node,
                         step,
                         &format!(
-                            "== finished after {:.1}s: {outcome:?}",
+                            "== finished after {:.1}s: {outcome}",
                             duration.as_secs_f64()
                         ),
                     ),
@@ -422,11 +412,8 @@ impl<T: Transport> Run<T> {
                         opts.sudo_password.as_deref(),
                     )
                     .await
-                    .map_err(|e| (e.to_string(), false)),
-                    Err(e) => Err((
-                        e.to_string(),
-                        matches!(e, TransportError::HostKeyChanged { .. }),
-                    )),
+                    .map_err(|e| (e.to_string(), e.failure())),
+                    Err(e) => Err((e.to_string(), Failure::from(&e))),
                 };
                 (n.name.clone(), result)
             });
@@ -442,12 +429,12 @@ impl<T: Transport> Run<T> {
                     .await;
                     self.conns.insert(name, conn);
                 }
-                Err((error, changed)) => {
+                Err((error, failure)) => {
                     let error = self.ctx("connect").redactor.redact(&error);
                     self.emit(Event::NodeUnreachable {
                         node: name,
+                        failure,
                         error,
-                        host_key_changed: changed,
                     })
                     .await;
                 }
@@ -492,7 +479,7 @@ impl<T: Transport> Run<T> {
                         ))
                         .await?;
                     let after = std::time::SystemTime::now();
-                    Ok::<_, TransportError>((c, before, after))
+                    Ok::<_, crate::transport::TransportError>((c, before, after))
                 }
                 .await;
                 (node, res, conn)
@@ -845,6 +832,8 @@ pub async fn apply_plan<T: Transport>(
         failures: vec![],
         phase_durations: vec![],
         total: Duration::ZERO,
+        total_all_runs: Duration::ZERO,
+        cluster_nodes: vec![],
         endpoint: cluster.control_plane_endpoint(),
         kubeconfig: format!(
             "~/.kube/config on {} ({})",
@@ -951,6 +940,18 @@ pub async fn apply_plan<T: Transport>(
             Some("some steps did not run (see above); run apply again to resume".into());
     }
     summary.total = started.elapsed();
+    {
+        let mut st = run.state.lock().expect("lock");
+        st.elapsed_ms_all_runs += summary.total.as_millis() as u64;
+        summary.total_all_runs = Duration::from_millis(st.elapsed_ms_all_runs);
+        if let Err(e) = st.save(&opts.dirs.state) {
+            summary.ok = false;
+            summary.stopped = Some(format!(
+                "cannot save state in {}: {e}",
+                opts.dirs.state.display()
+            ));
+        }
+    }
     let conns: Vec<_> = run.conns.drain().map(|(_, c)| c).collect();
     futures_join_all(conns).await;
     run.emit(Event::RunFinished(summary.clone())).await;

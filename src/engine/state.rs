@@ -36,6 +36,9 @@ pub struct State {
     /// Unix seconds of the last certificate upload (kubeadm init or a refresh), for the 2 h window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certs_uploaded_at: Option<u64>,
+    /// Wall time of every earlier run of this cluster, summed (resumes add up).
+    #[serde(default)]
+    pub elapsed_ms_all_runs: u64,
 }
 
 pub fn now_secs() -> u64 {

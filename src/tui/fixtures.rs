@@ -252,7 +252,7 @@ pub fn preflight_key_changed() -> Model {
         Event::NodeUnreachable {
             node: "master2".into(),
             error: "WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED for 10.0.0.12! The ssh-ed25519 key now offered has fingerprint SHA256:Q2xhc2ggb2YgdGhlIGtleXM, which does not match the key recorded in ~/.ssh/known_hosts:14.".into(),
-            host_key_changed: true,
+            failure: crate::engine::Failure::HostKeyChanged,
         },
     );
     ev(
@@ -665,7 +665,7 @@ pub fn run_failed() -> Model {
     ev(&mut m, Event::StepFinished {
         node: "worker2".into(),
         step: "kubeadm-join".into(),
-        outcome: StepOutcome::Failed { exit: Some(1), reason: "couldn't validate the identity of the API Server: dial tcp 10.0.0.10:6443: i/o timeout".into() },
+        outcome: StepOutcome::Failed { failure: crate::engine::Failure::Exited(1), reason: "couldn't validate the identity of the API Server: dial tcp 10.0.0.10:6443: i/o timeout".into() },
         duration: Duration::from_secs(31),
     });
     ev(
@@ -692,6 +692,8 @@ pub fn run_failed() -> Model {
             )],
             phase_durations: vec![],
             total: Duration::from_secs(107),
+            total_all_runs: Duration::from_secs(107),
+            cluster_nodes: vec![],
             endpoint: "lb.example.internal:6443".into(),
             kubeconfig: "~/.kube/config on lb (10.0.0.10)".into(),
             log_dir: "/home/op/.local/state/kha-tui/logs/prod".into(),
@@ -733,6 +735,8 @@ pub fn done() -> Model {
             failures: vec![],
             phase_durations,
             total: Duration::from_secs(82),
+            total_all_runs: Duration::from_secs(82),
+            cluster_nodes: vec![],
             endpoint: "lb.example.internal:6443".into(),
             kubeconfig: "~/.kube/config on lb (10.0.0.10)".into(),
             log_dir: "/home/op/.local/state/kha-tui/logs/prod".into(),

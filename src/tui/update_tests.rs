@@ -236,6 +236,8 @@ fn a_successful_run_shows_the_summary() {
             failures: vec![],
             phase_durations: vec![],
             total: Duration::from_secs(60),
+            total_all_runs: Duration::from_secs(60),
+            cluster_nodes: vec![],
             endpoint: "lb:6443".into(),
             kubeconfig: "~/.kube/config".into(),
             log_dir: "/tmp/l".into(),

@@ -42,9 +42,10 @@ pub(super) fn on_event(m: &mut Model, ev: Event) -> Vec<Command> {
         }
         Event::NodeUnreachable {
             node,
+            failure,
             error,
-            host_key_changed,
         } => {
+            let host_key_changed = failure == crate::engine::Failure::HostKeyChanged;
             let low = error.to_ascii_lowercase();
             if !host_key_changed
                 && (low.contains("password")
@@ -182,16 +183,22 @@ pub(super) fn on_event(m: &mut Model, ev: Event) -> Vec<Command> {
                             format!("✓ {step}: done in an earlier run, skipped"),
                         )
                     }
-                    StepOutcome::Failed { exit, reason } => {
+                    StepOutcome::Failed { failure, reason } => {
                         c.status = NodeStatus::Failed;
                         c.error = Some(format!("{step}: {reason}"));
                         c.finished = Some(now);
-                        let exit = exit
-                            .map(|e| format!("exit {e}"))
-                            .unwrap_or_else(|| "no exit status".into());
                         (
                             LineKind::Failure,
-                            format!("✗ {step} failed ({exit}, {}): {reason}", clock(duration)),
+                            format!("✗ {step} failed ({failure}, {}): {reason}", clock(duration)),
+                        )
+                    }
+                    StepOutcome::Interrupted { reason } => {
+                        c.status = NodeStatus::Stopped;
+                        c.error = Some(format!("{step}: {reason}"));
+                        c.finished = Some(now);
+                        (
+                            LineKind::Failure,
+                            format!("■ {step} interrupted ({}): {reason}", clock(duration)),
                         )
                     }
                     StepOutcome::NotRun { reason } => {
@@ -272,6 +279,11 @@ pub(super) fn on_event(m: &mut Model, ev: Event) -> Vec<Command> {
                 p.duration = Some(duration);
             }
         }
+        Event::Stopping { .. } => m.run.stopping = true,
+        // Drawn by the run and done screens once they show them (issue 13).
+        Event::StepQuiet { .. }
+        | Event::NodeIdentityChanged { .. }
+        | Event::ClusterNodes { .. } => {}
         Event::RunFinished(summary) => {
             prune_popups(m);
             let d = &mut m.run;
