@@ -118,9 +118,10 @@ struct RunArgs {
     #[arg(long)]
     ask_key_passphrase: bool,
     /// Keep state, logs and accepted host keys under this directory instead of the user's.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "simulate")]
     data_dir: Option<PathBuf>,
-    /// Run against a simulated fleet instead of SSH (nothing is touched).
+    /// Run against a simulated fleet instead of SSH: no host is touched, and kha-tui's state,
+    /// logs and known_hosts are neither read nor written (a throw-away directory is used).
     #[arg(long)]
     simulate: bool,
     /// With --simulate: this node fails once, mid-run.
@@ -132,10 +133,12 @@ struct RunArgs {
 }
 
 impl RunArgs {
-    fn options(&self) -> anyhow::Result<Options> {
-        let dirs = match &self.data_dir {
-            Some(d) => Dirs::under(d),
-            None => Dirs::for_user()?,
+    /// `scratch`: the throw-away directory of a simulated run (see [`SimScratch`]).
+    fn options(&self, scratch: Option<&SimScratch>) -> anyhow::Result<Options> {
+        let dirs = match (scratch, &self.data_dir) {
+            (Some(s), _) => Dirs::under(&s.0),
+            (None, Some(d)) => Dirs::under(d),
+            (None, None) => Dirs::for_user()?,
         };
         let mut o = Options::new(dirs);
         o.concurrency = self.concurrency.max(1);
@@ -153,6 +156,41 @@ impl RunArgs {
     }
 }
 
+/// Where a simulated run keeps its state and logs while it runs: a fresh directory of its own,
+/// removed when the run ends, so a simulation never reads or writes the operator's state, logs
+/// or known_hosts (a real apply of a same-named cluster must not find simulated steps "done").
+struct SimScratch(PathBuf);
+
+impl SimScratch {
+    fn create() -> anyhow::Result<SimScratch> {
+        use std::os::unix::fs::DirBuilderExt as _;
+        let dir = std::env::temp_dir().join(format!("kha-tui-simulate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(SimScratch(dir))
+    }
+}
+
+impl Drop for SimScratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Refuses `--fail NODE` when the inventory has no such node, listing the ones it has.
+fn check_fail_node(fail: Option<&str>, names: &[String]) -> anyhow::Result<()> {
+    match fail {
+        Some(n) if !names.iter().any(|m| m == n) => anyhow::bail!(
+            "--fail {n}: the inventory has no node named {n:?}; its nodes are {}",
+            names.join(", ")
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// Runs the engine (apply or preflight) headless against SSH or the simulated fleet.
 async fn headless(
     cluster: inventory::Cluster,
@@ -163,7 +201,7 @@ async fn headless(
     let (tx, rx) = mpsc::channel(1024);
     let stop = CancellationToken::new();
     let ask = opts.interactive;
-    let printer = tokio::spawn(headless::print_events(rx, ask));
+    let printer = tokio::spawn(headless::print_events(rx, ask, stop.clone()));
     let ctrl_c = {
         let stop = stop.clone();
         tokio::spawn(async move {
@@ -243,6 +281,34 @@ fn main() -> ExitCode {
     }
 }
 
+/// The steps this apply would run that need the operator's yes (kubeadm init), as sentences;
+/// steps the state records as done are not run again and need none.
+fn needs_confirmation(c: &inventory::Cluster, opts: &Options) -> Vec<String> {
+    let state = engine::state::State::load(&opts.dirs.state, &c.name).unwrap_or_default();
+    let mut p = plan::build(c);
+    if let Some(n) = &opts.only_node {
+        p = p.for_node(n);
+    }
+    p.phases
+        .iter()
+        .flat_map(|ph| &ph.steps)
+        .filter_map(|s| {
+            let redo =
+                opts.only_node.as_deref() == Some(s.node.as_str()) && opts.from_step.is_some();
+            let why = s.confirm.as_ref()?;
+            (redo || !state.is_done(&s.node, &s.id))
+                .then(|| format!("{} on {} needs a yes: {why}", s.id, s.node))
+        })
+        .collect()
+}
+
+/// Every host of the inventory by name: the load balancer, then the nodes.
+fn host_names(c: &inventory::Cluster) -> Vec<String> {
+    std::iter::once(c.lb.name.clone())
+        .chain(c.nodes.iter().map(|n| n.name.clone()))
+        .collect()
+}
+
 /// Loads an inventory, printing every problem; `None` when it has errors.
 fn load(path: &std::path::Path) -> anyhow::Result<Option<inventory::Cluster>> {
     match inventory::load(path) {
@@ -270,6 +336,12 @@ fn load(path: &std::path::Path) -> anyhow::Result<Option<inventory::Cluster>> {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command.unwrap_or(Command::Wizard { config: None }) {
         Command::Demo { fail, speed } => {
+            // The demo starts from the seed topology: --fail must name one of its hosts.
+            let seed = inventory::parse(inventory::EXAMPLE).map_err(anyhow::Error::msg)?;
+            let names: Vec<String> = std::iter::once(seed.load_balancer.name.clone())
+                .chain(seed.nodes.iter().map(|n| n.name.clone()))
+                .collect();
+            check_fail_node(fail.as_deref(), &names)?;
             let opts = kha_tui::tui::DemoOptions {
                 fail_node: fail,
                 speed: speed.max(0.01),
@@ -329,7 +401,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let Some(c) = load(&config)? else {
                 return Ok(ExitCode::FAILURE);
             };
-            let opts = run.options()?;
+            check_fail_node(run.fail.as_deref(), &host_names(&c))?;
+            let scratch = run.simulate.then(SimScratch::create).transpose()?;
+            let opts = run.options(scratch.as_ref())?;
             headless(c, &run, opts, true).await
         }
         Command::Apply {
@@ -343,12 +417,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let Some(c) = load(&config)? else {
                 return Ok(ExitCode::FAILURE);
             };
-            let mut opts = run.options()?;
+            check_fail_node(run.fail.as_deref(), &host_names(&c))?;
+            let scratch = run.simulate.then(SimScratch::create).transpose()?;
+            let mut opts = run.options(scratch.as_ref())?;
             opts.assume_yes = yes;
             opts.interactive = !yes && headless::stdin_is_terminal();
             opts.ignore_preflight = ignore_preflight;
             opts.only_node = node;
             opts.from_step = from;
+            if !opts.assume_yes && !opts.interactive {
+                let waiting = needs_confirmation(&c, &opts);
+                if !waiting.is_empty() {
+                    for w in &waiting {
+                        eprintln!("kha-tui: {w}");
+                    }
+                    eprintln!(
+                        "kha-tui: there is no terminal to ask on, so nothing was run and nothing changed; run it from a terminal to be asked, or pass --yes"
+                    );
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
             headless(c, &run, opts, false).await
         }
     }

@@ -25,6 +25,15 @@ fn fleet(fail: Option<&str>) -> Arc<SimFleet> {
     }))
 }
 
+/// The same simulated hosts for a later run, failing nowhere.
+fn again(f: &SimFleet) -> Arc<SimFleet> {
+    Arc::new(f.again(SimOptions {
+        fail_node: None,
+        speed: 400.0,
+        unknown_host_key: None,
+    }))
+}
+
 fn opts(dir: &std::path::Path) -> Options {
     let mut o = Options::new(Dirs::under(dir));
     o.assume_yes = true;
@@ -186,12 +195,13 @@ async fn a_whole_install_succeeds_and_secrets_stay_secret() {
 #[tokio::test]
 async fn a_failed_node_leaves_the_others_done_and_a_rerun_resumes() {
     let dir = tempfile::tempdir().unwrap();
-    let (summary, seen) = run(fleet(Some("worker2")), opts(dir.path()), true).await;
+    let f = fleet(Some("worker2"));
+    let (summary, seen) = run(f.clone(), opts(dir.path()), true).await;
     assert!(!summary.ok);
     assert_eq!(summary.failures.len(), 1, "{:?}", summary.failures);
     let (node, step, reason) = &summary.failures[0];
     assert_eq!((node.as_str(), step.as_str()), ("worker2", "kube-packages"));
-    assert!(reason.contains("could not be reached"), "{reason}");
+    assert!(reason.contains("E: Failed to fetch"), "{reason}");
     assert!(matches!(
         outcome(&seen, "worker2", "kubeadm-join"),
         Some(StepOutcome::NotRun { .. })
@@ -212,8 +222,8 @@ async fn a_failed_node_leaves_the_others_done_and_a_rerun_resumes() {
         Some(StepOutcome::NotRun { .. })
     ));
 
-    // Second run: only what was not done runs; the failed step is retried.
-    let f2 = fleet(None);
+    // Second run on the same hosts: only what was not done runs; the failed step is retried.
+    let f2 = again(&f);
     let (summary, seen) = run(f2.clone(), opts(dir.path()), true).await;
     assert!(summary.ok, "{summary:?}");
     assert_eq!(
@@ -313,12 +323,14 @@ async fn unknown_host_keys_are_asked_or_refused_with_the_fingerprint() {
 #[tokio::test]
 async fn one_node_from_a_step() {
     let dir = tempfile::tempdir().unwrap();
-    let (summary, _) = run(fleet(None), opts(dir.path()), true).await;
+    let first = fleet(None);
+    let (summary, _) = run(first.clone(), opts(dir.path()), true).await;
     assert!(summary.ok);
     let mut o = opts(dir.path());
     o.only_node = Some("worker1".into());
     o.from_step = Some("kube-packages".into());
-    let f = fleet(None);
+    // The same hosts: the simulated cluster the first run made is still there.
+    let f = again(&first);
     let (summary, seen) = run(f.clone(), o, true).await;
     assert!(summary.ok, "{summary:?}");
     assert_eq!(

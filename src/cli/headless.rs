@@ -3,12 +3,41 @@
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::engine::{CheckStatus, Event, Failure, StepOutcome};
 
-/// Prints events until the channel closes. `confirm_on_tty`: ask y/N for sensitive steps.
-pub async fn print_events(mut rx: mpsc::Receiver<Event>, confirm_on_tty: bool) {
+/// Asks "Go ahead? [y/N]" on the terminal. `None` when the run was stopped (Ctrl-C) before an
+/// answer: the read is on a thread of its own, so a stop does not wait for Enter.
+async fn ask_yes(stop: &CancellationToken) -> Option<bool> {
+    eprint!("Go ahead? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    // A plain thread, not spawn_blocking: the runtime would wait for it on exit.
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut line);
+        let _ = tx.send(matches!(line.trim(), "y" | "Y" | "yes"));
+    });
+    tokio::select! {
+        yes = rx => Some(yes.unwrap_or(false)),
+        _ = stop.cancelled() => {
+            eprintln!();
+            None
+        }
+    }
+}
+
+/// Prints events until the channel closes. `confirm_on_tty`: ask y/N for sensitive steps;
+/// `stop` ends a question at once (Ctrl-C).
+pub async fn print_events(
+    mut rx: mpsc::Receiver<Event>,
+    confirm_on_tty: bool,
+    stop: CancellationToken,
+) {
     let mut phases: Vec<String> = vec![];
+    // A simulation keeps nothing: its state and logs went to a directory removed at the end.
+    let mut sim = false;
     while let Some(ev) = rx.recv().await {
         match ev {
             Event::RunStarted {
@@ -18,6 +47,7 @@ pub async fn print_events(mut rx: mpsc::Receiver<Event>, confirm_on_tty: bool) {
                 simulated,
             } => {
                 phases = p.iter().map(|p| p.name.clone()).collect();
+                sim = simulated;
                 let sim = if simulated {
                     " — SIMULATION, no host is touched"
                 } else {
@@ -117,26 +147,23 @@ pub async fn print_events(mut rx: mpsc::Receiver<Event>, confirm_on_tty: bool) {
                 command,
                 reply,
             } => {
-                let yes = if confirm_on_tty {
+                let answer = if confirm_on_tty {
                     eprintln!(
                         "\n{title} on {}:\n  {detail}\n  runs: {command}",
                         nodes.join(", ")
                     );
-                    eprint!("Go ahead? [y/N] ");
-                    let _ = std::io::stderr().flush();
-                    tokio::task::spawn_blocking(|| {
-                        let mut line = String::new();
-                        let _ = std::io::stdin().lock().read_line(&mut line);
-                        matches!(line.trim(), "y" | "Y" | "yes")
-                    })
-                    .await
-                    .unwrap_or(false)
+                    ask_yes(&stop).await
                 } else {
-                    false
+                    Some(false)
                 };
+                let yes = answer == Some(true);
                 println!(
                     "kha-tui: {step} {}",
-                    if yes { "confirmed" } else { "not confirmed" }
+                    match answer {
+                        Some(true) => "confirmed",
+                        Some(false) => "not confirmed",
+                        None => "not confirmed: stopped by the operator",
+                    }
                 );
                 let _ = reply.send(yes);
             }
@@ -181,7 +208,11 @@ pub async fn print_events(mut rx: mpsc::Receiver<Event>, confirm_on_tty: bool) {
                         s.endpoint,
                         s.kubeconfig
                     );
-                    println!("kha-tui: next: kubectl get nodes   (logs: {})", s.log_dir);
+                    if sim {
+                        println!("kha-tui: simulation: no state, logs or host keys were kept");
+                    } else {
+                        println!("kha-tui: next: kubectl get nodes   (logs: {})", s.log_dir);
+                    }
                 } else {
                     for (node, step, reason) in &s.failures {
                         println!("kha-tui: FAILED on {node} at {step}: {reason}");
@@ -189,10 +220,16 @@ pub async fn print_events(mut rx: mpsc::Receiver<Event>, confirm_on_tty: bool) {
                     if let Some(why) = &s.stopped {
                         println!("kha-tui: stopped: {why}");
                     }
-                    println!(
-                        "kha-tui: not finished; run the same command again to resume (state: {}, logs: {})",
-                        s.state_file, s.log_dir
-                    );
+                    if sim {
+                        println!(
+                            "kha-tui: simulation not finished; it kept no state, so running it again starts over"
+                        );
+                    } else {
+                        println!(
+                            "kha-tui: not finished; run the same command again to resume (state: {}, logs: {})",
+                            s.state_file, s.log_dir
+                        );
+                    }
                 }
             }
         }

@@ -580,6 +580,11 @@ impl<T: Transport> Run<T> {
             .certs_fresh_at
             .is_none_or(|t| t.elapsed() > self.opts.cert_upload_window);
         if !self.init_ran_now && self.certs_fresh_at.is_none() || control_plane && window_over {
+            if self.init_ran_now || self.certs_fresh_at.is_some() {
+                // The cluster already has this run's token: `kubeadm token create` refuses an
+                // existing token ID, so a second upload in one run needs a new token.
+                self.values.token = crate::engine::secrets::bootstrap_token();
+            }
             let refresh = plan::refresh_join_secrets(&self.cluster);
             if !self.run_extra(&refresh).await {
                 return Err(format!("new join secrets could not be made on {first}"));

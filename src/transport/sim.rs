@@ -3,6 +3,9 @@
 //! and log lines, keeps the files uploaded to it, and checks the join secrets the way kubeadm
 //! would (a wrong token or CA pin is refused), so the engine's secret handling is exercised.
 
+mod cluster;
+mod steps;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -39,11 +42,10 @@ struct FleetState {
     /// node → path → (content, mode)
     files: HashMap<String, HashMap<String, (Vec<u8>, u32)>>,
     failed_once: HashSet<String>,
-    /// What the simulated control plane accepts: the token and the certificate key.
-    token: Option<String>,
-    certificate_key: Option<String>,
-    /// node → every command it ran, in order.
-    commands: HashMap<String, Vec<String>>,
+    /// The simulated control plane: members, tokens, certificate key.
+    cluster: cluster::SimCluster,
+    /// node → the containerd version its containerd step installed.
+    containerd: HashMap<String, String>,
     /// Nodes whose swap is on (until a swap-off fix or the prepare step runs there).
     swap_on: HashSet<String>,
 }
@@ -52,6 +54,8 @@ struct FleetState {
 pub struct SimFleet {
     opts: SimOptions,
     state: Arc<Mutex<FleetState>>,
+    /// node → every command it ran through this handle, in order.
+    commands: Arc<Mutex<HashMap<String, Vec<String>>>>,
 }
 
 impl SimFleet {
@@ -59,6 +63,17 @@ impl SimFleet {
         SimFleet {
             opts,
             state: Arc::default(),
+            commands: Arc::default(),
+        }
+    }
+
+    /// The same simulated hosts for a later run (a resume): what earlier runs did to them (files,
+    /// the cluster, swap) stays; `commands` records only what runs through the new handle.
+    pub fn again(&self, opts: SimOptions) -> SimFleet {
+        SimFleet {
+            opts,
+            state: self.state.clone(),
+            commands: Arc::default(),
         }
     }
 
@@ -102,23 +117,34 @@ impl SimFleet {
 
     /// The commands a node ran, in order.
     pub fn commands(&self, node: &str) -> Vec<String> {
-        self.state
+        self.commands
             .lock()
             .expect("lock")
-            .commands
             .get(node)
             .cloned()
             .unwrap_or_default()
     }
 
-    /// The token the simulated cluster accepts (set by init or a refresh).
+    /// The newest token the simulated cluster accepts (set by init or a refresh).
     pub fn accepted_token(&self) -> Option<String> {
-        self.state.lock().expect("lock").token.clone()
+        self.state.lock().expect("lock").cluster.latest_token()
+    }
+
+    /// The simulated cluster's `kubectl get nodes -o wide`: every node that joined it.
+    pub fn get_nodes(&self) -> Vec<String> {
+        let st = self.state.lock().expect("lock");
+        let version = format!(
+            "v{}",
+            steps::kubernetes_patch(st.cluster.minor.as_deref().unwrap_or("1.0"))
+        );
+        steps::get_nodes_wide(&st.cluster.members(), &version, &st.containerd)
     }
 }
 
 pub struct SimSession {
     node: String,
+    /// The address the engine connected to.
+    host: String,
     fleet: SimFleet,
     workdir_counter: u32,
 }
@@ -175,203 +201,84 @@ impl Transport for SimFleet {
         }
         Ok(SimSession {
             node: target.node.clone(),
+            host: target.host.clone(),
             fleet: self.clone(),
             workdir_counter: 0,
         })
     }
 }
 
-/// What each step prints, with the pause before each line (milliseconds at speed 1.0).
-fn script_for(step: &str) -> Vec<(u64, &'static str)> {
-    match step {
-        "haproxy" => vec![
-            (300, "Reading package lists..."),
-            (600, "Setting up haproxy (2.8.5-1ubuntu3) ..."),
-            (500, "Configuration file is valid"),
-            (400, "wrote /etc/haproxy/haproxy.cfg"),
-            (600, "haproxy listens on port 6443"),
-        ],
-        "prepare" => vec![
-            (200, "cgroup: cgroup2fs"),
-            (500, "swap turned off"),
-            (
-                300,
-                "swap lines commented out of /etc/fstab (backup /etc/fstab.kha-bak)",
-            ),
-            (300, "swap.target masked"),
-            (400, "wrote /etc/modules-load.d/k8s.conf"),
-            (300, "wrote /etc/sysctl.d/k8s.conf"),
-            (600, "node prepared"),
-        ],
-        "containerd" => vec![
-            (
-                800,
-                "Hit:1 http://archive.ubuntu.com/ubuntu noble InRelease",
-            ),
-            (
-                900,
-                "apt offers containerd 1.7.28-0ubuntu1~24.04.1; this Kubernetes minor needs >= 2.0",
-            ),
-            (
-                1200,
-                "Get:5 https://download.docker.com/linux/ubuntu noble/stable amd64 containerd.io 2.1.5-1~ubuntu.24.04~noble [23.1 MB]",
-            ),
-            (
-                1800,
-                "Setting up containerd.io (2.1.5-1~ubuntu.24.04~noble) ...",
-            ),
-            (700, "containerd 2.1.5 installed from docker"),
-            (900, "wrote /etc/containerd/config.toml"),
-            (
-                800,
-                "containerd 2.1.5: SystemdCgroup = true, sandbox registry.k8s.io/pause:3.10.1 (config version 3)",
-            ),
-            (500, "wrote /etc/crictl.yaml"),
-        ],
-        "kube-packages" | "kubectl" => vec![
-            (900, "wrote /etc/apt/keyrings/kubernetes-apt-keyring.gpg"),
-            (500, "wrote /etc/apt/sources.list.d/kubernetes.list"),
-            (
-                1500,
-                "Get:1 https://pkgs.k8s.io/core:/stable:/v1.37/deb  InRelease [1186 B]",
-            ),
-            (
-                2200,
-                "Get:4 https://pkgs.k8s.io/core:/stable:/v1.37/deb  kubeadm 1.37.1-1.1 [12.4 MB]",
-            ),
-            (2000, "Setting up kubelet (1.37.1-1.1) ..."),
-            (
-                1200,
-                "installed kubelet=1.37.1-1.1 kubeadm=1.37.1-1.1 kubectl=1.37.1-1.1",
-            ),
-            (400, "kubeadm 1.37.1-1.1 (held)"),
-        ],
-        "kubeadm-init" => vec![
-            (400, "kubeadm init v1.37.1"),
-            (800, "[preflight] Running pre-flight checks"),
-            (1500, "[certs] Generating \"ca\" certificate and key"),
-            (
-                900,
-                "[certs] apiserver serving cert is signed for DNS names [kubernetes lb.example.internal master1]",
-            ),
-            (1200, "[kubeconfig] Writing \"admin.conf\" kubeconfig file"),
-            (
-                1500,
-                "[control-plane] Creating static Pod manifest for \"kube-apiserver\"",
-            ),
-            (
-                2500,
-                "[wait-control-plane] Waiting for the kubelet to boot up the control plane as static Pods",
-            ),
-            (
-                1500,
-                "[upload-certs] Storing the certificates in Secret \"kubeadm-certs\" in the \"kube-system\" Namespace",
-            ),
-            (300, "[upload-certs] Using certificate key:"),
-            (100, "@CERTKEY@"),
-            (700, "[bootstrap-token] Using token: @TOKEN@"),
-            (
-                600,
-                "Your Kubernetes control-plane has initialized successfully!",
-            ),
-            (800, "the API answers through the control-plane endpoint"),
-        ],
-        "refresh-join-secrets" => vec![
-            (600, "bootstrap token created"),
-            (
-                900,
-                "control-plane certificates uploaded again under a new key (valid for 2 hours)",
-            ),
-        ],
-        "kubeadm-join" => vec![
-            (500, "[preflight] Running pre-flight checks"),
-            (
-                900,
-                "[preflight] Reading configuration from the \"kubeadm-config\" ConfigMap in namespace \"kube-system\"...",
-            ),
-            (1200, "[kubelet-start] Starting the kubelet"),
-            (1500, "[kubelet-check] The kubelet is healthy after 1.5s"),
-            (900, "This node has joined the cluster"),
-        ],
-        "kubeconfig" => vec![
-            (400, "kubectl on this node reaches the endpoint"),
-            (300, "~/.kube/config written (0600)"),
-        ],
-        "calico" => vec![
-            (
-                900,
-                "customresourcedefinition.apiextensions.k8s.io/installations.operator.tigera.io serverside-applied",
-            ),
-            (1200, "deployment.apps/tigera-operator serverside-applied"),
-            (900, "installation.operator.tigera.io/default created"),
-            (500, "Calico applied"),
-        ],
-        "wait-ready" => vec![
-            (2500, "node/master1 condition met"),
-            (1500, "node/worker3 condition met"),
-            (800, "all nodes are Ready"),
-        ],
-        "cleanup-secrets" => vec![(200, "removed /etc/kha/kubeadm-init.yaml")],
-        "fix-swap-off" => vec![
-            (300, "swap turned off"),
-            (
-                300,
-                "swap lines commented out of /etc/fstab (backup /etc/fstab.kha-bak)",
-            ),
-            (300, "swap.target masked"),
-        ],
-        _ => vec![(200, "done")],
+/// Splits a shell line into words, undoing the single quotes of `shell::quote`.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = vec![];
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                for q in chars.by_ref() {
+                    if q == '\'' {
+                        break;
+                    }
+                    cur.push(q);
+                }
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
     }
+    if in_word {
+        words.push(cur);
+    }
+    words
 }
 
-fn yaml_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
-    text.lines()
-        .map(str::trim)
-        .find_map(|l| l.strip_prefix(key).map(|v| v.trim().trim_matches('"')))
-        .map(|v| v.trim_start_matches("- ").trim_matches('"'))
+/// The environment a step wrapper (`exec env K=V … bash SCRIPT`) passes to its script.
+fn wrapper_env(wrapper: &str) -> HashMap<String, String> {
+    wrapper
+        .lines()
+        .find(|l| l.starts_with("exec env"))
+        .map(|l| {
+            shell_words(l)
+                .into_iter()
+                .skip(2)
+                .take_while(|w| w != "bash")
+                .filter_map(|w| {
+                    w.split_once('=')
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 impl SimSession {
-    fn staged(&self, part: &str) -> Option<String> {
-        self.fleet
-            .files_matching(&self.node, part)
-            .into_iter()
-            .map(|(_, c, _)| c)
-            .next_back()
-    }
-
-    /// kubeadm's checks on a join: the token and the CA pin, and for control planes the key.
-    fn check_join(&self) -> Result<(), String> {
-        let cfg = self
-            .staged("file-kubeadm-join-0")
-            .ok_or("no join configuration")?;
+    /// The latest uploaded file of this node whose path ends with `suffix`.
+    fn uploaded(&self, suffix: &str) -> Option<String> {
         let st = self.fleet.state.lock().expect("lock");
-        let token = yaml_value(&cfg, "token:").unwrap_or("");
-        if st.token.as_deref() != Some(token) {
-            let id = token.split('.').next().unwrap_or("");
-            return Err(format!(
-                "error execution phase preflight: couldn't validate the identity of the API Server: could not find a JWS signature in the cluster-info ConfigMap for token ID \"{id}\""
-            ));
-        }
-        let hash = cfg
-            .lines()
-            .map(str::trim)
-            .find_map(|l| l.strip_prefix("- \"sha256:"))
-            .map(|h| h.trim_end_matches('"'))
-            .unwrap_or("");
-        let want = crate::engine::secrets::ca_cert_hash(SIM_CA_CERT).expect("sim CA parses");
-        if format!("sha256:{hash}") != want {
-            return Err(format!(
-                "error execution phase preflight: cluster CA found in cluster-info ConfigMap is invalid: none of the public keys \"{want}\" are pinned"
-            ));
-        }
-        if cfg.contains("controlPlane:") {
-            let key = yaml_value(&cfg, "certificateKey:").unwrap_or("");
-            if st.certificate_key.as_deref() != Some(key) {
-                return Err("error execution phase control-plane-prepare/download-certs: error downloading certs: error decoding certificate key: failed to decrypt data: cipher: message authentication failed".into());
-            }
-        }
-        Ok(())
+        st.files
+            .get(&self.node)?
+            .iter()
+            .filter(|(p, _)| p.ends_with(suffix))
+            .map(|(p, (c, _))| (p.clone(), String::from_utf8_lossy(c).into_owned()))
+            .max()
+            .map(|(_, c)| c)
     }
 
     async fn run_step(&mut self, step: &str, out: &mpsc::Sender<Output>) -> ExitStatus {
@@ -384,53 +291,39 @@ impl SimSession {
                 .swap_on
                 .remove(&self.node);
         }
-        if step == "kubeadm-init" || step == "refresh-join-secrets" {
-            let part = if step == "kubeadm-init" {
-                "file-kubeadm-init-0"
-            } else {
-                "file-refresh-join-secrets-0"
+        let env = self
+            .uploaded(&format!("/run-{step}.sh"))
+            .map(|w| wrapper_env(&w))
+            .unwrap_or_default();
+        let file = self.uploaded(&format!("/file-{step}-0"));
+        let script = {
+            let mut st = self.fleet.state.lock().expect("lock");
+            let fail_here = step == "kube-packages"
+                && self.fleet.opts.fail_node.as_deref() == Some(self.node.as_str())
+                && st.failed_once.insert(self.node.clone());
+            let input = steps::StepInput {
+                step,
+                node: &self.node,
+                env: &env,
+                file: file.as_deref(),
+                fail_here,
             };
-            if let Some(cfg) = self.staged(part) {
-                let mut st = self.fleet.state.lock().expect("lock");
-                st.token = yaml_value(&cfg, "- token:").map(str::to_string);
-                st.certificate_key = yaml_value(&cfg, "certificateKey:").map(str::to_string);
-            }
-        }
-        let fail_here = step == "kube-packages"
-            && self.fleet.opts.fail_node.as_deref() == Some(self.node.as_str())
-            && self
-                .fleet
-                .state
-                .lock()
-                .expect("lock")
-                .failed_once
-                .insert(self.node.clone());
-        let (token, key) = {
-            let st = self.fleet.state.lock().expect("lock");
-            (
-                st.token.clone().unwrap_or_default(),
-                st.certificate_key.clone().unwrap_or_default(),
-            )
+            let FleetState {
+                cluster,
+                containerd,
+                ..
+            } = &mut *st;
+            steps::run(&input, cluster, containerd)
         };
-        let lines = script_for(step);
-        for (i, (ms, line)) in lines.iter().enumerate() {
-            tokio::time::sleep(Duration::from_millis(*ms).div_f64(speed)).await;
-            if fail_here && i == 2 {
-                let _ = out.send(Output::Stderr("E: Failed to fetch https://pkgs.k8s.io/core:/stable:/v1.37/deb/amd64/kubeadm_1.37.1-1.1_amd64.deb  Connection timed out [IP: 34.107.204.206 443]".into())).await;
-                let _ = out.send(Output::Stderr("kha-tui: the repository https://pkgs.k8s.io/core:/stable:/v1.37/deb/ could not be reached".into())).await;
-                return ExitStatus(Some(100));
-            }
-            if step == "kubeadm-join"
-                && i == 1
-                && let Err(e) = self.check_join()
-            {
-                let _ = out.send(Output::Stderr(e)).await;
-                return ExitStatus(Some(1));
-            }
-            let line = line.replace("@TOKEN@", &token).replace("@CERTKEY@", &key);
-            let _ = out.send(Output::Stdout(line)).await;
+        for line in script.lines {
+            let (ms, o) = match line {
+                steps::Line::Out(ms, l) => (ms, Output::Stdout(l)),
+                steps::Line::Err(ms, l) => (ms, Output::Stderr(l)),
+            };
+            tokio::time::sleep(Duration::from_millis(ms).div_f64(speed)).await;
+            let _ = out.send(o).await;
         }
-        ExitStatus(Some(0))
+        ExitStatus(Some(script.exit))
     }
 
     fn preflight_facts(&self) -> String {
@@ -455,12 +348,31 @@ impl SimSession {
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
         format!(
-            "hostname={node}\nos_id=ubuntu\nos_version=24.04\nos_pretty=Ubuntu 24.04.3 LTS\ncpus=2\nmem_mb=3936\ndisk_free_mb=38000\nswap_bytes={swap}\ncgroup=cgroup2fs\nproduct_uuid=4c4c4544-{n:08x}\nmacs=52:54:00:{:02x}:{:02x}:{:02x}\naddresses=\nport_6443=free\nport_2379=free\nport_2380=free\nport_10250=free\nport_10257=free\nport_10259=free\nlb_reach=ssh\nkubelet_conf=no\ntime={now:.3}\n",
+            "hostname={node}\nos_id=ubuntu\nos_version=24.04\nos_pretty=Ubuntu 24.04.3 LTS\ncpus=2\nmem_mb=3936\ndisk_free_mb=38000\nswap_bytes={swap}\ncgroup=cgroup2fs\nproduct_uuid=4c4c4544-{n:08x}\nmacs=52:54:00:{:02x}:{:02x}:{:02x}\naddresses={host}\nport_6443=free\nport_2379=free\nport_2380=free\nport_10250=free\nport_10257=free\nport_10259=free\nlb_reach=ssh\nkubelet_conf=no\ntime={now:.3}\n",
             (n >> 16) & 0xff,
             (n >> 8) & 0xff,
             n & 0xff,
-            node = self.node
+            node = self.node,
+            host = self.host,
         )
+    }
+
+    /// `cat` of a root file the engine reads back: what this node has, or cat's refusal.
+    fn read_file(&self, path: &str) -> Result<String, String> {
+        let st = self.fleet.state.lock().expect("lock");
+        let initialised = st.cluster.init_node.as_deref() == Some(self.node.as_str());
+        match path {
+            "/etc/kubernetes/pki/ca.crt" if initialised => Ok(SIM_CA_CERT.to_string()),
+            "/etc/kubernetes/admin.conf" if initialised => Ok(format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://{}\n  name: {}\nusers:\n- name: kubernetes-admin\n  user:\n    client-certificate-data: U0lNVUxBVEVEQ0VSVA==\n    client-key-data: U0lNVUxBVEVES0VZc2VjcmV0\n",
+                st.cluster.endpoint.clone().unwrap_or_default(),
+                st.cluster
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| "kubernetes".into()),
+            )),
+            _ => Err(format!("cat: {path}: No such file or directory")),
+        }
     }
 }
 
@@ -472,10 +384,9 @@ impl Session for SimSession {
         out: mpsc::Sender<Output>,
     ) -> Result<ExitStatus, TransportError> {
         self.fleet
-            .state
+            .commands
             .lock()
             .expect("lock")
-            .commands
             .entry(self.node.clone())
             .or_default()
             .push(command.to_string());
@@ -499,14 +410,20 @@ impl Session for SimSession {
             for l in self.preflight_facts().lines() {
                 say(l.to_string()).await;
             }
-        } else if command.contains("cat /etc/kubernetes/pki/ca.crt") {
-            for l in SIM_CA_CERT.lines() {
-                say(l.to_string()).await;
-            }
-        } else if command.contains("cat /etc/kubernetes/admin.conf") {
-            let conf = "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://lb.example.internal:6443\n  name: kubernetes\nusers:\n- name: kubernetes-admin\n  user:\n    client-certificate-data: U0lNVUxBVEVEQ0VSVA==\n    client-key-data: U0lNVUxBVEVES0VZc2VjcmV0\n";
-            for l in conf.lines() {
-                say(l.to_string()).await;
+        } else if let Some(path) = ["/etc/kubernetes/pki/ca.crt", "/etc/kubernetes/admin.conf"]
+            .into_iter()
+            .find(|p| command.contains(&format!("cat {p}")))
+        {
+            match self.read_file(path) {
+                Ok(text) => {
+                    for l in text.lines() {
+                        say(l.to_string()).await;
+                    }
+                }
+                Err(e) => {
+                    let _ = out.send(Output::Stderr(e)).await;
+                    return Ok(ExitStatus(Some(1)));
+                }
             }
         } else if let Some(i) = command.find("/run-") {
             let step = command[i + 5..]
