@@ -81,6 +81,17 @@ impl Session {
         }
     }
 
+    /// Presses Enter until the screen shows `what` (the node table takes Enter cell by cell).
+    fn enter_until(&self, what: &str, max: usize) {
+        for _ in 0..max {
+            if self.screen().contains(what) {
+                return;
+            }
+            self.keys(&["Enter"]);
+        }
+        self.wait(what, 5);
+    }
+
     fn wait_any(&self, what: &[&str], secs: u64) -> (usize, String) {
         let end = Instant::now() + Duration::from_secs(secs);
         loop {
@@ -111,6 +122,11 @@ fn demo_is_wired() -> bool {
 
 /// Starts `kha-tui ARGS` in a fresh tmux server with a private HOME; `None` = skipped.
 fn start(args: &str, tag: &str) -> Option<(tempfile::TempDir, Session)> {
+    start_sized(args, tag, 100, 30)
+}
+
+/// As [`start`], in a terminal of `w`×`h` cells.
+fn start_sized(args: &str, tag: &str, w: u16, hgt: u16) -> Option<(tempfile::TempDir, Session)> {
     if !tmux_present() {
         assert!(!ci(), "tmux is not installed");
         println!("skipping: tmux is not installed");
@@ -137,9 +153,9 @@ fn start(args: &str, tag: &str) -> Option<(tempfile::TempDir, Session)> {
         "-s",
         &s.name,
         "-x",
-        "100",
+        &w.to_string(),
         "-y",
-        "30",
+        &hgt.to_string(),
         &cmd,
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -179,8 +195,7 @@ fn the_demo_in_tmux_from_welcome_to_done() {
     s.wait("1. Load balancer and SSH", 10);
     s.keys(&["Enter"]);
     s.wait("2. Control planes and workers", 10);
-    s.keys(&["Enter"]);
-    s.wait("3. Kubernetes and networks", 10);
+    s.enter_until("3. Kubernetes and networks", 40);
     // The pod subnet: an invalid CIDR is refused with the reason beside the field.
     s.keys(&["Tab", "Tab", "Tab", "End"]);
     for _ in 0..16 {
@@ -191,7 +206,7 @@ fn the_demo_in_tmux_from_welcome_to_done() {
     s.wait("pod subnet 10.0.0.0/8 contains", 10);
     // … and Enter is refused: the page stays, with the refusal in the status line.
     s.keys(&["Enter"]);
-    let scr = s.wait("on this page: fix them first", 10);
+    let scr = s.wait("error(s) on this page", 10);
     assert!(
         scr.contains("3. Kubernetes and networks"),
         "still on the page: {scr}"
@@ -202,12 +217,16 @@ fn the_demo_in_tmux_from_welcome_to_done() {
     s.text("10.244.0.0/16");
     s.wait("✓ valid", 10);
     s.keys(&["Enter"]);
+    // The seed is a new inventory: asked where to save it, the default prefilled.
+    s.wait("Save the inventory as", 10);
+    s.keys(&["Enter"]);
     s.wait("Connect and preflight", 10);
 
-    // The demo's node with an unknown host key: accept it.
+    // The demo's node with an unknown host key: accept it (y).
     s.wait("Unknown host key", 30);
     s.wait("SHA256:", 10);
-    s.keys(&["Right", "Enter"]);
+    std::thread::sleep(Duration::from_millis(600));
+    s.keys(&["y"]);
     s.wait("nothing blocks the run", 60);
     s.keys(&["Enter"]);
     s.wait("Plan review", 10);
@@ -236,9 +255,15 @@ fn the_demo_in_tmux_from_welcome_to_done() {
             break;
         }
         let _ = scr;
-        // The dialog is complete on screen, its default No included.
-        s.wait("[ No ]", 10);
-        s.keys(&["Tab", "Enter"]);
+        // A stray Enter (as if typed for the screen below) answers nothing: not as the
+        // dialog opens, nor later before a choice was made.
+        s.keys(&["Enter"]);
+        s.wait("[ No (n) ]", 10);
+        std::thread::sleep(Duration::from_millis(600));
+        s.keys(&["Enter"]);
+        let still = s.wait("Choose first", 10);
+        assert!(still.contains("Confirm — this step asks"), "{still}");
+        s.keys(&["y"]);
         s.wait_gone("Confirm — this step asks", 10);
         confirmed += 1;
         std::thread::sleep(Duration::from_millis(200));
@@ -274,11 +299,13 @@ fn demo_fail_worker2_fails_mid_run_and_r_retries_to_done() {
         return;
     };
     s.wait("Welcome to", 20);
-    // Straight through the seed's forms.
-    s.keys(&["Enter", "Enter", "Enter", "Enter"]);
+    // Straight through the seed's forms, saved where suggested.
+    s.enter_until("Save the inventory as", 40);
+    s.keys(&["Enter"]);
     s.wait("Connect and preflight", 10);
     s.wait("Unknown host key", 30);
-    s.keys(&["Right", "Enter"]);
+    std::thread::sleep(Duration::from_millis(600));
+    s.keys(&["y"]);
     s.wait("nothing blocks the run", 60);
     s.keys(&["Enter"]);
     s.wait("Plan review", 10);
@@ -288,8 +315,9 @@ fn demo_fail_worker2_fails_mid_run_and_r_retries_to_done() {
         let (i, scr) = s.wait_any(&["Confirm — this step asks", "r  retry", "is ready"], 120);
         match i {
             0 => {
-                s.wait("[ No ]", 10);
-                s.keys(&["Tab", "Enter"]);
+                s.wait("[ No (n) ]", 10);
+                std::thread::sleep(Duration::from_millis(600));
+                s.keys(&["y"]);
                 s.wait_gone("Confirm — this step asks", 10);
             }
             1 => {
@@ -306,4 +334,144 @@ fn demo_fail_worker2_fails_mid_run_and_r_retries_to_done() {
     assert!(retried, "worker2 never failed");
     s.keys(&["q"]);
     assert_eq!(exit_status(&s, home.path()), "0", "{}", s.screen());
+}
+
+/// `kha-tui check --config FILE` outside the TUI: (exit 0, what it printed).
+fn check(file: &Path) -> (bool, String) {
+    let o = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(file)
+        .output()
+        .expect("kha-tui check runs");
+    (
+        o.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
+}
+
+/// "Start a new inventory" at 80×24, every value typed, the node table cell by cell, the first
+/// control plane chosen explicitly, saved where the operator says; `kha-tui check` accepts it.
+#[test]
+fn a_new_inventory_by_keys_alone_at_80x24() {
+    let Some((home, s)) = start_sized("demo", "new", 80, 24) else {
+        return;
+    };
+    let h = home.path();
+    s.wait("Welcome to", 20);
+    s.keys(&["Up"]);
+    s.wait("▶ Start a new inventory", 10);
+    s.keys(&["Enter"]);
+    s.wait("1. Load balancer and SSH", 10);
+    // Nothing is chosen for the operator: the key file is empty and flagged.
+    s.wait("✗", 10);
+    s.keys(&["Tab"]);
+    s.text("192.0.2.10");
+    for _ in 0..6 {
+        s.keys(&["Tab"]);
+    }
+    s.text("~/.ssh/lab");
+    s.wait("~/.ssh/lab", 10);
+    s.keys(&["Enter"]);
+    s.wait("2. Control planes and workers", 10);
+    // Tab cell by cell: Name, Address, User, Port, then the next row's Name.
+    for a in ["192.0.2.11", "192.0.2.12", "192.0.2.13", "192.0.2.21"] {
+        s.keys(&["Tab"]);
+        s.text(a);
+        s.keys(&["Tab", "Tab", "Tab"]);
+    }
+    // The first control plane runs kubeadm init: toggling it is refused, Ctrl-F moves it.
+    s.keys(&["Up", "Up", "Up", "Up"]); // row 0, the Name column
+    s.keys(&["C-t"]);
+    s.wait("master1 runs kubeadm init: make another", 10);
+    s.keys(&["Down", "C-f"]);
+    s.wait("master2 runs kubeadm init (the first control plane)", 10);
+    // Enter goes cell by cell; on the last cell of the last row it moves on.
+    s.enter_until("3. Kubernetes and networks", 30);
+    s.keys(&["Enter"]);
+    s.wait("Save the inventory as", 10);
+    let path = h.join("ops/lab.toml");
+    s.keys(&["C-u"]);
+    s.text(&path.display().to_string());
+    s.keys(&["Enter"]);
+    s.wait("Connect and preflight", 10);
+    s.wait("Saved to", 10);
+    // q works on Connect: it asks, y quits.
+    s.keys(&["q"]);
+    s.wait("Quit?", 10);
+    s.keys(&["y"]);
+    assert_eq!(exit_status(&s, h), "0", "{}", s.screen());
+    let (ok, out) = check(&path);
+    assert!(ok, "{out}");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("192.0.2.21") && text.contains("~/.ssh/lab"),
+        "{text}"
+    );
+    let first = text.find("name = \"master2\"").unwrap();
+    assert!(
+        first < text.find("name = \"master1\"").unwrap(),
+        "master2 first: {text}"
+    );
+}
+
+const COMMENTED: &str = "# the lab, as the operator wrote it\n[cluster]\nname = \"lab\" # keep me\n\n[load_balancer]\naddress = \"192.0.2.10\"\n\n[ssh]\nidentity_file = \"~/.ssh/lab\"\n\n# control planes\n[[nodes]]\nname = \"cp1\"\naddress = \"192.0.2.11\"\nrole = \"control-plane\"\n\n[[nodes]]\nname = \"cp2\"\naddress = \"192.0.2.12\"\nrole = \"control-plane\"\n\n[[nodes]]\nname = \"cp3\"\naddress = \"192.0.2.13\"\nrole = \"control-plane\"\n\n# workers\n[[nodes]]\nname = \"w1\"\naddress = \"192.0.2.99\"\nrole = \"worker\"\n";
+
+/// `kha-tui wizard --config FILE`: one address corrected in the table, Ctrl-S writes that file
+/// (its comments kept), `?` lists the keys, j/k move, q asks before losing later edits.
+#[test]
+fn continue_with_a_file_corrects_it_in_place() {
+    if !tmux_present() {
+        return;
+    }
+    let cfg = tempfile::tempdir().unwrap();
+    let file = cfg.path().join("lab.toml");
+    std::fs::write(&file, COMMENTED).unwrap();
+    let Some((home, s)) = start(&format!("wizard --config {}", file.display()), "config") else {
+        return;
+    };
+    s.wait("Continue with", 20);
+    // j/k move on Welcome.
+    s.keys(&["j"]);
+    s.wait("▶ Load an inventory file", 10);
+    s.keys(&["k"]);
+    s.wait("▶ Continue with", 10);
+    // ? lists every key of the screen.
+    s.keys(&["?"]);
+    let help = s.wait("Keys on this screen", 10);
+    assert!(
+        help.contains("quit (asks when edits are not saved)"),
+        "{help}"
+    );
+    s.keys(&["Escape"]);
+    s.wait_gone("Keys on this screen", 10);
+    s.keys(&["Enter"]);
+    s.wait("1. Load balancer and SSH", 10);
+    s.keys(&["Enter"]);
+    s.wait("2. Control planes and workers", 10);
+    // The worker, its address: ↓ three rows, Tab one cell; Ctrl-U clears it.
+    s.keys(&["Down", "Down", "Down", "Tab", "C-u"]);
+    s.text("192.0.2.21");
+    s.keys(&["C-s"]);
+    s.wait("Saved to", 10);
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(saved, COMMENTED.replace("192.0.2.99", "192.0.2.21"));
+    let (ok, out) = check(&file);
+    assert!(ok, "{out}");
+    // A later edit, not saved: q on Welcome asks, n stays, y quits without writing it.
+    s.text("9");
+    s.keys(&["Escape", "Escape"]);
+    s.wait("Continue editing", 10);
+    s.keys(&["q"]);
+    s.wait("will be lost", 10);
+    s.keys(&["n"]);
+    s.wait_gone("will be lost", 10);
+    s.keys(&["q"]);
+    s.wait("will be lost", 10);
+    s.keys(&["y"]);
+    assert_eq!(exit_status(&s, home.path()), "0", "{}", s.screen());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), saved);
 }

@@ -56,6 +56,25 @@ fn typed(h: &mut Headless<SimFleet>, s: &str) {
     }
 }
 
+/// Presses Enter until `done` holds (the node table takes Enter cell by cell); at most 60 times.
+fn enter_until<T: kha_tui::transport::Transport>(h: &mut Headless<T>, done: impl Fn(&Model) -> bool)
+where
+    T::Session: Sync,
+{
+    for _ in 0..60 {
+        if done(&h.model) {
+            return;
+        }
+        key(h, KeyCode::Enter);
+    }
+    assert!(done(&h.model), "{:?} {:?}", h.model.screen, h.model.status);
+}
+
+/// Waits out the moment a question that just opened ignores keys.
+async fn settle(h: &mut Headless<SimFleet>) {
+    assert!(h.until(WAIT, |m| m.now >= m.keys_ignored_until).await);
+}
+
 /// Welcome → the three form pages (with one refused CIDR) → preflight (accepting the unknown
 /// host key) → plan.
 async fn to_plan(h: &mut Headless<SimFleet>, dir: &std::path::Path) {
@@ -64,12 +83,9 @@ async fn to_plan(h: &mut Headless<SimFleet>, dir: &std::path::Path) {
         h.model.screen,
         Screen::Form(kha_tui::tui::form::Page::Access)
     );
-    key(h, KeyCode::Enter);
-    key(h, KeyCode::Enter);
-    assert_eq!(
-        h.model.screen,
-        Screen::Form(kha_tui::tui::form::Page::Cluster)
-    );
+    enter_until(h, |m| {
+        m.screen == Screen::Form(kha_tui::tui::form::Page::Cluster)
+    });
     for _ in 0..3 {
         key(h, KeyCode::Tab);
     }
@@ -90,6 +106,9 @@ async fn to_plan(h: &mut Headless<SimFleet>, dir: &std::path::Path) {
     }
     typed(h, "10.244.0.0/16");
     key(h, KeyCode::Enter);
+    // A new inventory: asked where to save it (the default is kept).
+    assert!(matches!(h.model.popups.front(), Some(Popup::SaveAs { .. })));
+    key(h, KeyCode::Enter);
     assert_eq!(h.model.screen, Screen::Preflight, "{:?}", h.model.status);
     let saved = std::fs::read_to_string(dir.join("config/cluster.toml")).expect("saved");
     assert!(
@@ -105,8 +124,8 @@ async fn to_plan(h: &mut Headless<SimFleet>, dir: &std::path::Path) {
         .await,
         "host key question"
     );
-    key(h, KeyCode::Right);
-    key(h, KeyCode::Enter);
+    settle(h).await;
+    key(h, KeyCode::Char('y'));
     assert!(
         h.until(WAIT, |m| !m.preflight.running
             && m.preflight.blocking.is_some())
@@ -128,8 +147,8 @@ async fn run_to_end(h: &mut Headless<SimFleet>) {
             .await;
         assert!(ok, "stuck: {:?}", h.model.status);
         if matches!(h.model.popups.front(), Some(Popup::Confirm { .. })) {
-            key(h, KeyCode::Tab);
-            key(h, KeyCode::Enter);
+            settle(h).await;
+            key(h, KeyCode::Char('y'));
             continue;
         }
         break;
@@ -230,11 +249,7 @@ async fn ctrl_c_stops_the_run_and_r_resumes_it() {
 }
 
 async fn to_plan_without_question(h: &mut Headless<SimFleet>) {
-    key(h, KeyCode::Enter);
-    key(h, KeyCode::Enter);
-    key(h, KeyCode::Enter);
-    key(h, KeyCode::Enter);
-    assert_eq!(h.model.screen, Screen::Preflight, "{:?}", h.model.status);
+    enter_until(h, |m| m.screen == Screen::Preflight);
     assert!(
         h.until(WAIT, |m| !m.preflight.running
             && m.preflight.blocking.is_some())
@@ -275,10 +290,7 @@ async fn over_real_ssh_unreachable_nodes_block_the_plan() {
         Logger::none(),
     );
     assert!(!h.model.simulated);
-    for _ in 0..4 {
-        key(&mut h, KeyCode::Enter);
-    }
-    assert_eq!(h.model.screen, Screen::Preflight, "{:?}", h.model.status);
+    enter_until(&mut h, |m| m.screen == Screen::Preflight);
     assert!(
         h.until(WAIT, |m| !m.preflight.running
             && m.preflight.blocking.is_some())

@@ -118,9 +118,31 @@ fn check(node: &str, check: &str, status: CheckStatus, found: &str, fix: &str) -
     }
 }
 
+/// Enter on the last page of a new inventory: where to save it (the default prefilled).
+pub fn save_as() -> Model {
+    let mut m = form(Page::Cluster);
+    feed(&mut m, [key(KeyCode::Enter)]);
+    m
+}
+
+/// `?` on the node tables: every key of the page.
+pub fn help_nodes() -> Model {
+    let mut m = form(Page::Nodes);
+    feed(&mut m, [key(KeyCode::Char('?'))]);
+    m
+}
+
+/// `q` on Welcome after editing: asks before the edits are lost.
+pub fn quit_unsaved() -> Model {
+    let mut m = form(Page::Access);
+    feed(&mut m, [key(KeyCode::Char('x')), key(KeyCode::Esc)]);
+    feed(&mut m, [key(KeyCode::Char('q'))]);
+    m
+}
+
 /// Through the forms to the preflight screen (the Next of the last page).
 pub fn preflight_started() -> Model {
-    let mut m = form(Page::Cluster);
+    let mut m = save_as();
     feed(&mut m, [key(KeyCode::Enter)]);
     assert_eq!(m.screen, super::model::Screen::Preflight, "{:?}", m.status);
     m
@@ -551,6 +573,9 @@ pub fn confirm_reset() -> Model {
             reply: reply(),
         },
     );
+    // Past the moment a new dialog ignores keys.
+    let later = m.now + Duration::from_secs(1);
+    feed(&mut m, [Msg::Tick(later)]);
     for c in "pro".chars() {
         feed(&mut m, [key(KeyCode::Char(c))]);
     }
@@ -758,6 +783,9 @@ pub fn all() -> Vec<Fixture> {
         ("form_nodes_invalid", form_nodes_invalid),
         ("form_cluster", || form(Page::Cluster)),
         ("form_invalid_cidr", form_invalid_cidr),
+        ("save_as", save_as),
+        ("help_nodes", help_nodes),
+        ("quit_unsaved", quit_unsaved),
         ("preflight", preflight_done),
         ("preflight_host_key", preflight_host_key),
         ("preflight_key_changed", preflight_key_changed),

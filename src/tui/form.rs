@@ -1,69 +1,14 @@
 //! The inventory forms: the TOML's text fields as single-line editors, validated on every
 //! keystroke with the same rules as `kha-tui check` (`validate::issues`).
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui_textarea::{CursorMove, TextArea};
+use crossterm::event::KeyEvent;
+
+pub use super::field::{Field, is_edit_key};
 
 use crate::inventory::file::InventoryFile;
 use crate::inventory::validate;
 use crate::inventory::{Issue, NodeEntry, Severity};
 use crate::versions::Table;
-
-/// One single-line text field.
-#[derive(Debug, Clone)]
-pub struct Field {
-    ta: TextArea<'static>,
-}
-
-impl Field {
-    pub fn new(text: &str) -> Field {
-        let mut ta = TextArea::new(vec![text.replace(['\n', '\r'], " ")]);
-        ta.move_cursor(CursorMove::End);
-        Field { ta }
-    }
-
-    pub fn text(&self) -> &str {
-        self.ta.lines().first().map(String::as_str).unwrap_or("")
-    }
-
-    /// Cursor position in characters.
-    pub fn cursor(&self) -> usize {
-        self.ta.cursor().1
-    }
-
-    /// Feeds one key; only keys that edit a single line get through. Returns whether the text changed.
-    pub fn input(&mut self, key: KeyEvent) -> bool {
-        if !is_edit_key(&key) {
-            return false;
-        }
-        let before = self.text().to_string();
-        self.ta.input(key);
-        // A single line, always (no key here inserts a newline, but be sure).
-        if self.ta.lines().len() > 1 {
-            let joined = self.ta.lines().join("");
-            *self = Field::new(&joined);
-        }
-        self.text() != before
-    }
-
-    pub fn set(&mut self, text: &str) {
-        *self = Field::new(text);
-    }
-}
-
-/// Keys a single-line field takes: printable characters and line editing.
-pub fn is_edit_key(key: &KeyEvent) -> bool {
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    let alt = key.modifiers.contains(KeyModifiers::ALT);
-    match key.code {
-        KeyCode::Char(c) if !ctrl && !alt => !c.is_control(),
-        // Emacs-style line editing the textarea knows: start/end, kill to end/start, word.
-        KeyCode::Char('a' | 'e' | 'k' | 'u' | 'w' | 'b' | 'f' | 'h') if ctrl && !alt => true,
-        KeyCode::Backspace | KeyCode::Delete | KeyCode::Left | KeyCode::Right => true,
-        KeyCode::Home | KeyCode::End => true,
-        _ => false,
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Page {
@@ -294,8 +239,14 @@ pub struct Form {
     pub pod_subnet: Field,
     pub service_subnet: Field,
     pub containerd: String,
-    /// Every issue of the current values: the form's own (numbers) then `validate::issues`.
+    /// Every issue of the current values: the form's own (numbers) then `kha-tui check`'s on
+    /// exactly the text that would be written ([`Form::render`]).
     pub issues: Vec<Issue>,
+    /// The text this inventory was loaded from (or last saved as): saving edits it in place,
+    /// keeping the operator's comments and order. `None` for a new inventory.
+    pub original: Option<String>,
+    /// The file it came from or was last saved to; `None` = ask where before saving.
+    pub path: Option<std::path::PathBuf>,
 }
 
 fn opt_field(v: &Option<impl ToString>) -> Field {
@@ -333,12 +284,8 @@ impl Form {
             ssh_user: Field::new(&file.ssh.user),
             ssh_port: Field::new(&file.ssh.port.to_string()),
             use_agent: file.ssh.use_agent && file.ssh.identity_file.is_none(),
-            identity_file: Field::new(
-                file.ssh
-                    .identity_file
-                    .as_deref()
-                    .unwrap_or("~/.ssh/id_ed25519"),
-            ),
+            // Never a key file nobody chose: empty until the operator gives one.
+            identity_file: Field::new(file.ssh.identity_file.as_deref().unwrap_or("")),
             rows,
             cluster_name: Field::new(&file.cluster.name),
             kubernetes: file.cluster.kubernetes_version.clone(),
@@ -347,6 +294,8 @@ impl Form {
             service_subnet: Field::new(&file.cluster.service_subnet),
             containerd: file.cluster.containerd_source.clone(),
             issues: Vec::new(),
+            original: None,
+            path: None,
         };
         let table = Table::get();
         if f.kubernetes.is_empty() {
@@ -361,10 +310,21 @@ impl Form {
         f
     }
 
-    /// A new inventory: today's defaults, three control planes and one worker to fill in.
+    /// An inventory loaded from `text` (read from `path`, if any): saving edits that text.
+    pub fn from_text(text: &str, path: Option<std::path::PathBuf>) -> Result<Form, String> {
+        let file = crate::inventory::parse(text)?;
+        let mut f = Form::from_file(&file);
+        f.original = Some(text.to_string());
+        f.path = path;
+        f.revalidate();
+        Ok(f)
+    }
+
+    /// A new inventory: today's defaults, three control planes and one worker to fill in. The
+    /// addresses and the key file are left empty: nothing is chosen for the operator.
     pub fn blank() -> Form {
         let text = format!(
-            "[cluster]\nname = \"cluster\"\nkubernetes_version = \"{}\"\n[load_balancer]\naddress = \"\"\n[ssh]\nidentity_file = \"~/.ssh/id_ed25519\"\n",
+            "[cluster]\nname = \"cluster\"\nkubernetes_version = \"{}\"\n[load_balancer]\naddress = \"\"\n",
             Table::get().default_minor().minor
         );
         let mut file = InventoryFile::from_toml(&text).expect("blank inventory parses");
@@ -550,80 +510,6 @@ impl Form {
             .count()
     }
 
-    /// The table the focused node row is in (control planes when nothing is focused).
-    pub fn focused_role(&self) -> Role {
-        match self.focused() {
-            Some(FieldId::Node { row, .. }) => self
-                .rows
-                .get(row)
-                .map(|r| r.role)
-                .unwrap_or(Role::ControlPlane),
-            _ => Role::ControlPlane,
-        }
-    }
-
-    /// Adds an empty row at the end of a table and focuses its name.
-    pub fn add_row(&mut self, role: Role) {
-        let prefix = match role {
-            Role::ControlPlane => "master",
-            Role::Worker => "worker",
-        };
-        let name = (1..)
-            .map(|i| format!("{prefix}{i}"))
-            .find(|n| self.rows.iter().all(|r| r.name.text() != n))
-            .expect("a free name");
-        let at = match role {
-            Role::ControlPlane => self.control_planes(),
-            Role::Worker => self.rows.len(),
-        };
-        self.rows.insert(
-            at,
-            NodeRow {
-                role,
-                name: Field::new(&name),
-                address: Field::new(""),
-                user: Field::new(""),
-                port: Field::new(""),
-                identity_file: None,
-            },
-        );
-        self.page = Page::Nodes;
-        self.focus = at * Col::ALL.len() + 1;
-        self.revalidate();
-    }
-
-    /// Removes the focused row.
-    pub fn remove_row(&mut self) {
-        if let Some(FieldId::Node { row, col }) = self.focused() {
-            self.rows.remove(row);
-            let n = self.rows.len();
-            let row = row.min(n.saturating_sub(1));
-            self.focus = row * Col::ALL.len() + col as usize;
-            if n == 0 {
-                self.focus = 0;
-            }
-            self.revalidate();
-        }
-    }
-
-    /// Moves the focused row to the other table.
-    pub fn toggle_role(&mut self) {
-        if let Some(FieldId::Node { row, col }) = self.focused() {
-            let mut r = self.rows.remove(row);
-            r.role = match r.role {
-                Role::ControlPlane => Role::Worker,
-                Role::Worker => Role::ControlPlane,
-            };
-            let at = match r.role {
-                Role::ControlPlane => self.control_planes(),
-                Role::Worker => self.rows.len(),
-            };
-            self.rows.insert(at, r);
-            self.focus = at * Col::ALL.len() + col as usize;
-            self.revalidate();
-        }
-    }
-
     /// The inventory these fields describe, and the form's own problems (ports that are not numbers).
     pub fn to_file(&self) -> (InventoryFile, Vec<Issue>) {
         let mut local = Vec::new();
@@ -675,23 +561,65 @@ impl Form {
             })
             .collect();
         file.cluster.name = self.cluster_name.text().to_string();
-        file.cluster.kubernetes_version = self.kubernetes.clone();
-        file.cluster.calico_version = self.calico.clone();
+        // A version the file left to the default stays unwritten while it is that default: the
+        // form shows it, but nothing is filled in that the operator did not choose.
+        let table = Table::get();
+        file.cluster.kubernetes_version = if self.base.cluster.kubernetes_version.is_empty()
+            && self.kubernetes == table.default_minor().minor
+        {
+            String::new()
+        } else {
+            self.kubernetes.clone()
+        };
+        file.cluster.calico_version = if self.base.cluster.calico_version.is_empty()
+            && table
+                .find(&self.kubernetes)
+                .is_some_and(|m| m.default_calico() == self.calico)
+        {
+            String::new()
+        } else {
+            self.calico.clone()
+        };
         file.cluster.pod_subnet = self.pod_subnet.text().to_string();
         file.cluster.service_subnet = self.service_subnet.text().to_string();
         file.cluster.containerd_source = self.containerd.clone();
         (file, local)
     }
 
-    /// Runs the validators on the current values.
+    /// Edits not yet written: the text to write differs from what was loaded or saved.
+    pub fn unsaved(&self) -> bool {
+        self.original.as_deref() != Some(self.render().as_str())
+    }
+
+    /// The exact text Ctrl-S writes: the original file edited in place, or a new file.
+    pub fn render(&self) -> String {
+        let (file, _) = self.to_file();
+        match &self.original {
+            Some(orig) => file
+                .to_toml_keeping(orig)
+                .unwrap_or_else(|_| file.to_toml()),
+            None => file.to_toml(),
+        }
+    }
+
+    /// Runs `kha-tui check`'s validation on the text that would be written, so "valid" on the
+    /// form means `check` accepts the saved file.
     pub fn revalidate(&mut self) {
-        let (file, local) = self.to_file();
+        let (_, local) = self.to_file();
         let mut all = local.clone();
-        all.extend(
-            validate::issues(&file)
-                .into_iter()
-                .filter(|i| !local.iter().any(|l| l.key == i.key)),
-        );
+        match crate::inventory::parse(&self.render()) {
+            Ok(file) => all.extend(
+                validate::issues(&file)
+                    .into_iter()
+                    .filter(|i| !local.iter().any(|l| l.key == i.key)),
+            ),
+            Err(e) => all.push(Issue {
+                severity: Severity::Error,
+                key: "inventory".into(),
+                message: e,
+                fix: "the form cannot write this inventory; report it".into(),
+            }),
+        }
         all.sort_by_key(|i| i.severity);
         self.issues = all;
     }
@@ -751,26 +679,6 @@ impl Form {
         false
     }
 
-    pub fn focus_next(&mut self, step: isize) {
-        let n = self.focusables(self.page).len();
-        if n > 0 {
-            self.focus = (self.focus as isize + step).rem_euclid(n as isize) as usize;
-        }
-    }
-
-    /// Up/Down on the node tables move by row, elsewhere by field.
-    pub fn focus_vertical(&mut self, step: isize) {
-        if self.page == Page::Nodes {
-            let n = self.focusables(Page::Nodes).len() as isize;
-            let to = self.focus as isize + step * Col::ALL.len() as isize;
-            if (0..n).contains(&to) {
-                self.focus = to as usize;
-            }
-        } else {
-            self.focus_next(step);
-        }
-    }
-
     /// Clamps the focus after the focusable set changed (e.g. agent on hides the key file).
     pub fn clamp_focus(&mut self) {
         let n = self.focusables(self.page).len();
@@ -784,6 +692,7 @@ impl Form {
 mod tests {
     use super::*;
     use crate::inventory::EXAMPLE;
+    use crossterm::event::{KeyCode, KeyModifiers};
 
     fn key(c: char) -> KeyEvent {
         KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
@@ -859,7 +768,7 @@ mod tests {
             .next()
             .is_some()
         );
-        f.toggle_role();
+        f.toggle_role().unwrap();
         assert_eq!(f.rows[3].role, Role::ControlPlane);
         assert_eq!(f.control_planes(), 4);
         f.remove_row();

@@ -46,7 +46,15 @@ pub enum Action {
     DialogToggle,
     DialogEnter,
     DialogNo,
+    /// `y` in a yes/no dialog.
+    DialogYes,
     Close,
+    /// The help overlay: every key of this screen.
+    Help,
+    /// Make the focused control plane the one that runs `kubeadm init`.
+    MakeFirst,
+    /// Go to the next field with an error (any page).
+    NextError,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +98,7 @@ pub struct Binding {
     pub keys: Vec<KeySpec>,
     /// How the footer names the key(s); empty = not in the footer (a variant of another entry).
     pub hint: &'static str,
+    /// What it does (the footer and the help overlay).
     pub label: &'static str,
     pub action: Action,
 }
@@ -123,6 +132,19 @@ const HOME: KeySpec = KeySpec::plain(KeyCode::Home);
 const END: KeySpec = KeySpec::plain(KeyCode::End);
 const CTRL_C: KeySpec = KeySpec::ctrl('c');
 
+/// `?` and F1 open the help overlay (where `?` would be typed, F1 alone).
+const F1: KeySpec = KeySpec::plain(KeyCode::F(1));
+const HELP_KEYS: [KeySpec; 2] = [KeySpec::ch('?'), F1];
+const J: KeySpec = KeySpec::ch('j');
+const K: KeySpec = KeySpec::ch('k');
+const Y: KeySpec = KeySpec::ch('y');
+const N: KeySpec = KeySpec::ch('n');
+const Q: KeySpec = KeySpec::ch('q');
+
+fn help(v: &mut Vec<Binding>) {
+    v.push(b(&HELP_KEYS, "?", "all keys", Action::Help));
+}
+
 /// The keys that work right now, most important first. A popup takes all keys.
 pub fn bindings(m: &Model) -> Vec<Binding> {
     if let Some(p) = m.popups.front() {
@@ -131,29 +153,66 @@ pub fn bindings(m: &Model) -> Vec<Binding> {
     let mut v = Vec::new();
     match m.screen {
         Screen::Welcome => {
-            v.push(b(&[ENTER], "Enter", "choose", Action::Next));
-            v.push(b(&[UP], "↑↓", "select", Action::Up));
-            v.push(b(&[DOWN], "", "", Action::Down));
-            if m.welcome_item() != WelcomeItem::LoadFile {
-                v.push(b(&[KeySpec::ch('q')], "q", "quit", Action::Quit));
-                v.push(b(&[CTRL_C], "", "", Action::QuitAsk));
-            } else {
+            let typing = m.welcome_item() == WelcomeItem::LoadFile && m.welcome.typing_path;
+            if typing {
+                // Letters go to the path field.
+                v.push(b(&[ENTER], "Enter", "load this file", Action::Next));
+                v.push(b(&[ESC], "Esc", "stop typing", Action::Back));
+                v.push(b(&[UP], "↑↓", "select", Action::Up));
+                v.push(b(&[DOWN], "", "select the next", Action::Down));
+                v.push(b(&[F1], "F1", "all keys", Action::Help));
                 v.push(b(&[CTRL_C], "Ctrl-C", "quit", Action::QuitAsk));
+            } else {
+                v.push(b(&[ENTER], "Enter", "choose", Action::Next));
+                v.push(b(&[UP, K], "↑↓", "select", Action::Up));
+                v.push(b(&[DOWN, J], "", "select the next", Action::Down));
+                help(&mut v);
+                v.push(b(
+                    &[Q],
+                    "q",
+                    "quit (asks when edits are not saved)",
+                    Action::Quit,
+                ));
+                v.push(b(&[CTRL_C], "", "quit", Action::QuitAsk));
             }
         }
         Screen::Form(page) => {
             let form = m.form.as_ref();
             let focused = form.and_then(|f| f.focused());
             let last = page == Page::Cluster;
+            let on_node = matches!(focused, Some(FieldId::Node { .. }));
             v.push(b(
                 &[ENTER],
                 "Enter",
-                if last { "save & connect" } else { "next" },
+                if last {
+                    "save & connect"
+                } else if on_node {
+                    "next cell (next page after the last)"
+                } else {
+                    "next page"
+                },
                 Action::Next,
             ));
             v.push(b(&[ESC], "Esc", "back", Action::Back));
-            v.push(b(&[TAB, DOWN], "Tab/↓", "field", Action::FocusNext));
-            v.push(b(&[BACKTAB, UP], "", "", Action::FocusPrev));
+            v.push(b(
+                &[TAB],
+                "Tab",
+                if page == Page::Nodes { "cell" } else { "field" },
+                Action::FocusNext,
+            ));
+            v.push(b(
+                &[BACKTAB],
+                "",
+                "previous cell or field",
+                Action::FocusPrev,
+            ));
+            v.push(b(
+                &[UP],
+                "↑↓",
+                if page == Page::Nodes { "row" } else { "field" },
+                Action::Up,
+            ));
+            v.push(b(&[DOWN], "", "next row or field", Action::Down));
             if focused.is_some_and(FieldId::is_choice) {
                 v.push(b(
                     &[RIGHT, KeySpec::ch(' ')],
@@ -161,7 +220,7 @@ pub fn bindings(m: &Model) -> Vec<Binding> {
                     "change",
                     Action::ChoiceNext,
                 ));
-                v.push(b(&[LEFT], "", "", Action::ChoicePrev));
+                v.push(b(&[LEFT], "", "previous choice", Action::ChoicePrev));
             }
             if page == Page::Nodes {
                 v.push(b(
@@ -170,7 +229,7 @@ pub fn bindings(m: &Model) -> Vec<Binding> {
                     "add node",
                     Action::AddRow,
                 ));
-                if matches!(focused, Some(FieldId::Node { .. })) {
+                if on_node {
                     v.push(b(
                         &[KeySpec::ctrl('d')],
                         "Ctrl-D",
@@ -183,17 +242,34 @@ pub fn bindings(m: &Model) -> Vec<Binding> {
                         "cp⇄worker",
                         Action::ToggleRole,
                     ));
+                    if form.is_some_and(|f| f.focused_role() == super::form::Role::ControlPlane) {
+                        v.push(b(
+                            &[KeySpec::ctrl('f')],
+                            "Ctrl-F",
+                            "runs kubeadm init",
+                            Action::MakeFirst,
+                        ));
+                    }
                 }
             }
+            if form.is_some_and(|f| f.errors() > 0) {
+                v.push(b(
+                    &[KeySpec::ctrl('g')],
+                    "Ctrl-G",
+                    "next error",
+                    Action::NextError,
+                ));
+            }
             v.push(b(&[KeySpec::ctrl('s')], "Ctrl-S", "save", Action::Save));
+            v.push(b(&HELP_KEYS, "F1", "all keys", Action::Help));
             v.push(b(&[CTRL_C], "Ctrl-C", "quit", Action::QuitAsk));
         }
         Screen::Preflight => {
             let pf = &m.preflight;
             v.push(b(&[ENTER], "Enter", "plan", Action::Next));
             v.push(b(&[ESC], "Esc", "back", Action::Back));
-            v.push(b(&[UP], "↑↓", "select", Action::Up));
-            v.push(b(&[DOWN], "", "", Action::Down));
+            v.push(b(&[UP, K], "↑↓", "select", Action::Up));
+            v.push(b(&[DOWN, J], "", "select the next", Action::Down));
             v.push(b(
                 &[TAB],
                 "Tab",
@@ -231,23 +307,24 @@ pub fn bindings(m: &Model) -> Vec<Binding> {
                 v.push(b(&[KeySpec::ch('r')], "r", "re-run", Action::Rerun));
                 v.push(b(&[KeySpec::ch('p')], "p", "passwords", Action::Secrets));
             }
-            v.push(b(&[CTRL_C], "Ctrl-C", "quit", Action::QuitAsk));
+            help(&mut v);
+            v.push(b(&[Q], "q", "quit (asks)", Action::QuitAsk));
+            v.push(b(&[CTRL_C], "", "quit (asks)", Action::QuitAsk));
         }
         Screen::Plan => {
             v.push(b(&[KeySpec::ch('s')], "s", "start the run", Action::Start));
             v.push(b(&[ENTER], "Enter", "script", Action::ShowScript));
             v.push(b(&[ESC], "Esc", "back", Action::Back));
-            v.push(b(&[UP], "↑↓", "select", Action::Up));
-            v.push(b(&[DOWN], "", "", Action::Down));
-            v.push(b(&[PGUP], "", "", Action::PageUp));
-            v.push(b(&[PGDN], "", "", Action::PageDown));
-            v.push(b(
-                &[KeySpec::ch('n')],
-                "n",
-                "node filter",
-                Action::NodeFilter,
-            ));
-            v.push(b(&[CTRL_C], "Ctrl-C", "quit", Action::QuitAsk));
+            v.push(b(&[UP, K], "↑↓", "select", Action::Up));
+            v.push(b(&[DOWN, J], "", "select the next", Action::Down));
+            v.push(b(&[PGUP], "", "a page up", Action::PageUp));
+            v.push(b(&[PGDN], "", "a page down", Action::PageDown));
+            v.push(b(&[HOME], "", "first step", Action::Home));
+            v.push(b(&[END], "", "last step", Action::End));
+            v.push(b(&[N], "n", "node filter", Action::NodeFilter));
+            help(&mut v);
+            v.push(b(&[Q], "q", "quit (asks)", Action::QuitAsk));
+            v.push(b(&[CTRL_C], "", "quit (asks)", Action::QuitAsk));
         }
         Screen::Run => {
             let d = &m.run;
@@ -262,29 +339,31 @@ pub fn bindings(m: &Model) -> Vec<Binding> {
                 };
                 v.push(b(&[KeySpec::ch('r')], "r", label, Action::Retry));
             }
-            v.push(b(&[UP], "↑↓", "node", Action::Up));
-            v.push(b(&[DOWN], "", "", Action::Down));
+            v.push(b(&[UP, K], "↑↓", "node", Action::Up));
+            v.push(b(&[DOWN, J], "", "next node", Action::Down));
             v.push(b(
                 &[KeySpec::ch('a')],
                 "a",
                 if d.all { "one node" } else { "all nodes" },
                 Action::ToggleAll,
             ));
-            v.push(b(&[PGUP], "PgUp/Dn", "scroll", Action::PageUp));
-            v.push(b(&[PGDN], "", "", Action::PageDown));
-            v.push(b(&[HOME], "", "", Action::Home));
+            v.push(b(&[PGUP], "PgUp/Dn", "scroll a page", Action::PageUp));
+            v.push(b(&[PGDN], "", "a page down", Action::PageDown));
+            v.push(b(&[HOME], "", "first line", Action::Home));
             v.push(b(&[END, KeySpec::ch('f')], "End", "follow", Action::End));
+            help(&mut v);
             if d.running {
                 v.push(b(&[CTRL_C], "Ctrl-C", "stop", Action::StopAsk));
             } else {
-                v.push(b(&[KeySpec::ch('q')], "q", "quit", Action::Quit));
-                v.push(b(&[CTRL_C], "", "", Action::QuitAsk));
+                v.push(b(&[Q], "q", "quit", Action::Quit));
+                v.push(b(&[CTRL_C], "", "quit (asks)", Action::QuitAsk));
             }
         }
         Screen::Done => {
-            v.push(b(&[KeySpec::ch('q')], "q", "quit", Action::Quit));
+            v.push(b(&[Q], "q", "quit", Action::Quit));
             v.push(b(&[ESC], "Esc", "run & logs", Action::Back));
-            v.push(b(&[CTRL_C], "", "", Action::Quit));
+            help(&mut v);
+            v.push(b(&[CTRL_C], "", "quit", Action::Quit));
         }
     }
     v
@@ -293,6 +372,8 @@ pub fn bindings(m: &Model) -> Vec<Binding> {
 fn popup_bindings(p: &Popup) -> Vec<Binding> {
     match p {
         Popup::HostKey { yes, .. } => vec![
+            b(&[Y], "y", "accept", Action::DialogYes),
+            b(&[ESC, N], "n/Esc", "reject", Action::DialogNo),
             b(
                 &[ENTER],
                 "Enter",
@@ -305,73 +386,150 @@ fn popup_bindings(p: &Popup) -> Vec<Binding> {
                 "choose",
                 Action::DialogToggle,
             ),
-            b(&[ESC, KeySpec::ch('n')], "Esc", "reject", Action::DialogNo),
         ],
-        Popup::Confirm { yes, typed, .. } => {
-            let mut v = vec![
-                b(
-                    &[ENTER],
-                    "Enter",
-                    if *yes { "run it" } else { "don't run" },
-                    Action::DialogEnter,
-                ),
-                b(&[TAB, BACKTAB], "Tab", "choose", Action::DialogToggle),
-                b(&[ESC], "Esc", "don't run", Action::DialogNo),
-                b(&[UP], "↑↓", "scroll", Action::Up),
-                b(&[DOWN], "", "", Action::Down),
-                b(&[PGUP], "", "", Action::PageUp),
-                b(&[PGDN], "", "", Action::PageDown),
-            ];
+        Popup::Confirm {
+            yes, typed, chosen, ..
+        } => {
+            let mut v = Vec::new();
+            if typed.is_none() {
+                v.push(b(&[Y], "y", "run it", Action::DialogYes));
+                v.push(b(&[N], "n", "don't run", Action::DialogNo));
+            }
+            v.push(b(
+                &[ENTER],
+                "Enter",
+                match (*chosen || typed.is_some(), *yes) {
+                    (false, _) => "(choose first)",
+                    (true, true) => "run it",
+                    (true, false) => "don't run",
+                },
+                Action::DialogEnter,
+            ));
+            v.push(b(&[TAB, BACKTAB], "Tab", "choose", Action::DialogToggle));
+            v.push(b(&[ESC], "Esc", "don't run", Action::DialogNo));
+            v.push(b(&[UP], "↑↓", "scroll", Action::Up));
+            v.push(b(&[DOWN], "", "scroll down", Action::Down));
+            v.push(b(&[PGUP], "", "a page up", Action::PageUp));
+            v.push(b(&[PGDN], "", "a page down", Action::PageDown));
             if typed.is_none() {
                 // With a typed confirmation, letters and ←→ go to the text field.
-                v.push(b(&[LEFT, RIGHT], "", "", Action::DialogToggle));
-                v.push(b(&[KeySpec::ch('n')], "", "", Action::DialogNo));
+                v.push(b(&[LEFT, RIGHT], "", "choose", Action::DialogToggle));
             }
             v
         }
-        Popup::Stop { yes } | Popup::Quit { yes } => vec![
-            b(
-                &[ENTER],
-                "Enter",
-                match (matches!(p, Popup::Stop { .. }), *yes) {
-                    (true, true) => "stop",
-                    (true, false) => "keep running",
-                    (false, true) => "quit",
-                    (false, false) => "stay",
-                },
-                Action::DialogEnter,
-            ),
-            b(
-                &[LEFT, RIGHT, TAB, BACKTAB],
-                "←→",
-                "choose",
-                Action::DialogToggle,
-            ),
-            b(&[ESC, KeySpec::ch('n')], "Esc", "cancel", Action::DialogNo),
-            // A second Ctrl-C while asked: treat as "no" (never an accidental yes).
-            b(&[CTRL_C], "", "", Action::DialogNo),
-        ],
+        Popup::Stop { yes } | Popup::Quit { yes } => {
+            let stop = matches!(p, Popup::Stop { .. });
+            vec![
+                b(
+                    &[Y],
+                    "y",
+                    if stop { "stop" } else { "quit" },
+                    Action::DialogYes,
+                ),
+                b(
+                    &[ESC, N],
+                    "n/Esc",
+                    if stop { "keep running" } else { "stay" },
+                    Action::DialogNo,
+                ),
+                b(
+                    &[ENTER],
+                    "Enter",
+                    match (stop, *yes) {
+                        (true, true) => "stop",
+                        (true, false) => "keep running",
+                        (false, true) => "quit",
+                        (false, false) => "stay",
+                    },
+                    Action::DialogEnter,
+                ),
+                b(
+                    &[LEFT, RIGHT, TAB, BACKTAB],
+                    "←→",
+                    "choose",
+                    Action::DialogToggle,
+                ),
+                // A second Ctrl-C while asked: treat as "no" (never an accidental yes).
+                b(&[CTRL_C], "", "no", Action::DialogNo),
+            ]
+        }
         Popup::Secrets { .. } => vec![
             b(&[ENTER], "Enter", "use & check again", Action::DialogEnter),
             b(&[TAB, DOWN], "Tab/↓", "field", Action::FocusNext),
-            b(&[BACKTAB, UP], "", "", Action::FocusPrev),
+            b(&[BACKTAB, UP], "", "previous field", Action::FocusPrev),
             b(&[ESC], "Esc", "cancel", Action::DialogNo),
         ],
-        Popup::Script { .. } => vec![
-            b(
-                &[ESC, ENTER, KeySpec::ch('q')],
-                "Esc",
-                "close",
-                Action::Close,
-            ),
-            b(&[UP], "↑↓", "scroll", Action::Up),
-            b(&[DOWN], "", "", Action::Down),
-            b(&[PGUP], "PgUp/Dn", "page", Action::PageUp),
-            b(&[PGDN], "", "", Action::PageDown),
+        Popup::SaveAs { .. } => vec![
+            b(&[ENTER], "Enter", "save here", Action::DialogEnter),
+            b(&[ESC], "Esc", "cancel", Action::DialogNo),
+        ],
+        Popup::Script { .. } | Popup::Help { .. } => vec![
+            b(&[ESC, ENTER, Q], "Esc", "close", Action::Close),
+            b(&[UP, K], "↑↓", "scroll", Action::Up),
+            b(&[DOWN, J], "", "scroll down", Action::Down),
+            b(&[PGUP], "PgUp/Dn", "page up/down", Action::PageUp),
+            b(&[PGDN], "", "a page down", Action::PageDown),
             b(&[HOME], "Home/End", "top/end", Action::Home),
-            b(&[END], "", "", Action::End),
+            b(&[END], "", "the end", Action::End),
         ],
     }
+}
+
+impl KeySpec {
+    /// How the help overlay and README name this key.
+    pub fn name(&self) -> String {
+        let base = match self.code {
+            KeyCode::Char(' ') => "Space".to_string(),
+            KeyCode::Char(c) => c.to_string(),
+            KeyCode::Up => "↑".into(),
+            KeyCode::Down => "↓".into(),
+            KeyCode::Left => "←".into(),
+            KeyCode::Right => "→".into(),
+            KeyCode::Enter => "Enter".into(),
+            KeyCode::Esc => "Esc".into(),
+            KeyCode::Tab => "Tab".into(),
+            KeyCode::BackTab => "Shift-Tab".into(),
+            KeyCode::PageUp => "PgUp".into(),
+            KeyCode::PageDown => "PgDn".into(),
+            KeyCode::Home => "Home".into(),
+            KeyCode::End => "End".into(),
+            KeyCode::F(n) => format!("F{n}"),
+            c => format!("{c:?}"),
+        };
+        if self.mods.contains(KeyModifiers::CONTROL) {
+            format!("Ctrl-{}", base.to_ascii_uppercase())
+        } else {
+            base
+        }
+    }
+}
+
+impl Binding {
+    /// Every key of this binding, as the help overlay lists it: "↑ / k".
+    pub fn key_names(&self) -> String {
+        self.keys
+            .iter()
+            .map(KeySpec::name)
+            .collect::<Vec<_>>()
+            .join(" / ")
+    }
+}
+
+/// The help overlay's rows for the state the operator is in: every binding (footer or not).
+pub fn help_rows(m: &Model) -> Vec<(String, &'static str)> {
+    let mut m_keys = Vec::new();
+    // The overlay describes the screen under it, not itself.
+    let list = match m.popups.front() {
+        Some(Popup::Help { under, .. }) => under.clone(),
+        _ => bindings(m),
+    };
+    for b in list {
+        let row = (b.key_names(), b.label);
+        if !m_keys.contains(&row) {
+            m_keys.push(row);
+        }
+    }
+    m_keys
 }
 
 /// The footer's entries: (keys, what they do).

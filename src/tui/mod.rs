@@ -5,9 +5,12 @@
 //! unit-tested), [`view`] (`view(&Model, &mut Frame)`, pure), [`keymap`] (the one keymap the footer
 //! is drawn from), [`runtime`] (the one `select!` loop, the engine tasks, the log file).
 
+pub mod field;
 pub mod fixtures;
 pub mod form;
+mod form_nodes;
 pub mod keymap;
+pub mod keys_reference;
 pub mod logs;
 pub mod model;
 pub mod runtime;
@@ -125,3 +128,5 @@ pub async fn run_wizard(config: Option<PathBuf>) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod update_tests;
+#[cfg(test)]
+mod update_tests_forms;

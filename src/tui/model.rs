@@ -150,6 +150,8 @@ pub struct Welcome {
     /// Index over: [continue editing (when a form exists)] + sources + "load a file" + "new".
     pub selected: usize,
     pub path: Field,
+    /// Keys go to the path field (Enter on "Load an inventory file…" starts typing, Esc ends).
+    pub typing_path: bool,
     pub error: Option<String>,
 }
 
@@ -439,6 +441,9 @@ pub enum Popup {
         /// For destructive steps: the cluster name to type, and what was typed.
         typed: Option<(String, Field)>,
         scroll: usize,
+        /// The operator chose a button (←→/Tab): only then does Enter answer, so a stray Enter
+        /// meant for the screen below never answers it.
+        chosen: bool,
     },
     /// Ctrl-C during a run.
     Stop {
@@ -451,6 +456,17 @@ pub enum Popup {
     Secrets {
         fields: [Field; 3],
         focus: usize,
+    },
+    /// Where to save a new inventory (the path typed, prefilled with the default).
+    SaveAs {
+        field: Field,
+        /// Go on to Connect once saved (Enter on the last page), else just save (Ctrl-S).
+        then_connect: bool,
+    },
+    /// Every key of the screen under it, from the keymap (`?`).
+    Help {
+        under: Vec<super::keymap::Binding>,
+        scroll: usize,
     },
     /// A step's exact script.
     Script {
@@ -501,6 +517,11 @@ pub struct Model {
     pub quit: bool,
     /// Something changed since the last frame.
     pub dirty: bool,
+    /// The terminal's size (columns, rows), for paging by the visible height.
+    pub size: (u16, u16),
+    /// Keys are ignored until then: a question that opens while the operator types does not
+    /// take the keystroke meant for the screen below.
+    pub keys_ignored_until: Duration,
 }
 
 impl Model {
@@ -515,6 +536,7 @@ impl Model {
                 sources: setup.sources,
                 selected: 0,
                 path: Field::new(""),
+                typing_path: false,
                 error: None,
             },
             form: None,
@@ -528,6 +550,8 @@ impl Model {
             secrets: Secrets::default(),
             quit: false,
             dirty: true,
+            size: (100, 30),
+            keys_ignored_until: Duration::ZERO,
         }
     }
 
@@ -559,6 +583,16 @@ impl Model {
             .as_ref()
             .map(|f| f.cluster_name.text().to_string())
             .unwrap_or_default()
+    }
+
+    /// The form holds edits that are not in any file yet.
+    pub fn unsaved_edits(&self) -> bool {
+        self.form.as_ref().is_some_and(|f| f.unsaved())
+    }
+
+    /// Rows a page of a full-height list holds at the current terminal size.
+    pub fn page_rows(&self) -> usize {
+        (self.size.1 as usize).saturating_sub(7).max(1)
     }
 
     /// A run is going on (Ctrl-C asks to stop it).

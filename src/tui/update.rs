@@ -4,12 +4,11 @@ use std::time::Duration;
 
 use crossterm::event::{KeyEvent, KeyEventKind};
 
-use super::form::{Field, Form, Page};
+use super::form::{Field, FieldId, Form, Page};
 use super::keymap::{self, Action};
 use super::logs::LineKind;
 use super::model::*;
 use crate::engine::events::{CheckStatus, Event, StepOutcome};
-use crate::inventory::file::InventoryFile;
 use crate::inventory::validate;
 
 mod events;
@@ -30,13 +29,41 @@ use preflight::preflight_action;
 use run::{run_action, set_shape, start_dashboard};
 use welcome::welcome_action;
 
+/// How long a question that opens by itself (host key, confirmation) ignores keys.
+pub const DIALOG_GRACE: Duration = Duration::from_millis(400);
+
 pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
     if !matches!(msg, Msg::Tick(_)) {
         m.dirty = true;
     }
+    let front = question_on_top(m);
+    let cmds = dispatch(m, msg);
+    let now_front = question_on_top(m);
+    if now_front.is_some() && now_front != front {
+        m.keys_ignored_until = m.now + DIALOG_GRACE;
+    }
+    cmds
+}
+
+/// Which engine question is on top, if any: one that opens by itself, while the operator may be
+/// typing for the screen below.
+fn question_on_top(m: &Model) -> Option<String> {
+    match m.popups.front()? {
+        Popup::HostKey {
+            node, fingerprint, ..
+        } => Some(format!("hostkey {node} {fingerprint}")),
+        Popup::Confirm { step, nodes, .. } => Some(format!("confirm {step} {nodes:?}")),
+        _ => None,
+    }
+}
+
+fn dispatch(m: &mut Model, msg: Msg) -> Vec<Command> {
     match msg {
         Msg::Key(key) => on_key(m, key),
-        Msg::Resize(..) => vec![],
+        Msg::Resize(w, h) => {
+            m.size = (w, h);
+            vec![]
+        }
         Msg::Tick(now) => {
             // Running clocks need a new frame; otherwise only what changed does.
             if m.busy() {
@@ -56,7 +83,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
             vec![]
         }
         Msg::Saved(Ok(path)) => {
-            info(m, format!("Saved {}", path.display()));
+            info(m, format!("Saved to {}", path.display()));
             vec![]
         }
         Msg::FixDone { node, fix, result } => match (result, m.cluster.clone()) {
@@ -88,9 +115,9 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
             vec![]
         }
         Msg::Loaded { path, result } => {
-            match result.and_then(|t| parse(&t)) {
-                Ok(file) => {
-                    open_form(m, Form::from_file(&file));
+            match result.and_then(|t| Form::from_text(&t, Some(path.clone()))) {
+                Ok(form) => {
+                    open_form(m, form);
                     info(m, format!("Loaded {}", path.display()));
                 }
                 Err(e) => m.welcome.error = Some(format!("{}: {e}", path.display())),
@@ -118,10 +145,6 @@ pub(super) fn info(m: &mut Model, s: String) {
     m.status = Some((Level::Info, s));
 }
 
-pub(super) fn parse(text: &str) -> Result<InventoryFile, String> {
-    crate::inventory::parse(text)
-}
-
 pub(super) fn open_form(m: &mut Model, mut form: Form) {
     form.page = Page::Access;
     form.focus = 0;
@@ -132,6 +155,10 @@ pub(super) fn open_form(m: &mut Model, mut form: Form) {
 
 pub(super) fn on_key(m: &mut Model, key: KeyEvent) -> Vec<Command> {
     if key.kind != KeyEventKind::Press {
+        return vec![];
+    }
+    if m.now < m.keys_ignored_until {
+        // A question just opened: this key was meant for the screen below it.
         return vec![];
     }
     let map = keymap::bindings(m);
@@ -158,16 +185,24 @@ pub(super) fn on_key(m: &mut Model, key: KeyEvent) -> Vec<Command> {
         fields[*focus].input(key);
         return vec![];
     }
+    if let Some(Popup::SaveAs { field, .. }) = m.popups.front_mut() {
+        field.input(key);
+        return vec![];
+    }
     if !m.popups.is_empty() {
         return vec![];
     }
     match m.screen {
         Screen::Form(_) => {
-            if let Some(f) = m.form.as_mut() {
-                f.input(key);
+            if let Some(f) = m.form.as_mut()
+                && f.input(key)
+                && matches!(m.status, Some((Level::Error, _)))
+            {
+                // The message was about the values before this edit; the form shows the new ones.
+                m.status = None;
             }
         }
-        Screen::Welcome if m.welcome_item() == WelcomeItem::LoadFile => {
+        Screen::Welcome if m.welcome_item() == WelcomeItem::LoadFile && m.welcome.typing_path => {
             m.welcome.path.input(key);
         }
         _ => {}
@@ -180,9 +215,20 @@ pub(super) fn act(m: &mut Model, a: Action) -> Vec<Command> {
         return popup_action(m, a);
     }
     match a {
+        Action::Quit if m.unsaved_edits() && m.screen == Screen::Welcome => {
+            m.popups.push_front(Popup::Quit { yes: false });
+            vec![]
+        }
         Action::Quit => {
             m.quit = true;
             vec![Command::Quit]
+        }
+        Action::Help => {
+            m.popups.push_front(Popup::Help {
+                under: keymap::bindings(m),
+                scroll: 0,
+            });
+            vec![]
         }
         Action::QuitAsk => {
             m.popups.push_front(Popup::Quit { yes: false });

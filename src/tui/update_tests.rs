@@ -21,6 +21,12 @@ fn typed(m: &mut Model, s: &str) {
     }
 }
 
+/// Lets time pass beyond a new dialog's grace period (keys right after it opens are ignored).
+pub(super) fn settle(m: &mut Model) {
+    let t = m.now + Duration::from_secs(1);
+    update(m, Msg::Tick(t));
+}
+
 fn answer(cmds: &[Command]) -> Option<bool> {
     cmds.iter().find_map(|c| match c {
         Command::Answer { yes, .. } => Some(*yes),
@@ -71,8 +77,24 @@ fn next_is_refused_while_an_error_stands() {
         press(&mut m, KeyCode::Backspace);
     }
     typed(&mut m, "10.244.0.0/16");
+    assert_eq!(
+        m.status, None,
+        "no stale error message once the value changed"
+    );
+    // A new inventory (the seed has no file): asked where, the default prefilled.
+    assert!(press(&mut m, KeyCode::Enter).is_empty());
+    assert!(matches!(m.popups.front(), Some(Popup::SaveAs { .. })));
     let cmds = press(&mut m, KeyCode::Enter);
     assert_eq!(m.screen, Screen::Preflight);
+    assert!(
+        matches!(&cmds[0], Command::Save { path, .. } if path == &m.save_path),
+        "{cmds:?}"
+    );
+    assert!(
+        m.status.as_ref().is_some_and(|s| s.1.contains("demo.toml")),
+        "says where: {:?}",
+        m.status
+    );
     assert!(
         matches!(&cmds[0], Command::Save { text, .. } if text.contains("pod_subnet = \"10.244.0.0/16\""))
     );
@@ -111,6 +133,10 @@ fn release_events_are_ignored() {
 fn host_key_dialog_defaults_to_reject_and_remembers_an_accept() {
     let mut m = fixtures::preflight_host_key();
     assert!(matches!(m.popups.front(), Some(Popup::HostKey { .. })));
+    // A key typed as the dialog opens is not taken as its answer.
+    assert!(press(&mut m, KeyCode::Enter).is_empty());
+    assert!(!m.popups.is_empty());
+    settle(&mut m);
     // Keys go to the dialog, not the screen below.
     press(&mut m, KeyCode::Down);
     assert_eq!(m.preflight.selected, 0);
@@ -131,9 +157,9 @@ fn host_key_dialog_defaults_to_reject_and_remembers_an_accept() {
         )
     };
     q(&mut m);
-    press(&mut m, KeyCode::Right);
-    let cmds = press(&mut m, KeyCode::Enter);
-    assert_eq!(answer(&cmds), Some(true));
+    settle(&mut m);
+    let cmds = press(&mut m, KeyCode::Char('y'));
+    assert_eq!(answer(&cmds), Some(true), "y accepts");
     // The same key on the next connection (apply after preflight) is not asked again.
     let cmds = q(&mut m);
     assert_eq!(answer(&cmds), Some(true));
@@ -143,15 +169,27 @@ fn host_key_dialog_defaults_to_reject_and_remembers_an_accept() {
 #[test]
 fn confirmation_defaults_to_no() {
     let mut m = fixtures::confirm_init();
-    let cmds = press(&mut m, KeyCode::Enter);
+    // A stray Enter (the operator was scrolling the screen below) answers nothing: not while
+    // the dialog has just opened, and not later before a choice was made.
+    assert!(press(&mut m, KeyCode::Enter).is_empty());
+    settle(&mut m);
+    assert!(press(&mut m, KeyCode::Enter).is_empty());
+    assert!(matches!(m.popups.front(), Some(Popup::Confirm { .. })));
+    let cmds = press(&mut m, KeyCode::Char('n'));
     assert_eq!(answer(&cmds), Some(false));
     let mut m = fixtures::confirm_init();
+    settle(&mut m);
+    let cmds = press(&mut m, KeyCode::Char('y'));
+    assert_eq!(answer(&cmds), Some(true));
+    let mut m = fixtures::confirm_init();
+    settle(&mut m);
     assert!(
         press(&mut m, KeyCode::Esc)
             .iter()
             .any(|c| matches!(c, Command::Answer { yes: false, .. }))
     );
     let mut m = fixtures::confirm_init();
+    settle(&mut m);
     press(&mut m, KeyCode::Tab);
     let cmds = press(&mut m, KeyCode::Enter);
     assert_eq!(answer(&cmds), Some(true));
@@ -160,6 +198,7 @@ fn confirmation_defaults_to_no() {
 #[test]
 fn a_reset_needs_the_cluster_name_typed() {
     let mut m = fixtures::confirm_reset(); // "pro" typed so far
+    settle(&mut m);
     press(&mut m, KeyCode::Tab);
     let cmds = press(&mut m, KeyCode::Enter);
     assert!(cmds.is_empty(), "refused until the name matches");
@@ -497,7 +536,8 @@ fn load_a_file_or_start_new() {
     // Items: seed, load a file, new.
     press(&mut m, KeyCode::Down);
     assert_eq!(m.welcome_item(), WelcomeItem::LoadFile);
-    // Letters go to the path field (q does not quit here).
+    // Enter starts typing the path; then letters go to the field (q does not quit here).
+    press(&mut m, KeyCode::Enter);
     typed(&mut m, "~/q.toml");
     assert!(!m.quit);
     let cmds = press(&mut m, KeyCode::Enter);
@@ -540,6 +580,14 @@ fn load_a_file_or_start_new() {
     assert_eq!(m.screen, Screen::Form(Page::Access));
     assert_eq!(m.form.as_ref().unwrap().focused(), Some(FieldId::LbAddress));
     typed(&mut m, "192.0.2.10");
+    // No key file was chosen for the operator: it is an error until one is given.
+    press(&mut m, KeyCode::Enter);
+    assert_eq!(m.screen, Screen::Form(Page::Access));
+    assert_eq!(
+        m.form.as_ref().unwrap().focused(),
+        Some(FieldId::IdentityFile)
+    );
+    typed(&mut m, "~/.ssh/lab");
     press(&mut m, KeyCode::Enter);
     assert_eq!(m.screen, Screen::Form(Page::Nodes));
 }

@@ -262,6 +262,7 @@ pub(super) fn on_event(m: &mut Model, ev: Event) -> Vec<Command> {
                 yes: false,
                 typed,
                 scroll: 0,
+                chosen: false,
             });
         }
         Event::PhaseFinished {

@@ -5,12 +5,16 @@ use super::*;
 pub(super) fn plan_action(m: &mut Model, a: Action) -> Vec<Command> {
     let rows = m.plan.rows();
     let n = rows.len();
+    let page = m.page_rows();
     let sel = &mut m.plan.selected;
     match a {
         Action::Up => *sel = sel.saturating_sub(1),
         Action::Down => *sel = (*sel + 1).min(n.saturating_sub(1)),
-        Action::PageUp => *sel = sel.saturating_sub(10),
-        Action::PageDown => *sel = (*sel + 10).min(n.saturating_sub(1)),
+        // A page is what the screen shows.
+        Action::PageUp => *sel = sel.saturating_sub(page),
+        Action::PageDown => *sel = (*sel + page).min(n.saturating_sub(1)),
+        Action::Home => *sel = 0,
+        Action::End => *sel = n.saturating_sub(1),
         Action::NodeFilter => {
             let nodes = m.plan.nodes();
             m.plan.node = match &m.plan.node {

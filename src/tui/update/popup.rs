@@ -1,8 +1,10 @@
-//! Dialogs: host keys, confirmations, stop, quit, passwords, scripts.
+//! Dialogs: host keys, confirmations, stop, quit, passwords, save-as, help, scripts. Every
+//! yes/no dialog takes y and n; Enter answers the highlighted button.
 
 use super::*;
 
 pub(super) fn popup_action(m: &mut Model, a: Action) -> Vec<Command> {
+    let page = m.page_rows();
     let Some(p) = m.popups.front_mut() else {
         return vec![];
     };
@@ -15,8 +17,8 @@ pub(super) fn popup_action(m: &mut Model, a: Action) -> Vec<Command> {
             ..
         } => match a {
             Action::DialogToggle => *yes = !*yes,
-            Action::DialogEnter | Action::DialogNo => {
-                let answer = a == Action::DialogEnter && *yes;
+            Action::DialogEnter | Action::DialogNo | Action::DialogYes => {
+                let answer = a == Action::DialogYes || (a == Action::DialogEnter && *yes);
                 let reply = reply.take();
                 if answer {
                     let key = (node.clone(), fingerprint.clone());
@@ -35,15 +37,26 @@ pub(super) fn popup_action(m: &mut Model, a: Action) -> Vec<Command> {
             reply,
             typed,
             scroll,
+            chosen,
             ..
         } => match a {
-            Action::DialogToggle => *yes = !*yes,
+            Action::DialogToggle => {
+                *yes = !*yes;
+                *chosen = true;
+            }
             Action::Up => *scroll = scroll.saturating_sub(1),
             Action::Down => *scroll += 1,
-            Action::PageUp => *scroll = scroll.saturating_sub(8),
-            Action::PageDown => *scroll += 8,
-            Action::DialogEnter | Action::DialogNo => {
-                let mut answer = a == Action::DialogEnter && *yes;
+            Action::PageUp => *scroll = scroll.saturating_sub(page / 2),
+            Action::PageDown => *scroll += page / 2,
+            Action::DialogEnter if !*chosen && typed.is_none() => {
+                // Never answered by an Enter the operator did not aim at this dialog.
+                m.status = Some((
+                    Level::Warn,
+                    "Choose first: y runs it, n does not (or Tab to a button, then Enter)".into(),
+                ));
+            }
+            Action::DialogEnter | Action::DialogNo | Action::DialogYes => {
+                let mut answer = a == Action::DialogYes || (a == Action::DialogEnter && *yes);
                 if answer
                     && let Some((want, got)) = typed
                     && got.text() != want.as_str()
@@ -54,7 +67,7 @@ pub(super) fn popup_action(m: &mut Model, a: Action) -> Vec<Command> {
                         format!("Type the cluster name {want:?} to confirm, or choose No"),
                     ));
                     answer = false;
-                    if a == Action::DialogEnter {
+                    if a != Action::DialogNo {
                         return vec![];
                     }
                 }
@@ -70,8 +83,8 @@ pub(super) fn popup_action(m: &mut Model, a: Action) -> Vec<Command> {
         },
         Popup::Stop { yes } => match a {
             Action::DialogToggle => *yes = !*yes,
-            Action::DialogEnter | Action::DialogNo => {
-                let stop = a == Action::DialogEnter && *yes;
+            Action::DialogEnter | Action::DialogNo | Action::DialogYes => {
+                let stop = a == Action::DialogYes || (a == Action::DialogEnter && *yes);
                 m.popups.pop_front();
                 if stop {
                     m.run.stopping = true;
@@ -86,8 +99,8 @@ pub(super) fn popup_action(m: &mut Model, a: Action) -> Vec<Command> {
         },
         Popup::Quit { yes } => match a {
             Action::DialogToggle => *yes = !*yes,
-            Action::DialogEnter | Action::DialogNo => {
-                let quit = a == Action::DialogEnter && *yes;
+            Action::DialogEnter | Action::DialogNo | Action::DialogYes => {
+                let quit = a == Action::DialogYes || (a == Action::DialogEnter && *yes);
                 m.popups.pop_front();
                 if quit {
                     m.quit = true;
@@ -123,23 +136,55 @@ pub(super) fn popup_action(m: &mut Model, a: Action) -> Vec<Command> {
             }
             _ => {}
         },
+        Popup::SaveAs {
+            field,
+            then_connect,
+        } => match a {
+            Action::DialogNo => {
+                m.popups.pop_front();
+                info(m, "Not saved".into());
+            }
+            Action::DialogEnter => {
+                let typed = field.text().trim().to_string();
+                if typed.is_empty() {
+                    m.status = Some((Level::Error, "type where to save the inventory".into()));
+                    return vec![];
+                }
+                let then_connect = *then_connect;
+                m.popups.pop_front();
+                return form::save_to(m, validate::expand_home(&typed), then_connect);
+            }
+            _ => {}
+        },
         Popup::Script { lines, scroll, .. } => {
             let max = lines.len().saturating_sub(1);
-            match a {
-                Action::Close => {
-                    m.popups.pop_front();
-                }
-                Action::Up => *scroll = scroll.saturating_sub(1),
-                Action::Down => *scroll = (*scroll + 1).min(max),
-                Action::PageUp => *scroll = scroll.saturating_sub(15),
-                Action::PageDown => *scroll = (*scroll + 15).min(max),
-                Action::Home => *scroll = 0,
-                Action::End => *scroll = max,
-                _ => {}
+            if scroll_by(a, scroll, max, page) {
+                m.popups.pop_front();
+            }
+        }
+        Popup::Help { under, scroll } => {
+            let max = under.len().saturating_sub(1);
+            if scroll_by(a, scroll, max, page) {
+                m.popups.pop_front();
             }
         }
     }
     vec![]
+}
+
+/// Scrolling of the full-screen text popups (scripts, help); true = close it.
+fn scroll_by(a: Action, scroll: &mut usize, max: usize, page: usize) -> bool {
+    match a {
+        Action::Close => return true,
+        Action::Up => *scroll = scroll.saturating_sub(1),
+        Action::Down => *scroll = (*scroll + 1).min(max),
+        Action::PageUp => *scroll = scroll.saturating_sub(page),
+        Action::PageDown => *scroll = (*scroll + page).min(max),
+        Action::Home => *scroll = 0,
+        Action::End => *scroll = max,
+        _ => {}
+    }
+    false
 }
 
 /// Steps whose confirmation must be typed: anything that resets or wipes.

@@ -5,8 +5,15 @@ use super::*;
 pub(super) fn welcome_action(m: &mut Model, a: Action) -> Vec<Command> {
     let n = m.welcome_items().len();
     match a {
-        Action::Up => m.welcome.selected = (m.welcome.selected + n - 1) % n,
-        Action::Down => m.welcome.selected = (m.welcome.selected + 1) % n,
+        Action::Up => {
+            m.welcome.selected = (m.welcome.selected + n - 1) % n;
+            m.welcome.typing_path = false;
+        }
+        Action::Down => {
+            m.welcome.selected = (m.welcome.selected + 1) % n;
+            m.welcome.typing_path = false;
+        }
+        Action::Back => m.welcome.typing_path = false,
         Action::Next => match m.welcome_item() {
             WelcomeItem::Continue => {
                 if let Some(f) = &m.form {
@@ -15,8 +22,12 @@ pub(super) fn welcome_action(m: &mut Model, a: Action) -> Vec<Command> {
             }
             WelcomeItem::Source(i) => {
                 let src = &m.welcome.sources[i];
-                match src.text.clone().and_then(|t| parse(&t)) {
-                    Ok(file) => open_form(m, Form::from_file(&file)),
+                match src
+                    .text
+                    .clone()
+                    .and_then(|t| Form::from_text(&t, src.path.clone()))
+                {
+                    Ok(form) => open_form(m, form),
                     Err(e) => {
                         let at = src
                             .path
@@ -27,6 +38,7 @@ pub(super) fn welcome_action(m: &mut Model, a: Action) -> Vec<Command> {
                     }
                 }
             }
+            WelcomeItem::LoadFile if !m.welcome.typing_path => m.welcome.typing_path = true,
             WelcomeItem::LoadFile => {
                 let p = m.welcome.path.text().trim().to_string();
                 if p.is_empty() {

@@ -288,17 +288,48 @@ pub fn draw(m: &Model, page: Page, f: &mut Frame, area: Rect) {
         d.push(Line::raw(""));
     }
     let (e, wn) = (form.errors(), form.warnings());
-    d.push(if e > 0 {
-        Line::styled(
-            format!(" ✗ {e} error(s), {wn} warning(s) — Next is refused while any error stands"),
+    let (verdict, style) = if e > 0 {
+        (
+            format!(" ✗ {e} error(s), {wn} warning(s) — Ctrl-G goes to each; Next waits for none"),
             t.err(),
         )
     } else if wn > 0 {
-        Line::styled(format!(" ✓ valid, with {wn} warning(s)"), t.warn())
+        (format!(" ✓ valid, with {wn} warning(s)"), t.warn())
     } else {
-        Line::styled(" ✓ valid — `kha-tui check` agrees", t.ok())
-    });
+        (" ✓ valid — `kha-tui check` agrees".to_string(), t.ok())
+    };
+    let file = match &form.path {
+        Some(p) => format!(
+            "{}{}",
+            if form.unsaved() { "unsaved · " } else { "" },
+            p.display()
+        ),
+        None => "new: Ctrl-S asks where to save".into(),
+    };
+    let room = dw.saturating_sub(verdict.chars().count() + 3);
+    d.push(Line::from(vec![
+        Span::styled(verdict, style),
+        Span::styled(
+            if room >= 12 {
+                format!(" · {}", trunc_start(&file, room))
+            } else {
+                String::new()
+            },
+            t.dim(),
+        ),
+    ]));
     f.render_widget(Paragraph::new(d), detail);
+}
+
+/// Keeps the end of a long path (its file name), eliding the start.
+fn trunc_start(s: &str, w: usize) -> String {
+    let n = s.chars().count();
+    if n <= w {
+        s.to_string()
+    } else {
+        let tail: String = s.chars().skip(n + 1 - w).collect();
+        format!("…{tail}")
+    }
 }
 
 fn short(p: Page) -> &'static str {
@@ -338,13 +369,24 @@ fn node_tables(m: &Model, form: &Form, w: usize, height: usize) -> Vec<Line<'sta
     for role in [Role::ControlPlane, Role::Worker] {
         let count = form.rows.iter().filter(|r| r.role == role).count();
         let title = match role {
-            Role::ControlPlane => format!("Control planes ({count}) — three for HA"),
+            Role::ControlPlane => {
+                format!("Control planes ({count}) — three for HA; ★ runs kubeadm init")
+            }
             Role::Worker => format!("Workers ({count})"),
         };
         lines.push(Line::styled(format!(" {title}"), t.title()));
         let mut head = vec![Span::raw("   ")];
+        let fcol = match focused {
+            Some(FieldId::Node { row, col })
+                if form.rows.get(row).is_some_and(|r| r.role == role) =>
+            {
+                Some(col)
+            }
+            _ => None,
+        };
         for (c, cw) in &COLS {
-            head.push(Span::styled(fit(col_title(*c), cw + 1), t.dim()));
+            let style = if fcol == Some(*c) { t.bold() } else { t.dim() };
+            head.push(Span::styled(fit(col_title(*c), cw + 1), style));
         }
         lines.push(Line::from(head));
         if count == 0 {
@@ -358,10 +400,11 @@ fn node_tables(m: &Model, form: &Form, w: usize, height: usize) -> Vec<Line<'sta
                 continue;
             }
             let on_row = matches!(focused, Some(FieldId::Node { row: fr, .. }) if fr == row);
-            let mut spans = vec![Span::styled(
-                if on_row { " › " } else { "   " },
-                t.running(),
-            )];
+            let init = form.init_row() == Some(row);
+            let mut spans = vec![
+                Span::styled(if on_row { " ›" } else { "  " }, t.running()),
+                Span::styled(if init { "★" } else { " " }, t.warn()),
+            ];
             let mut row_issue: Option<&Issue> = None;
             for (k, (col, cw)) in COLS.iter().enumerate() {
                 let id = FieldId::Node { row, col: *col };
@@ -388,6 +431,12 @@ fn node_tables(m: &Model, form: &Form, w: usize, height: usize) -> Vec<Line<'sta
                             s.style = s.style.patch(issue_style(t, i));
                         }
                     }
+                    if cell_focus {
+                        // The focused cell stands out as a whole, not only by its cursor.
+                        for s in &mut v {
+                            s.style = s.style.patch(t.focus_cell());
+                        }
+                    }
                     spans.extend(v);
                 }
                 spans.push(Span::raw(" "));
@@ -399,6 +448,8 @@ fn node_tables(m: &Model, form: &Form, w: usize, height: usize) -> Vec<Line<'sta
                     trunc(&format!("{} {}", sym(i), i.message), side),
                     issue_style(t, i),
                 ));
+            } else if init && side >= 8 {
+                spans.push(Span::styled(trunc("★ runs kubeadm init", side), t.dim()));
             }
             lines.push(Line::from(spans));
         }

@@ -7,6 +7,8 @@ mod plan;
 mod popup;
 mod preflight;
 mod run;
+#[cfg(test)]
+mod small_terminal_tests;
 mod welcome;
 
 use ratatui::Frame;

@@ -43,13 +43,15 @@ pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect) {
             yes,
             ..
         } => {
-            let r = frame_at(f, area, 76, 12);
-            let w = r.width.saturating_sub(4) as usize;
-            let mut lines = vec![
-                Line::raw(trunc(
-                    &format!("{node} ({host}) offers a host key kha-tui has never seen:"),
-                    w,
-                )),
+            let w = 76.min(area.width).saturating_sub(4) as usize;
+            let mut lines: Vec<Line> = wrap(
+                &format!("{node} ({host}) offers a host key kha-tui has never seen:"),
+                w,
+            )
+            .into_iter()
+            .map(Line::raw)
+            .collect();
+            lines.extend([
                 Line::raw(""),
                 Line::from(vec![Span::styled(format!("  {algorithm}  "), t.dim())]),
                 Line::styled(
@@ -57,15 +59,16 @@ pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect) {
                     t.bold(),
                 ),
                 Line::raw(""),
-            ];
+            ]);
             for l in wrap(
-                "Compare it with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the node. Accept remembers it in kha-tui's known_hosts.",
+                "Compare it with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the node. Accept (y) remembers it in kha-tui's known_hosts; reject (n) connects nowhere.",
                 w,
             ) {
                 lines.push(Line::styled(l, t.dim()));
             }
             lines.push(Line::raw(""));
             lines.push(buttons("Reject", "Accept", *yes, t, false));
+            let r = frame_at(f, area, 76, lines.len() as u16 + 2);
             let block = Block::bordered()
                 .title(Span::styled(" Unknown host key ", t.dialog()))
                 .border_style(t.dialog());
@@ -87,15 +90,20 @@ pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect) {
             ..
         } => {
             let w = 96.min(area.width).saturating_sub(4) as usize;
-            let want = 3
+            let title_lines = wrap(title, w);
+            let want = 2
+                + title_lines.len()
                 + wrap(detail, w).len().min(4)
                 + command.lines().count()
                 + 3
                 + usize::from(typed.is_some())
                 + 2;
             let r = frame_at(f, area, 96, (want as u16).clamp(10, area.height));
-            let mut head: Vec<Line> = vec![
-                Line::styled(trunc(title, w), t.bold()),
+            let mut head: Vec<Line> = title_lines
+                .into_iter()
+                .map(|l| Line::styled(l, t.bold()))
+                .collect();
+            head.extend([
                 Line::from(vec![
                     Span::styled("step  ", t.dim()),
                     Span::raw(trunc(step, w.saturating_sub(6))),
@@ -104,7 +112,7 @@ pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect) {
                     Span::styled("on    ", t.dim()),
                     Span::styled(trunc(&nodes.join(", "), w.saturating_sub(6)), t.warn()),
                 ]),
-            ];
+            ]);
             for l in wrap(detail, w).into_iter().take(4) {
                 head.push(Line::raw(l));
             }
@@ -124,7 +132,7 @@ pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect) {
                 spans.push(Span::styled(if ok { " ✓" } else { "" }, t.ok()));
                 tail.push(Line::from(spans));
             }
-            tail.push(buttons("No", "Yes, run it", *yes, t, true));
+            tail.push(buttons("No (n)", "Yes, run it (y)", *yes, t, true));
             let inner_h = r.height.saturating_sub(2) as usize;
             let cmd_h = inner_h.saturating_sub(head.len() + tail.len() + 2).max(1);
             let cmd_lines: Vec<&str> = command.lines().collect();
@@ -173,8 +181,7 @@ pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect) {
             );
         }
         Popup::Stop { yes } => {
-            let r = frame_at(f, area, 62, 8);
-            let w = r.width.saturating_sub(4) as usize;
+            let w = 62.min(area.width).saturating_sub(4) as usize;
             let mut lines: Vec<Line> = wrap(
                 "Stop the run? Running steps are cancelled; nothing new starts. A later run resumes where this one stopped.",
                 w,
@@ -183,7 +190,8 @@ pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect) {
             .map(Line::raw)
             .collect();
             lines.push(Line::raw(""));
-            lines.push(buttons("Keep running", "Stop", *yes, t, true));
+            lines.push(buttons("Keep running (n)", "Stop (y)", *yes, t, true));
+            let r = frame_at(f, area, 62, lines.len() as u16 + 2);
             let block = Block::bordered()
                 .title(Span::styled(" Stop? ", t.dialog()))
                 .border_style(t.dialog());
@@ -194,17 +202,21 @@ pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect) {
             );
         }
         Popup::Quit { yes } => {
-            let r = frame_at(f, area, 56, 7);
+            let w = 56.min(area.width).saturating_sub(4) as usize;
             let text = if m.busy() {
-                "Quit kha-tui? The running task is stopped first."
+                "Quit kha-tui? The running task is stopped first.".to_string()
+            } else if m.unsaved_edits() {
+                "Quit kha-tui? Your edits to the inventory are not saved and will be lost (n, then Ctrl-S saves them).".to_string()
             } else {
-                "Quit kha-tui? The inventory is kept where it was saved."
+                match m.form.as_ref().and_then(|f| f.path.as_ref()) {
+                    Some(p) => format!("Quit kha-tui? The inventory is saved in {}.", p.display()),
+                    None => "Quit kha-tui?".to_string(),
+                }
             };
-            let lines = vec![
-                Line::raw(text),
-                Line::raw(""),
-                buttons("Stay", "Quit", *yes, t, false),
-            ];
+            let mut lines: Vec<Line> = wrap(&text, w).into_iter().map(Line::raw).collect();
+            lines.push(Line::raw(""));
+            lines.push(buttons("Stay (n)", "Quit (y)", *yes, t, false));
+            let r = frame_at(f, area, 56, lines.len() as u16 + 2);
             let block = Block::bordered()
                 .title(Span::styled(" Quit? ", t.dialog()))
                 .border_style(t.dialog());
@@ -249,6 +261,72 @@ pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect) {
             ));
             let block = Block::bordered()
                 .title(Span::styled(" Passwords ", t.dialog()))
+                .border_style(t.dialog());
+            f.render_widget(
+                Paragraph::new(lines)
+                    .block(block.padding(ratatui::widgets::Padding::horizontal(1))),
+                r,
+            );
+        }
+        Popup::SaveAs { field, .. } => {
+            let w = 76.min(area.width).saturating_sub(4) as usize;
+            let mut lines: Vec<Line> = wrap(
+                "Where should this inventory be saved? Later saves go to the same file; `kha-tui check --config FILE` checks it.",
+                w,
+            )
+            .into_iter()
+            .map(|l| Line::styled(l, t.dim()))
+            .collect();
+            lines.push(Line::raw(""));
+            let mut spans = vec![Span::raw("path ")];
+            spans.extend(super::form::value_spans(
+                field.text(),
+                Some(field.cursor()),
+                w.saturating_sub(6),
+                t,
+            ));
+            lines.push(Line::from(spans));
+            let r = frame_at(f, area, 76, lines.len() as u16 + 2);
+            let block = Block::bordered()
+                .title(Span::styled(" Save the inventory as ", t.dialog()))
+                .border_style(t.dialog());
+            f.render_widget(
+                Paragraph::new(lines)
+                    .block(block.padding(ratatui::widgets::Padding::horizontal(1))),
+                r,
+            );
+        }
+        Popup::Help { scroll, .. } => {
+            let rows = crate::tui::keymap::help_rows(m);
+            let kw = rows
+                .iter()
+                .map(|(k, _)| k.chars().count())
+                .max()
+                .unwrap_or(0)
+                .min(30);
+            let w = 72.min(area.width).saturating_sub(4) as usize;
+            let mut lines: Vec<Line> = Vec::new();
+            for (keys, label) in &rows {
+                for (i, l) in wrap(label, w.saturating_sub(kw + 2))
+                    .into_iter()
+                    .enumerate()
+                {
+                    let k = if i == 0 { keys.as_str() } else { "" };
+                    lines.push(Line::from(vec![
+                        Span::styled(fit(k, kw), t.key()),
+                        Span::raw("  "),
+                        Span::raw(l),
+                    ]));
+                }
+            }
+            let h = (lines.len() as u16 + 2).min(area.height);
+            let r = frame_at(f, area, 72, h);
+            let inner = r.height.saturating_sub(2) as usize;
+            let top = (*scroll).min(lines.len().saturating_sub(inner));
+            let lines: Vec<Line> = lines.into_iter().skip(top).collect();
+            let block = Block::bordered()
+                .title(Span::styled(" Keys on this screen ", t.dialog()))
+                .title_bottom(Span::styled(" Esc closes ", t.dim()))
                 .border_style(t.dialog());
             f.render_widget(
                 Paragraph::new(lines)

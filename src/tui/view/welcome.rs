@@ -68,14 +68,18 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
         if on && *item == WelcomeItem::LoadFile {
             let field = &m.welcome.path;
             let fw = w.saturating_sub(12).min(60);
-            let mut spans = vec![Span::raw("      path  ")];
-            spans.extend(super::form::value_spans(
-                field.text(),
-                Some(field.cursor()),
-                fw,
-                t,
-            ));
-            lines.push(Line::from(spans));
+            if m.welcome.typing_path {
+                let mut spans = vec![Span::raw("      path  ")];
+                spans.extend(super::form::value_spans(
+                    field.text(),
+                    Some(field.cursor()),
+                    fw,
+                    t,
+                ));
+                lines.push(Line::from(spans));
+            } else {
+                lines.push(Line::styled("      Enter: type its path", t.dim()));
+            }
         }
     }
     if let Some(e) = &m.welcome.error {

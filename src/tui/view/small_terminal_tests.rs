@@ -1,0 +1,152 @@
+//! At 80×24 and 120×36 nothing essential is cut: dialog text wraps whole, the form pages and
+//! the node table show every value and every reason. (Log lines and scripts scroll instead.)
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use crate::tui::fixtures;
+use crate::tui::model::Model;
+
+fn screen(m: &Model, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| super::view(m, f)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        for x in 0..w {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The text inside the dialog's frame (the first frame not at the screen's left edge), its
+/// lines joined, so wrapped sentences can be found; the whole screen when there is none.
+fn dialog(s: &str) -> String {
+    let grid: Vec<Vec<char>> = s.lines().map(|l| l.chars().collect()).collect();
+    let top = grid.iter().enumerate().find_map(|(y, l)| {
+        // A pane beside another starts right after its neighbour's corner; a dialog does not.
+        let x0 = (1..l.len()).find(|&x| l[x] == '┌' && !matches!(l[x - 1], '┐' | '─'))?;
+        let x1 = l.iter().skip(x0).position(|c| *c == '┐')? + x0;
+        Some((y, x0, x1))
+    });
+    let Some((y0, x0, x1)) = top else {
+        return flat(s);
+    };
+    let mut out = Vec::new();
+    for l in grid.iter().skip(y0 + 1) {
+        if l.get(x0) == Some(&'└') {
+            break;
+        }
+        let inner: String = l[x0 + 1..x1.min(l.len())].iter().collect();
+        out.push(inner.trim().to_string());
+    }
+    out.join(" ")
+}
+
+/// The screen's text with the borders and line breaks gone, so wrapped sentences can be found.
+fn flat(s: &str) -> String {
+    s.lines()
+        .map(|l| l.trim_matches(|c: char| c == '│' || c.is_whitespace()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// (fixture, how to build it, sentences that must be whole on screen)
+type Case = (&'static str, fn() -> Model, Vec<&'static str>);
+
+#[test]
+fn nothing_essential_is_cut_at_80x24_and_120x36() {
+    // (fixture, sentences that must be whole on screen)
+    let cases: Vec<Case> = vec![
+        (
+            "welcome",
+            fixtures::welcome,
+            vec![
+                "Start a new inventory",
+                "quit (asks when edits are not saved)",
+            ],
+        ),
+        (
+            "form_access",
+            || fixtures::form(crate::tui::form::Page::Access),
+            vec!["Key file", "Ctrl-S"],
+        ),
+        (
+            "form_nodes",
+            || fixtures::form(crate::tui::form::Page::Nodes),
+            vec!["★ runs kubeadm init", "10.0.0.23"],
+        ),
+        (
+            "form_invalid_cidr",
+            fixtures::form_invalid_cidr,
+            vec!["pod subnet 10.0.0.0/8 contains"],
+        ),
+        (
+            "quit_unsaved",
+            fixtures::quit_unsaved,
+            vec![
+                "Your edits to the inventory are not saved and will be lost (n, then Ctrl-S saves them).",
+                "[ Stay (n) ]",
+                "[ Quit (y) ]",
+            ],
+        ),
+        (
+            "save_as",
+            fixtures::save_as,
+            vec![
+                "Later saves go to the same file; `kha-tui check --config FILE` checks it.",
+                "/home/op/.config/kha-tui/demo.toml",
+            ],
+        ),
+        (
+            "preflight_host_key",
+            fixtures::preflight_host_key,
+            vec![
+                "offers a host key kha-tui has never seen:",
+                "Accept (y) remembers it in kha-tui's known_hosts; reject (n) connects nowhere.",
+                "[ Accept ]",
+            ],
+        ),
+        (
+            "stop_dialog",
+            fixtures::stop_dialog,
+            vec![
+                "A later run resumes where this one stopped.",
+                "[ Stop (y) ]",
+            ],
+        ),
+        (
+            "confirm_init",
+            fixtures::confirm_init,
+            vec!["[ Yes, run it (y) ]"],
+        ),
+        (
+            "help_nodes",
+            fixtures::help_nodes,
+            vec!["runs kubeadm init", "next cell"],
+        ),
+    ];
+    for (w, h) in [(80u16, 24u16), (120, 36)] {
+        for (name, build, must) in &cases {
+            let m = build();
+            let s = screen(&m, w, h);
+            // Dialog text must be whole inside the dialog; footer keys anywhere on screen.
+            let text = format!("{} {}", dialog(&s), flat(&s));
+            for want in must {
+                assert!(
+                    text.contains(want),
+                    "{name} at {w}×{h}: {want:?} is not whole on screen:\n{s}"
+                );
+            }
+            // Dialogs never cut a word: no ellipsis inside their frame.
+            if !m.popups.is_empty() && *name != "confirm_init" {
+                assert!(
+                    !dialog(&s).contains('…'),
+                    "{name} at {w}×{h} cuts text:\n{s}"
+                );
+            }
+        }
+    }
+}
