@@ -12,7 +12,7 @@ use kha_tui::engine::{self, Dirs, Options};
 use kha_tui::inventory::{self, LoadError, Severity};
 use kha_tui::plan;
 use kha_tui::transport::sim::{SimFleet, SimOptions};
-use kha_tui::transport::ssh::{SshConfig, SshTransport};
+use kha_tui::transport::ssh::SshTransport;
 use kha_tui::versions::Table;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -224,10 +224,11 @@ async fn headless(
         }));
         run_engine(fleet, cluster, opts, tx, stop, preflight_only).await
     } else {
-        let mut cfg = SshConfig::with_openssh_defaults(opts.dirs.known_hosts.clone());
-        if let Some(k) = &cluster.known_hosts {
-            cfg.known_hosts.push(k.clone());
-        }
+        // The same trust sources as the wizard (kha_tui::tui::trust).
+        let cfg = kha_tui::tui::trust::ssh_config(
+            opts.dirs.known_hosts.clone(),
+            cluster.known_hosts.as_deref(),
+        );
         run_engine(
             Arc::new(SshTransport::new(cfg)),
             cluster,

@@ -162,6 +162,10 @@ pub trait Transport: Send + Sync + 'static {
         target: &Target,
         questions: Option<mpsc::Sender<HostKeyQuestion>>,
     ) -> impl Future<Output = Result<Self::Session, TransportError>> + Send;
+
+    /// The connections that follow are for this inventory: a transport that trusts what the
+    /// inventory trusts (its `[ssh] known_hosts`) takes it from here. Nothing by default.
+    fn use_inventory(&self, _cluster: &crate::inventory::Cluster) {}
 }
 
 pub trait Session: Send + 'static {

@@ -15,6 +15,7 @@ pub mod logs;
 pub mod model;
 pub mod runtime;
 pub mod theme;
+pub mod trust;
 pub mod update;
 pub mod view;
 
@@ -28,7 +29,6 @@ pub use view::view;
 use crate::engine::{Dirs, Options};
 use crate::inventory::EXAMPLE;
 use crate::transport::sim::{SimFleet, SimOptions};
-use crate::transport::ssh::{SshConfig, SshTransport};
 
 /// `kha-tui demo`: the whole wizard against a simulated fleet.
 #[derive(Debug, Clone)]
@@ -54,8 +54,8 @@ impl Default for DemoOptions {
 /// Runs the demo: the seed topology prefilled (editable), a simulated fleet behind the same
 /// `Transport` trait, SIMULATION on screen at all times. State and logs go to a fresh temporary
 /// directory `$TMPDIR/kha-tui-demo-PID`; its state is removed at the end (every demo runs the whole
-/// flow), its logs are kept. The edited inventory is saved as `demo.toml` in kha-tui's config
-/// directory.
+/// flow), its logs are kept. The edited inventory is saved where the operator says (suggested:
+/// `demo.toml` in kha-tui's config directory).
 pub async fn run_demo(opts: DemoOptions) -> anyhow::Result<()> {
     let root = std::env::temp_dir().join(format!("kha-tui-demo-{}", std::process::id()));
     let dirs = Dirs::under(&root);
@@ -90,8 +90,9 @@ pub async fn run_demo(opts: DemoOptions) -> anyhow::Result<()> {
     r
 }
 
-/// Runs the wizard against real hosts over SSH. `config`: an inventory to offer first (it is
-/// read, never overwritten: the wizard saves to `<config dir>/cluster.toml`).
+/// Runs the wizard against real hosts over SSH. `config`: an inventory to offer first; Ctrl-S
+/// writes back to it (comments kept). A new inventory is saved where the operator says
+/// (`<config dir>/cluster.toml` suggested).
 pub async fn run_wizard(config: Option<PathBuf>) -> anyhow::Result<()> {
     let dirs = Dirs::for_user()?;
     let save_path = runtime::config_dir()
@@ -112,9 +113,8 @@ pub async fn run_wizard(config: Option<PathBuf>) -> anyhow::Result<()> {
             text: std::fs::read_to_string(&save_path).map_err(|e| e.to_string()),
         });
     }
-    let transport = Arc::new(SshTransport::new(SshConfig::with_openssh_defaults(
-        dirs.known_hosts.clone(),
-    )));
+    // Trusts what the CLI trusts, the chosen inventory's [ssh] known_hosts included.
+    let transport = Arc::new(trust::WizardSsh::new(dirs.known_hosts.clone()));
     let mut engine_opts = Options::new(dirs.clone());
     engine_opts.interactive = true;
     let model = Model::new(Setup {

@@ -145,6 +145,13 @@ where
 
     /// Runs one command; returns messages to feed back into `update` right away.
     fn execute(&mut self, cmd: Command, log: &mut Logger) -> Vec<Msg> {
+        if let Command::Preflight { cluster, .. }
+        | Command::Fix { cluster, .. }
+        | Command::Apply { cluster, .. } = &cmd
+        {
+            // The same trust sources as the CLI: the inventory's own known_hosts too.
+            self.transport.use_inventory(cluster);
+        }
         match cmd {
             Command::Save { path, text } => {
                 log.log(format!("save {}", path.display()));
@@ -389,6 +396,10 @@ where
         engine_opts,
         std::mem::replace(log, Logger::none()),
     );
+    // The size from the start, not only after a resize: pages move by the visible height.
+    if let Ok(size) = terminal.size() {
+        h.send(Msg::Resize(size.width, size.height));
+    }
     let mut tick = tokio::time::interval(FRAME);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut draw_now = true;

@@ -1,0 +1,72 @@
+//! The wizard's SSH transport trusts what the CLI trusts: OpenSSH's known_hosts files, kha-tui's
+//! own, and the inventory's `[ssh] known_hosts`. The inventory is chosen after the wizard starts,
+//! so the transport is rebuilt whenever it names another file; a key pinned there that changed is
+//! refused, never offered as "unknown".
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+
+use crate::inventory::Cluster;
+use crate::transport::ssh::{SshConfig, SshTransport};
+use crate::transport::{HostKeyQuestion, Target, Transport, TransportError};
+
+/// The SSH settings for an inventory, for the CLI and the wizard alike.
+pub fn ssh_config(learned_known_hosts: PathBuf, inventory_known_hosts: Option<&Path>) -> SshConfig {
+    let mut cfg = SshConfig::with_openssh_defaults(learned_known_hosts);
+    if let Some(k) = inventory_known_hosts {
+        cfg.known_hosts.push(k.to_path_buf());
+    }
+    cfg
+}
+
+pub struct WizardSsh {
+    learned: PathBuf,
+    /// The inventory's known_hosts this transport was built with, and the transport.
+    current: Mutex<(Option<PathBuf>, Arc<SshTransport>)>,
+}
+
+impl WizardSsh {
+    pub fn new(learned_known_hosts: PathBuf) -> WizardSsh {
+        let t = SshTransport::new(ssh_config(learned_known_hosts.clone(), None));
+        WizardSsh {
+            learned: learned_known_hosts,
+            current: Mutex::new((None, Arc::new(t))),
+        }
+    }
+
+    fn transport(&self) -> Arc<SshTransport> {
+        self.current.lock().expect("not poisoned").1.clone()
+    }
+
+    /// The inventory known_hosts file now trusted (tests).
+    pub fn inventory_known_hosts(&self) -> Option<PathBuf> {
+        self.current.lock().expect("not poisoned").0.clone()
+    }
+}
+
+impl Transport for WizardSsh {
+    type Session = <SshTransport as Transport>::Session;
+
+    fn connect(
+        &self,
+        target: &Target,
+        questions: Option<mpsc::Sender<HostKeyQuestion>>,
+    ) -> impl Future<Output = Result<Self::Session, TransportError>> + Send {
+        let t = self.transport();
+        let target = target.clone();
+        async move { t.connect(&target, questions).await }
+    }
+
+    fn use_inventory(&self, cluster: &Cluster) {
+        let mut cur = self.current.lock().expect("not poisoned");
+        if cur.0 != cluster.known_hosts {
+            let cfg = ssh_config(self.learned.clone(), cluster.known_hosts.as_deref());
+            *cur = (
+                cluster.known_hosts.clone(),
+                Arc::new(SshTransport::new(cfg)),
+            );
+        }
+    }
+}
