@@ -242,11 +242,17 @@ pub struct Form {
     /// Every issue of the current values: the form's own (numbers) then `kha-tui check`'s on
     /// exactly the text that would be written ([`Form::render`]).
     pub issues: Vec<Issue>,
+    /// The same errors shown again on the other field they name ("10.0.0.10 is already used by
+    /// load_balancer.address" also on the LB address), so an error shows on the page of every
+    /// field it is about. Shown, not counted.
+    pub related: Vec<Issue>,
     /// The text this inventory was loaded from (or last saved as): saving edits it in place,
     /// keeping the operator's comments and order. `None` for a new inventory.
     pub original: Option<String>,
     /// The file it came from or was last saved to; `None` = ask where before saving.
     pub path: Option<std::path::PathBuf>,
+    /// A save under way: (where, what); it becomes `path` and `original` once written.
+    pub saving: Option<(std::path::PathBuf, String)>,
 }
 
 fn opt_field(v: &Option<impl ToString>) -> Field {
@@ -294,8 +300,10 @@ impl Form {
             service_subnet: Field::new(&file.cluster.service_subnet),
             containerd: file.cluster.containerd_source.clone(),
             issues: Vec::new(),
+            related: Vec::new(),
             original: None,
             path: None,
+            saving: None,
         };
         let table = Table::get();
         if f.kubernetes.is_empty() {
@@ -621,13 +629,17 @@ impl Form {
             }),
         }
         all.sort_by_key(|i| i.severity);
+        self.related = related_issues(&all);
         self.issues = all;
     }
 
     /// Issues of one field (errors first).
     pub fn issues_of(&self, id: FieldId) -> impl Iterator<Item = &Issue> {
         let key = id.key();
-        self.issues.iter().filter(move |i| i.key == key)
+        self.issues
+            .iter()
+            .chain(&self.related)
+            .filter(move |i| i.key == key)
     }
 
     /// Issues whose key no field on the page shows (e.g. `nodes`, `cluster.cni`, mirrors).
@@ -688,6 +700,43 @@ impl Form {
     }
 }
 
+/// For every issue whose message names another field's key (`load_balancer.address`,
+/// `nodes[3].address` …), the same issue keyed to that field, saying where it comes from.
+fn related_issues(issues: &[Issue]) -> Vec<Issue> {
+    let mut out = Vec::new();
+    for i in issues {
+        for other in keys_in(&i.message) {
+            if other != i.key {
+                out.push(Issue {
+                    severity: i.severity,
+                    key: other,
+                    message: format!("{} (at {})", i.message, i.key),
+                    fix: i.fix.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Field keys mentioned in a message: `load_balancer.*`, `ssh.*`, `cluster.*`, `nodes[N].*`.
+fn keys_in(message: &str) -> Vec<String> {
+    message
+        .split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | ',' | ';' | ':'))
+        .map(|w| w.trim_end_matches('.'))
+        .filter(|w| {
+            let section = ["load_balancer.", "ssh.", "cluster.", "nodes["]
+                .iter()
+                .any(|p| w.starts_with(p));
+            section
+                && w.contains('.')
+                && w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._[]".contains(c))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -726,6 +775,33 @@ mod tests {
         );
         assert!(f.errors_on(Page::Cluster) > 0);
         assert_eq!(f.errors_on(Page::Access), 0);
+    }
+
+    #[test]
+    fn an_error_shows_on_every_field_it_names() {
+        let mut f = example();
+        // The LB takes a node's address: the error is the node's, and shows on the LB too.
+        f.set(FieldId::LbAddress, "10.0.0.21");
+        let on_lb: Vec<_> = f.issues_of(FieldId::LbAddress).collect();
+        assert!(
+            on_lb
+                .iter()
+                .any(|i| i.message.contains("already used by load_balancer.address")),
+            "{on_lb:?}"
+        );
+        assert_eq!(f.errors_on(Page::Access), 0, "shown, not counted twice");
+        // A node inside the pod subnet: on the pod subnet and on the node's address.
+        let mut f = example();
+        f.set(FieldId::PodSubnet, "10.0.0.0/16");
+        let cell = FieldId::Node {
+            row: 0,
+            col: Col::Address,
+        };
+        assert!(
+            f.issues_of(cell).any(|i| i.message.contains("pod subnet")),
+            "{:?}",
+            f.issues
+        );
     }
 
     #[test]

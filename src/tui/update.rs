@@ -83,6 +83,13 @@ fn dispatch(m: &mut Model, msg: Msg) -> Vec<Command> {
             vec![]
         }
         Msg::Saved(Ok(path)) => {
+            if let Some(f) = m.form.as_mut()
+                && let Some((to, text)) = f.saving.take()
+                && to == path
+            {
+                f.original = Some(text);
+                f.path = Some(path.clone());
+            }
             info(m, format!("Saved to {}", path.display()));
             vec![]
         }
@@ -111,6 +118,9 @@ fn dispatch(m: &mut Model, msg: Msg) -> Vec<Command> {
             }
         },
         Msg::Saved(Err(e)) => {
+            if let Some(f) = m.form.as_mut() {
+                f.saving = None;
+            }
             m.status = Some((Level::Error, format!("Not saved: {e}")));
             vec![]
         }

@@ -121,7 +121,9 @@ fn a_new_inventory_is_completed_by_keys_alone() {
     assert_eq!(c.all_hosts().count(), 5);
     assert!(text.contains("port = 2222") && text.contains("user = \"ops\""));
     assert!(text.contains("identity_file = \"~/.ssh/lab\""));
-    // Later saves go to the same file without asking.
+    // Once written, later saves go to the same file without asking.
+    update(&mut m, Msg::Saved(Ok("/tmp/ops/lab.toml".into())));
+    assert!(!m.unsaved_edits());
     m.screen = Screen::Form(Page::Cluster);
     let cmds = update(&mut m, ctrl('s'));
     assert!(
@@ -172,6 +174,20 @@ fn ctrl_s_saves_to_the_config_file_keeping_its_comments() {
     assert_eq!(
         m.status.as_ref().unwrap().1,
         "Saved to /srv/lab/cluster.toml"
+    );
+    assert!(!m.unsaved_edits());
+    // A write that fails leaves the edits unsaved (q would ask).
+    typed(&mut m, "3");
+    let cmds = update(&mut m, ctrl('s'));
+    assert_eq!(cmds.len(), 1);
+    update(&mut m, Msg::Saved(Err("permission denied".into())));
+    assert!(m.unsaved_edits());
+    assert!(
+        m.status
+            .as_ref()
+            .unwrap()
+            .1
+            .contains("Not saved: permission denied")
     );
 }
 
@@ -304,7 +320,23 @@ fn errors_are_reached_by_ctrl_g_and_no_stale_count_stays() {
     let f = m.form.as_mut().unwrap();
     f.set(FieldId::PodSubnet, "10.0.0.0/16");
     assert!(f.errors_on(Page::Cluster) > 0);
+    // It shows on this page too, on the node's address: Ctrl-G goes there first …
     update(&mut m, ctrl('g'));
+    assert_eq!(m.screen, Screen::Form(Page::Nodes));
+    assert_eq!(
+        focused(&m),
+        Some(FieldId::Node {
+            row: 0,
+            col: Col::Address
+        })
+    );
+    // … and on to the pod subnet on the Kubernetes page.
+    for _ in 0..10 {
+        if m.screen == Screen::Form(Page::Cluster) {
+            break;
+        }
+        update(&mut m, ctrl('g'));
+    }
     assert_eq!(m.screen, Screen::Form(Page::Cluster));
     assert_eq!(focused(&m), Some(FieldId::PodSubnet));
     // Next refused: a message; a fix typed: the message goes.

@@ -135,8 +135,8 @@ pub(super) fn save_to(m: &mut Model, path: PathBuf, then_connect: bool) -> Vec<C
         return vec![];
     };
     let text = f.render();
-    f.original = Some(text.clone());
-    f.path = Some(path.clone());
+    // Remembered once written (Msg::Saved), so a failed write leaves the edits unsaved.
+    f.saving = Some((path.clone(), text.clone()));
     info(m, format!("Saving to {}…", path.display()));
     let mut cmds = vec![Command::Save {
         path,
