@@ -144,6 +144,9 @@ pub fn quit_unsaved() -> Model {
 pub fn preflight_started() -> Model {
     let mut m = save_as();
     feed(&mut m, [key(KeyCode::Enter)]);
+    // The runtime answers a save at once.
+    let saved = m.save_path.clone();
+    feed(&mut m, [Msg::Saved(Ok(saved))]);
     assert_eq!(m.screen, super::model::Screen::Preflight, "{:?}", m.status);
     m
 }

@@ -35,7 +35,7 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
     } else {
         "not run".into()
     };
-    let banner_h = if changed.is_empty() { 0 } else { 3 };
+    let banner_h = if changed.is_empty() { 0 } else { 2 };
     let grid_h = (pf.nodes.len() as u16 + 3).min(area.height.saturating_sub(banner_h + 5).max(4));
     let [grid, banner, checks] = Layout::vertical([
         Constraint::Length(grid_h),
@@ -123,23 +123,41 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
     f.render_widget(Paragraph::new(lines).block(block), grid);
 
     if let Some(n) = changed.first() {
+        let more = if changed.len() > 1 {
+            format!(" (and {} more)", changed.len() - 1)
+        } else {
+            String::new()
+        };
+        // The whole warning and its fix are in the pane below when the node is selected.
         let text = format!(
-            "⚠ HOST KEY CHANGED for {} ({}): the node is blocked and nothing runs there. {}",
-            n.name, n.address, n.detail
+            "⚠ HOST KEY CHANGED for {} ({}){more}: blocked, nothing runs there. Select it (↑↓) for the warning and the fix below.",
+            n.name, n.address
         );
         let lines: Vec<Line> = wrap(&text, banner.width as usize - 2)
             .into_iter()
-            .take(3)
+            .take(2)
             .map(|l| Line::styled(fit(&format!(" {l}"), banner.width as usize), t.danger()))
             .collect();
         f.render_widget(Paragraph::new(lines), banner);
     }
 
-    // Checks of the selected node.
+    // Checks of the selected node; for a node that cannot be reached, why (whole, wrapped).
     let w = checks.width.saturating_sub(2) as usize;
-    let mut lines = Vec::new();
+    let rows = checks.height.saturating_sub(2) as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    let mut selected_line = 0;
     let node = pf.nodes.get(pf.selected);
     if let Some(n) = node {
+        if matches!(n.conn, Conn::Unreachable | Conn::KeyChanged) && !n.detail.is_empty() {
+            let style = if n.conn == Conn::KeyChanged {
+                t.danger()
+            } else {
+                t.err()
+            };
+            for l in wrap(&n.detail, w.saturating_sub(2)) {
+                lines.push(Line::styled(format!(" {l}"), style));
+            }
+        }
         if n.checks.is_empty() {
             lines.push(Line::styled(
                 match n.conn {
@@ -152,9 +170,7 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
                 t.dim(),
             ));
         }
-        let rows = checks.height.saturating_sub(2) as usize;
-        let top = window_top(pf.check, n.checks.len(), rows);
-        for (i, c) in n.checks.iter().enumerate().skip(top).take(rows) {
+        for (i, c) in n.checks.iter().enumerate() {
             let ignored = pf.ignored.contains(&c.check);
             let (s, style) = match c.status {
                 CheckStatus::Pass => ("✓", t.ok()),
@@ -163,11 +179,10 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
                 CheckStatus::Fail => ("✗", t.err()),
             };
             let on = pf.on_checks && i == pf.check;
+            if on {
+                selected_line = lines.len();
+            }
             let base = if on { t.selected() } else { Style::new() };
-            let mut spans = vec![
-                Span::styled(format!(" {s} "), base.patch(style)),
-                Span::styled(format!("{:<13}", trunc(&c.check, 13)), base.patch(t.bold())),
-            ];
             let mut tail = String::new();
             if c.status != CheckStatus::Pass {
                 if let Some(fx) = &c.fixable {
@@ -177,18 +192,38 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
                     tail.push_str("  (ignored)");
                 }
             }
-            let room = w.saturating_sub(16 + tail.chars().count());
             let what = if c.status == CheckStatus::Pass || c.fix.is_empty() {
                 c.found.clone()
             } else {
                 format!("{} — {}", c.found, c.fix)
             };
-            spans.push(Span::styled(fit(&what, room), base));
-            spans.push(Span::styled(tail, base.patch(t.running())));
-            lines.push(Line::from(spans));
+            // What was found and the fix wrap under the check, never cut.
+            let room = w.saturating_sub(16).max(10);
+            let parts = wrap(&format!("{what}{tail}"), room);
+            for (k, part) in parts.into_iter().enumerate() {
+                let head = if k == 0 {
+                    vec![
+                        Span::styled(format!(" {s} "), base.patch(style)),
+                        Span::styled(format!("{:<13}", trunc(&c.check, 13)), base.patch(t.bold())),
+                    ]
+                } else {
+                    vec![Span::styled(" ".repeat(16), base)]
+                };
+                let mut spans = head;
+                spans.push(Span::styled(fit(&part, room), base));
+                lines.push(Line::from(spans));
+            }
         }
     }
+    let top = if selected_line >= rows {
+        selected_line + 1 - rows
+    } else {
+        0
+    };
+    let lines: Vec<Line> = lines.into_iter().skip(top).take(rows).collect();
     let title = match node {
+        Some(n) if n.conn == Conn::KeyChanged => format!(" {} · host key changed ", n.name),
+        Some(n) if n.conn == Conn::Unreachable => format!(" {} · cannot be reached ", n.name),
         Some(n) => format!(" Checks · {} ", n.name),
         None => " Checks ".into(),
     };

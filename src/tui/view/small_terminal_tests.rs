@@ -123,6 +123,14 @@ fn nothing_essential_is_cut_at_80x24_and_120x36() {
             vec!["[ Yes, run it (y) ]"],
         ),
         (
+            "preflight_key_changed",
+            fixtures::preflight_key_changed,
+            vec![
+                "HOST KEY CHANGED for master2",
+                "which does not match the key recorded in ~/.ssh/known_hosts:14.",
+            ],
+        ),
+        (
             "help_nodes",
             fixtures::help_nodes,
             vec!["runs kubeadm init", "next cell"],
