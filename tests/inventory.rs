@@ -101,9 +101,51 @@ fn bad_addresses() {
     let mut f = example();
     f.load_balancer.address = "lb".into();
     assert_error(&f, "load_balancer.address", "not an IPv4 or IPv6");
+}
+
+#[test]
+fn ipv6_clusters_are_refused_field_by_field_until_they_install() {
     let mut f = example();
     f.nodes[0].address = "fd00::11".into();
-    assert!(errors(&f).is_empty(), "IPv6 is accepted");
+    assert_error(&f, "nodes[0].address", "IPv4 clusters only");
+    let e = errors(&f);
+    assert!(
+        e[0].fix
+            .contains("IPv6 and dual-stack clusters are not supported yet"),
+        "{e:?}"
+    );
+    let mut f = example();
+    f.load_balancer.address = "fd00::10".into();
+    assert_error(&f, "load_balancer.address", "has the IPv6 address fd00::10");
+    let mut f = example();
+    f.load_balancer.endpoint = "fd00::10".into();
+    assert_error(&f, "load_balancer.endpoint", "IPv6");
+    let mut f = example();
+    f.cluster.pod_subnet = "fd00:10:244::/56".into();
+    assert_error(&f, "cluster.pod_subnet", "IPv6 subnet");
+    let mut f = example();
+    f.cluster.service_subnet = "fd00:10:96::/112".into();
+    assert_error(&f, "cluster.service_subnet", "IPv6 subnet");
+    // A mirror reached over IPv6 is fine: with and without a port, brackets required.
+    for ok in [
+        "http://[fd00::1]/pkgs.k8s.io",
+        "https://[fd00::1]:8080/pkgs.k8s.io",
+    ] {
+        let mut f = example();
+        f.cluster.package_mirror = ok.into();
+        f.cluster.package_mirror_key = FPR.into();
+        assert!(errors(&f).is_empty(), "{ok}: {:?}", errors(&f));
+    }
+    for bad in [
+        "http://fd00::1/pkgs",
+        "http://[fd00::1/pkgs",
+        "http://[fd00::1]x/pkgs",
+        "http://[zz::1]/",
+    ] {
+        let mut f = example();
+        f.cluster.package_mirror = bad.into();
+        assert_error(&f, "cluster.package_mirror", "not a usable http(s) URL");
+    }
 }
 
 #[test]
@@ -312,9 +354,12 @@ fn mirrors_must_be_http_urls_with_safe_characters() {
     }
     let mut f = example();
     f.cluster.containerd_mirror = "http://10.77.0.1:8080/docker/".into();
+    f.cluster.containerd_mirror_key = FPR.into();
     f.cluster.manifest_mirror = "https://mirror.example.internal/calico".into();
     f.cluster.package_mirror = "http://[fd00::1]:8080/pkgs.k8s.io".into();
+    f.cluster.package_mirror_key = FPR.into();
     let (c, _) = validate::check(&f).unwrap();
+    assert_eq!(c.docker_key, FPR);
     assert_eq!(c.docker_base, "http://10.77.0.1:8080/docker");
     assert_eq!(c.package_base, "http://[fd00::1]:8080/pkgs.k8s.io");
 }
@@ -380,4 +425,71 @@ fn the_file_round_trips_through_toml() {
     let f = example();
     let again = inventory::parse(&f.to_toml()).unwrap();
     assert_eq!(f, again);
+}
+
+const FPR: &str = "0123456789ABCDEF0123456789ABCDEF01234567";
+
+#[test]
+fn a_plain_http_mirror_needs_its_signing_key_pinned() {
+    for (mirror, key) in [
+        ("package_mirror", "package_mirror_key"),
+        ("containerd_mirror", "containerd_mirror_key"),
+    ] {
+        let set = |f: &mut InventoryFile, url: &str, fpr: &str| {
+            let (u, k) = if mirror == "package_mirror" {
+                (
+                    &mut f.cluster.package_mirror,
+                    &mut f.cluster.package_mirror_key,
+                )
+            } else {
+                (
+                    &mut f.cluster.containerd_mirror,
+                    &mut f.cluster.containerd_mirror_key,
+                )
+            };
+            *u = url.into();
+            *k = fpr.into();
+        };
+        // http without a pin: refused, naming the key and both ways out.
+        let mut f = example();
+        set(&mut f, "http://10.77.0.1:8080/m", "");
+        assert_error(&f, &format!("cluster.{key}"), "is plain http");
+        let e = errors(&f);
+        assert!(
+            e[0].fix.contains("gpg --show-keys") && e[0].fix.contains("https mirror"),
+            "{e:?}"
+        );
+        // A malformed pin: refused.
+        for bad in [
+            "0123",
+            "not a fingerprint at all, not one bit of it!",
+            &"G".repeat(40),
+        ] {
+            let mut f = example();
+            set(&mut f, "http://10.77.0.1:8080/m", bad);
+            assert_error(
+                &f,
+                &format!("cluster.{key}"),
+                "is not an OpenPGP key fingerprint",
+            );
+        }
+        // Pinned (gpg's spaced lowercase form is fine), or https: accepted.
+        let mut f = example();
+        set(
+            &mut f,
+            "http://10.77.0.1:8080/m",
+            "0123 4567 89ab cdef 0123  4567 89ab cdef 0123 4567",
+        );
+        assert!(errors(&f).is_empty(), "{:?}", errors(&f));
+        let mut f = example();
+        set(&mut f, "https://mirror.example.internal/m", "");
+        assert!(errors(&f).is_empty(), "{:?}", errors(&f));
+    }
+    // The key names in the file are the ones the errors name.
+    let f = inventory::parse(&EXAMPLE.replace(
+        "package_mirror = \"\"",
+        &format!("package_mirror = \"http://10.77.0.1:8080/p\"\npackage_mirror_key = \"{FPR}\""),
+    ))
+    .unwrap();
+    assert!(errors(&f).is_empty(), "{:?}", errors(&f));
 }

@@ -204,12 +204,20 @@ fn versions_table_drives_the_scripts_environment() {
 fn mirrors_reach_the_scripts() {
     let mut f = example();
     f.cluster.package_mirror = "http://10.77.0.1:8080/pkgs.k8s.io/".into();
+    f.cluster.package_mirror_key = "0123 4567 89ab cdef 0123  4567 89AB CDEF 0123 4567".into();
     f.cluster.manifest_mirror = "http://10.77.0.1:8080/calico".into();
     let p = build(&f);
-    assert!(p.find("master3", "kube-packages").unwrap().env.contains(&(
-        "KHA_PACKAGE_BASE".into(),
-        "http://10.77.0.1:8080/pkgs.k8s.io".into()
-    )));
+    for (node, step) in [("master3", "kube-packages"), ("lb", "kubectl")] {
+        let env = &p.find(node, step).unwrap().env;
+        assert!(env.contains(&(
+            "KHA_PACKAGE_BASE".into(),
+            "http://10.77.0.1:8080/pkgs.k8s.io".into()
+        )));
+        assert!(env.contains(&(
+            "KHA_PACKAGE_KEY".into(),
+            "0123456789ABCDEF0123456789ABCDEF01234567".into()
+        )));
+    }
     assert!(p.find("master1", "calico").unwrap().env.contains(&(
         "KHA_MANIFEST_BASE".into(),
         "http://10.77.0.1:8080/calico".into()
@@ -352,9 +360,12 @@ fn steps_name_what_they_wait_for() {
         after("worker2", "kubeadm-join"),
         ["master1:kubeadm-init", "worker2:kube-packages"]
     );
-    let ready = after("master1", "wait-ready");
-    for n in ["master2", "master3", "worker1", "worker2", "worker3"] {
-        assert!(ready.contains(&format!("{n}:kubeadm-join")), "{ready:?}");
+    // The readiness wait and the step that deletes the bootstrap tokens wait for every join.
+    for s in ["wait-ready", "cleanup-secrets"] {
+        let deps = after("master1", s);
+        for n in ["master2", "master3", "worker1", "worker2", "worker3"] {
+            assert!(deps.contains(&format!("{n}:kubeadm-join")), "{s}: {deps:?}");
+        }
     }
     // Every dependency names a real step that comes earlier.
     let order: Vec<String> = p
@@ -371,4 +382,32 @@ fn steps_name_what_they_wait_for() {
             assert!(j < i, "{k} waits for later {d}");
         }
     }
+}
+
+#[test]
+fn a_control_plane_join_can_ask_etcd_through_the_other_control_planes() {
+    let f = example();
+    let (c, _) = validate::check(&f).unwrap();
+    let p = plan::build(&c);
+    let env = |n: &str| p.find(n, "kubeadm-join").unwrap().env.clone();
+    let get = |n: &str, k: &str| env(n).into_iter().find(|(key, _)| key == k).map(|(_, v)| v);
+    let addr = |n: &str| c.host(n).unwrap().address.to_string();
+    assert_eq!(get("master2", "KHA_NODE_NAME").as_deref(), Some("master2"));
+    assert_eq!(
+        get("master2", "KHA_PEER_URL"),
+        Some(format!("https://{}:2380", addr("master2")))
+    );
+    assert_eq!(
+        get("master2", "KHA_ETCD_ENDPOINTS"),
+        Some(format!(
+            "https://{}:2379 https://{}:2379",
+            addr("master1"),
+            addr("master3")
+        ))
+    );
+    assert_eq!(get("worker1", "KHA_NODE_NAME").as_deref(), Some("worker1"));
+    assert_eq!(get("worker1", "KHA_PEER_URL"), None);
+    // The refresh step's secrets are made anew by the engine.
+    assert!(plan::RENEWED_BY_REFRESH.contains(&Placeholder::BootstrapToken));
+    assert!(plan::RENEWED_BY_REFRESH.iter().all(|p| p.is_secret()));
 }

@@ -108,15 +108,19 @@ fn haproxy_accepts_every_rendered_config() {
         });
     }
     variants.push(five);
-    let mut v6 = example();
-    v6.load_balancer.address = "fd00::10".into();
-    v6.load_balancer.port = 16443;
+    let mut clusters: Vec<_> = variants
+        .iter()
+        .map(|f| validate::check(f).unwrap().0)
+        .collect();
+    // `check` refuses IPv6 clusters for now; the renderer still brackets IPv6 servers right.
+    let mut v6 = clusters[0].clone();
+    v6.lb.address = "fd00::10".parse().unwrap();
+    v6.api_port = 16443;
     for (i, n) in v6.nodes.iter_mut().enumerate() {
-        n.address = format!("fd00::{}", 11 + i);
+        n.address = format!("fd00::{}", 11 + i).parse().unwrap();
     }
-    variants.push(v6);
-    for f in variants {
-        let (c, _) = validate::check(&f).unwrap();
+    clusters.push(v6);
+    for c in clusters {
         let cfg = plan::haproxy_cfg(&c);
         haproxy_check(&cfg).unwrap_or_else(|e| panic!("haproxy -c rejected:\n{cfg}\n{e}"));
         assert_eq!(
@@ -387,4 +391,50 @@ fn scripts_read_write_if_changed_only_as_a_condition_on_a_redirect() {
             );
         }
     }
+}
+
+#[test]
+fn a_mirror_key_is_trusted_only_with_the_pinned_fingerprint() {
+    if !prereq::require(
+        prereq::have("gpg"),
+        "gpg is not installed (apt-get install gnupg)",
+    ) {
+        return;
+    }
+    // Two throwaway keys, exported armored as a mirror would serve them.
+    let (ok, stdout, stderr) = with_lib(
+        "export GNUPGHOME=$D/g; mkdir -m 700 \"$GNUPGHOME\"\n\
+         for n in a b; do gpg --batch -q --pinentry-mode loopback --passphrase '' \
+           --quick-gen-key \"$n <$n@lab.invalid>\" ed25519 sign never; \
+           gpg --batch -q --armor --export \"$n@lab.invalid\" >\"$D/$n.asc\"; done\n\
+         cat \"$D/a.asc\" \"$D/b.asc\" >\"$D/ab.asc\"\n\
+         fa=$(gpg --with-colons --list-keys a@lab.invalid | awk -F: '$1==\"fpr\"{print $10; exit}')\n\
+         fb=$(gpg --with-colons --list-keys b@lab.invalid | awk -F: '$1==\"fpr\"{print $10; exit}')\n\
+         unset GNUPGHOME\n\
+         try() { if (pinned_key \"$D/$1\" \"$2\" package_mirror_key \"http://m/$1\") 2>&1; then echo \"=> $1 ok\"; else echo \"=> $1 refused\"; fi; }\n\
+         try a.asc \"$fa\"; try b.asc \"$fa\"; try ab.asc \"$fa\"; try a.asc ''; echo x >\"$D/x\"; try x \"$fa\"",
+    );
+    assert!(ok, "{stderr}");
+    let verdicts: Vec<&str> = stdout.lines().filter(|l| l.starts_with("=> ")).collect();
+    assert_eq!(
+        verdicts,
+        [
+            "=> a.asc ok",
+            "=> b.asc refused",
+            "=> ab.asc refused",
+            "=> a.asc ok",
+            "=> x refused"
+        ],
+        "{stdout}"
+    );
+    assert!(stdout.contains("has the pinned fingerprint"), "{stdout}");
+    assert!(
+        stdout.contains("the signing key from http://m/b.asc has fingerprint")
+            && stdout.contains("but package_mirror_key pins"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("http://m/x holds no OpenPGP key"),
+        "{stdout}"
+    );
 }

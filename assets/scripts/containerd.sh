@@ -33,8 +33,11 @@ else
     # shellcheck disable=SC1091
     . /etc/os-release
     install -d -m 0755 /etc/apt/keyrings
-    fetch "$KHA_DOCKER_BASE/$ID/gpg" /etc/apt/keyrings/docker.asc
-    chmod 0644 /etc/apt/keyrings/docker.asc
+    key_tmp=$(mktemp)
+    fetch "$KHA_DOCKER_BASE/$ID/gpg" "$key_tmp"
+    pinned_key "$key_tmp" "${KHA_DOCKER_KEY:-}" containerd_mirror_key "$KHA_DOCKER_BASE/$ID/gpg"
+    write_file /etc/apt/keyrings/docker.asc 0644 <"$key_tmp"
+    rm -f "$key_tmp"
     printf 'deb [arch=%s signed-by=/etc/apt/keyrings/docker.asc] %s %s stable\n' \
       "$(dpkg --print-architecture)" "$KHA_DOCKER_BASE/$ID" "$VERSION_CODENAME" |
       write_file /etc/apt/sources.list.d/docker.list 0644

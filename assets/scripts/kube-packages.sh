@@ -11,6 +11,7 @@ keyring=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
 install -d -m 0755 /etc/apt/keyrings
 key_tmp=$(mktemp)
 fetch "${repo}Release.key" "$key_tmp"
+pinned_key "$key_tmp" "${KHA_PACKAGE_KEY:-}" package_mirror_key "${repo}Release.key"
 gpg --batch --yes --dearmor -o "$key_tmp.gpg" "$key_tmp"
 write_file "$keyring" 0644 <"$key_tmp.gpg"
 rm -f "$key_tmp" "$key_tmp.gpg"

@@ -11,7 +11,10 @@ install -d -m 0700 -o "$KHA_USER" -g "$group" "$home/.kube"
 write_file "$home/.kube/config" 0600 <"$src"
 chown "$KHA_USER:$group" "$home/.kube/config"
 rm -f "$src"
-grep -q "server: https://$KHA_ENDPOINT\$" "$home/.kube/config" ||
+# Compared as text, not as a grep pattern: the dots of an address (or the brackets of an IPv6
+# one) would be pattern characters there.
+awk -v want="https://$KHA_ENDPOINT" '$1 == "server:" && $2 == want {found = 1} END {exit !found}' \
+  "$home/.kube/config" ||
   die "$home/.kube/config does not point at https://$KHA_ENDPOINT"
 if command -v kubectl >/dev/null 2>&1; then
   kubectl --kubeconfig "$home/.kube/config" get --raw /readyz >/dev/null ||

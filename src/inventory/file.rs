@@ -33,10 +33,17 @@ pub struct ClusterSection {
     pub calico_version: String,
     #[serde(default)]
     pub package_mirror: String,
+    /// Fingerprint of the key the package mirror signs with (its `Release.key`); needed when the
+    /// mirror is plain http, where the key itself could be swapped on the way.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub package_mirror_key: String,
     #[serde(default = "default_containerd_source")]
     pub containerd_source: String,
     #[serde(default)]
     pub containerd_mirror: String,
+    /// As `package_mirror_key`, for the containerd mirror's `gpg` key.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub containerd_mirror_key: String,
     #[serde(default)]
     pub manifest_mirror: String,
 }

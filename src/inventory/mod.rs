@@ -81,9 +81,14 @@ pub struct Cluster {
     pub calico_version: String,
     /// Base URL replacing https://pkgs.k8s.io (no trailing slash).
     pub package_base: String,
+    /// Fingerprint (40 uppercase hex) the package repository's signing key must have; empty
+    /// when not pinned (only allowed over https).
+    pub package_key: String,
     pub containerd_source: ContainerdSource,
     /// Base URL replacing https://download.docker.com/linux (no trailing slash).
     pub docker_base: String,
+    /// As `package_key`, for the containerd repository.
+    pub docker_key: String,
     /// Base URL replacing https://raw.githubusercontent.com/projectcalico/calico.
     pub manifest_base: String,
     pub lb: Node,

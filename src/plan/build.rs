@@ -50,10 +50,7 @@ pub fn haproxy_cfg(c: &Cluster) -> String {
     let servers: Vec<String> = c
         .control_planes()
         .map(|n| {
-            let addr = match n.address {
-                std::net::IpAddr::V6(a) => format!("[{a}]"),
-                a => a.to_string(),
-            };
+            let addr = host_in_url(n.address);
             format!(
                 "    server {} {}:6443 check check-ssl verify none",
                 n.name, addr
@@ -159,6 +156,7 @@ fn prepare_steps(c: &Cluster, n: &Node) -> Vec<Step> {
             ("KHA_CONTAINERD_MIN", v.containerd_min.clone()),
             ("KHA_CONTAINERD_SOURCE", c.containerd_source.as_str().into()),
             ("KHA_DOCKER_BASE", c.docker_base.clone()),
+            ("KHA_DOCKER_KEY", c.docker_key.clone()),
             ("KHA_PAUSE_IMAGE", v.pause_image.clone()),
         ]),
         vec![],
@@ -171,11 +169,26 @@ fn prepare_steps(c: &Cluster, n: &Node) -> Vec<Step> {
         env(&[
             ("KHA_K8S_MINOR", v.minor.clone()),
             ("KHA_PACKAGE_BASE", c.package_base.clone()),
+            ("KHA_PACKAGE_KEY", c.package_key.clone()),
             ("KHA_PACKAGES", "kubelet kubeadm kubectl".into()),
         ]),
         vec![],
     );
     vec![prep, containerd, packages]
+}
+
+/// What the engine makes anew for [`refresh_join_secrets`] before it runs, and uses for every
+/// join after it: kubeadm refuses to create a token whose id exists, and a fresh certificate key
+/// keeps the old upload useless.
+pub const RENEWED_BY_REFRESH: [Placeholder; 2] =
+    [Placeholder::BootstrapToken, Placeholder::CertificateKey];
+
+/// An address as the host part of a URL: IPv6 in brackets.
+pub fn host_in_url(a: std::net::IpAddr) -> String {
+    match a {
+        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+        v4 => v4.to_string(),
+    }
 }
 
 /// The step that renews the bootstrap token and re-uploads the certificates under a new key on
@@ -270,6 +283,7 @@ pub fn build(c: &Cluster) -> Plan {
         env(&[
             ("KHA_K8S_MINOR", v.minor.clone()),
             ("KHA_PACKAGE_BASE", c.package_base.clone()),
+            ("KHA_PACKAGE_KEY", c.package_key.clone()),
             ("KHA_PACKAGES", "kubectl".into()),
         ]),
         vec![],
@@ -306,6 +320,24 @@ pub fn build(c: &Cluster) -> Plan {
     });
 
     let join = |n: &Node| {
+        let mut vars = vec![
+            ("KHA_ROLE", n.role.label().to_string()),
+            ("KHA_NODE_NAME", n.name.clone()),
+        ];
+        if n.role == Role::ControlPlane {
+            // Whether this control plane has joined is asked of etcd through the others.
+            let others: Vec<String> = c
+                .control_planes()
+                .filter(|o| o.name != n.name)
+                .map(|o| format!("https://{}:2379", host_in_url(o.address)))
+                .collect();
+            vars.push((
+                "KHA_PEER_URL",
+                format!("https://{}:2380", host_in_url(n.address)),
+            ));
+            vars.push(("KHA_ETCD_ENDPOINTS", others.join(" ")));
+            vars.push(("KHA_ENDPOINT", c.control_plane_endpoint()));
+        }
         let mut s = step(
             "kubeadm-join",
             n,
@@ -315,7 +347,7 @@ pub fn build(c: &Cluster) -> Plan {
                 "kubeadm join as a worker through the endpoint"
             },
             &[scripts::KUBEADM_JOIN],
-            env(&[("KHA_ROLE", n.role.label().into())]),
+            env(&vars),
             vec![FileSpec {
                 path: "/etc/kha/kubeadm-join.yaml".into(),
                 mode: 0o600,
@@ -392,7 +424,7 @@ pub fn build(c: &Cluster) -> Plan {
     let cleanup = step(
         "cleanup-secrets",
         first,
-        "Remove the file holding the join secrets",
+        "Delete the bootstrap tokens and the file holding the join secrets",
         &[scripts::CLEANUP_SECRETS],
         vec![],
         vec![],

@@ -7,8 +7,8 @@ mod print;
 use serde::Serialize;
 
 pub use build::{
-    build, calico_installation_yaml, haproxy_cfg, kubeadm_init_yaml, kubeadm_join_yaml,
-    refresh_join_secrets,
+    RENEWED_BY_REFRESH, build, calico_installation_yaml, haproxy_cfg, host_in_url,
+    kubeadm_init_yaml, kubeadm_join_yaml, refresh_join_secrets,
 };
 pub use print::{to_json, to_text};
 

@@ -434,4 +434,8 @@ for d in pkgs.k8s.io docker calico; do
 	rm -rf "${WWW:?}/$d"
 	cp -al "$OUT/www/$d" "$WWW/$d" 2>/dev/null || cp -a "$OUT/www/$d" "$WWW/$d"
 done
+# The signing keys' fingerprints, for the inventory's package_mirror_key and
+# containerd_mirror_key (the lab's mirrors are plain http, so kha-tui wants them pinned).
+echo "$K8S_FPR" >"$WWW/pkgs.k8s.io/key-fingerprint"
+echo "$DOCKER_FPR" >"$WWW/docker/key-fingerprint"
 say "pkgs.k8s.io (v1.${MINORS[*]}), docker (${CODENAMES[*]}), calico (${CALICO[*]}) in $WWW"
