@@ -277,33 +277,11 @@ fn spawn_pump(
     tokio::spawn(async move {
         while let Some(ev) = rx.recv().await {
             if let Some(l) = logs.as_mut() {
-                match &ev {
-                    Event::Log {
-                        node, step, line, ..
-                    } => l.write(node, step, line),
-                    Event::StepStarted {
-                        node, step, title, ..
-                    } => l.write(node, step, &format!("== started: {title}")),
-                    Event::StepFinished {
-                        node,
-                        step,
-                        outcome,
-                        duration,
-                    } => l.write(
-                        node,
-                        step,
-                        &format!(
-                            "== finished after {:.1}s: {outcome}",
-                            duration.as_secs_f64()
-                        ),
-                    ),
-                    Event::NodeUnreachable { node, error, .. } => l.write(node, "connect", error),
-                    Event::PreflightResult(r) => l.write(
-                        &r.node,
-                        "preflight",
-                        &format!("{} {:?}: {} {}", r.check, r.status, r.found, r.fix),
-                    ),
-                    _ => {}
+                l.record(&ev);
+                // Flushed whenever the pump has caught up, so a viewer paging the files sees
+                // every line already shown.
+                if rx.is_empty() {
+                    l.flush();
                 }
             }
             if out.send(ev).await.is_err() {

@@ -1,13 +1,29 @@
-//! Log lines per node, in bounded rings. Reading a window is O(window): a frame costs what is
-//! visible, never what is buffered.
+//! The log pane's lines. The engine writes every line to per-node files (and one interleaved
+//! file, `engine::logs`); the pane pages through those files by line number with an index of
+//! offsets, so scrollback is unlimited. In memory: a short tail per node (what follow mode
+//! shows) and the window on screen. The tails share one budget, so memory does not grow with
+//! the node count. Reading a window is O(window): a frame costs what is visible, never what is
+//! buffered.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Default cap of one node's ring.
-pub const NODE_CAP: usize = 20_000;
-/// Default cap of the interleaved ring (all nodes).
-pub const ALL_CAP: usize = 100_000;
+use crate::engine::logs::{self as files, LogIndex};
+
+/// Lines the tails of all nodes hold together.
+pub const TAIL_BUDGET: usize = 40_000;
+/// A node's tail never holds fewer lines than this (taller panes read the file).
+pub const TAIL_MIN: usize = 32;
+/// Nor more.
+pub const TAIL_MAX: usize = 400;
+/// The interleaved tail.
+pub const ALL_TAIL: usize = 2_000;
+
+/// Lines one node's tail holds when the fleet has `nodes` nodes.
+pub fn tail_cap(nodes: usize) -> usize {
+    (TAIL_BUDGET / nodes.max(1)).clamp(TAIL_MIN, TAIL_MAX)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineKind {
@@ -44,8 +60,17 @@ impl Ring {
         }
     }
 
+    /// A smaller cap drops the oldest lines now.
+    pub fn set_cap(&mut self, cap: usize) {
+        self.cap = cap.max(1);
+        while self.lines.len() > self.cap {
+            self.lines.pop_front();
+            self.dropped += 1;
+        }
+    }
+
     pub fn push(&mut self, line: Arc<LogLine>) {
-        if self.lines.len() == self.cap {
+        if self.lines.len() >= self.cap {
             self.lines.pop_front();
             self.dropped += 1;
         }
@@ -89,37 +114,100 @@ impl Ring {
     }
 }
 
-/// Rings per node plus one interleaved ring.
+/// Where the engine writes this cluster's logs, and the indexes of the files paged so far.
+#[derive(Debug, Clone)]
+struct Files {
+    root: PathBuf,
+    cluster: String,
+    /// By node name (`None` = the interleaved file). 8 bytes per 64 lines each.
+    indexes: HashMap<Option<String>, LogIndex>,
+}
+
+/// What the pane shows when it does not follow the tail: lines `start..` of `total`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Window {
+    pub start: u64,
+    pub total: u64,
+    pub lines: Vec<LogLine>,
+    /// Read from the log file (else from the tail: no file to page).
+    pub from_file: bool,
+}
+
+/// Tails per node plus one interleaved tail, and the files behind them.
 #[derive(Debug, Clone)]
 pub struct Logs {
     pub nodes: Vec<Ring>,
     pub all: Ring,
-    node_cap: usize,
+    names: Vec<Arc<str>>,
+    node_cap: Option<usize>,
+    files: Option<Files>,
 }
 
 impl Default for Logs {
     fn default() -> Self {
-        Logs::with_caps(NODE_CAP, ALL_CAP)
+        Logs {
+            nodes: Vec::new(),
+            all: Ring::new(ALL_TAIL),
+            names: Vec::new(),
+            node_cap: None,
+            files: None,
+        }
     }
 }
 
 impl Logs {
+    /// Fixed caps (tests that need a big buffer); by default they follow [`tail_cap`].
     pub fn with_caps(node_cap: usize, all_cap: usize) -> Logs {
         Logs {
-            nodes: Vec::new(),
             all: Ring::new(all_cap),
-            node_cap,
+            node_cap: Some(node_cap),
+            ..Logs::default()
         }
     }
 
-    /// Makes sure rings exist for nodes `0..n`.
+    /// The nodes, in card order. Tails are resized to the fleet's share of the budget.
+    pub fn set_nodes(&mut self, names: Vec<Arc<str>>) {
+        let cap = self.node_cap.unwrap_or_else(|| tail_cap(names.len()));
+        while self.nodes.len() < names.len() {
+            self.nodes.push(Ring::new(cap));
+        }
+        self.nodes.truncate(names.len());
+        for r in &mut self.nodes {
+            r.set_cap(cap);
+        }
+        if let Some(f) = &mut self.files
+            && self.names != names
+        {
+            f.indexes.clear();
+        }
+        self.names = names;
+    }
+
+    /// Makes sure tails exist for nodes `0..n` (unnamed: no file behind them).
     pub fn ensure(&mut self, n: usize) {
+        let cap = self.node_cap.unwrap_or_else(|| tail_cap(n));
         while self.nodes.len() < n {
-            self.nodes.push(Ring::new(self.node_cap));
+            self.nodes.push(Ring::new(cap));
         }
     }
 
-    /// Appends a line to node `index`'s ring and to the interleaved ring.
+    /// Pages from the engine's files under `root` (the engine's log directory) for `cluster`.
+    pub fn set_files(&mut self, root: PathBuf, cluster: &str) {
+        if self
+            .files
+            .as_ref()
+            .is_some_and(|f| f.root == root && f.cluster == cluster)
+        {
+            return;
+        }
+        self.files = Some(Files {
+            root,
+            cluster: cluster.to_string(),
+            indexes: HashMap::new(),
+        });
+    }
+
+    /// Appends a line to node `index`'s tail and to the interleaved tail.
     pub fn push(&mut self, index: usize, node: Arc<str>, kind: LineKind, text: &str) {
         self.ensure(index + 1);
         let line = Arc::new(LogLine {
@@ -131,7 +219,7 @@ impl Logs {
         self.all.push(line);
     }
 
-    /// Appends a line to the interleaved ring only.
+    /// Appends a line to the interleaved tail only.
     pub fn push_all(&mut self, node: Arc<str>, kind: LineKind, text: &str) {
         self.all.push(Arc::new(LogLine {
             node,
@@ -145,6 +233,88 @@ impl Logs {
             Some(i) if i < self.nodes.len() => &self.nodes[i],
             Some(_) => &EMPTY,
             None => &self.all,
+        }
+    }
+
+    /// The index of the file behind `view`, brought up to date; `None` when there is no file.
+    fn index(&mut self, view: Option<usize>) -> Option<&LogIndex> {
+        let key = match view {
+            Some(i) => Some(self.names.get(i)?.to_string()),
+            None => None,
+        };
+        let f = self.files.as_mut()?;
+        let ix = f.indexes.entry(key.clone()).or_insert_with(|| {
+            LogIndex::new(&files::log_path(&f.root, &f.cluster, key.as_deref()))
+        });
+        ix.refresh().ok()?;
+        (ix.lines() > 0).then_some(&*ix)
+    }
+
+    /// Lines of `view` in the file (or the tail's numbering when there is no file).
+    pub fn total(&mut self, view: Option<usize>) -> u64 {
+        match self.index(view) {
+            Some(ix) => ix.lines(),
+            None => self.ring(view).end(),
+        }
+    }
+
+    /// `count` lines of `view` from line `start` (clamped to what exists). From the engine's
+    /// file when there is one, else from the tail.
+    pub fn window(&mut self, view: Option<usize>, start: u64, count: usize) -> Window {
+        let all = view.is_none();
+        let fallback: Arc<str> = match view {
+            Some(i) => self.names.get(i).cloned().unwrap_or_else(|| "".into()),
+            None => "".into(),
+        };
+        if let Some(ix) = self.index(view) {
+            let total = ix.lines();
+            let start = start.min(total.saturating_sub(1));
+            if let Ok(text) = ix.read(start, count) {
+                let lines = text
+                    .iter()
+                    .map(|l| {
+                        let p = files::parse(l, all);
+                        LogLine {
+                            node: p.node.map(Arc::from).unwrap_or_else(|| fallback.clone()),
+                            kind: LineKind::from(p.kind),
+                            text: sanitize(&p.text).into_boxed_str(),
+                        }
+                    })
+                    .collect();
+                return Window {
+                    start,
+                    total,
+                    lines,
+                    from_file: true,
+                };
+            }
+        }
+        let ring = self.ring(view);
+        let start = start.clamp(ring.first(), ring.end().saturating_sub(1).max(ring.first()));
+        Window {
+            start,
+            total: ring.end(),
+            lines: ring.window(start, count).cloned().collect(),
+            from_file: false,
+        }
+    }
+
+    /// Memory the file indexes hold (the benchmark reports it).
+    pub fn index_bytes(&self) -> usize {
+        self.files
+            .as_ref()
+            .map(|f| f.indexes.values().map(LogIndex::heap_bytes).sum())
+            .unwrap_or(0)
+    }
+}
+
+impl From<files::Kind> for LineKind {
+    fn from(k: files::Kind) -> LineKind {
+        match k {
+            files::Kind::Out => LineKind::Stdout,
+            files::Kind::Err => LineKind::Stderr,
+            files::Kind::Kha => LineKind::Marker,
+            files::Kind::Fail => LineKind::Failure,
         }
     }
 }

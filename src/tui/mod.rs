@@ -11,6 +11,7 @@ pub mod form;
 mod form_nodes;
 pub mod keymap;
 pub mod keys_reference;
+pub mod log_pane;
 pub mod logs;
 pub mod model;
 pub mod runtime;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crossterm::event::KeyEvent;
 
 use super::form::{Field, Form};
-use super::logs::Logs;
+use super::logs::{Logs, Window};
 use super::theme::Theme;
 use crate::engine::events::{
     CheckResult, CheckStatus, Event, NodeInfo, PhaseInfo, Reply, RunSummary,
@@ -337,6 +337,21 @@ pub struct NodeCard {
     pub finished: Option<Duration>,
     /// Why it failed or stopped.
     pub error: Option<String>,
+    /// The step that failed, how, and its last lines of output.
+    pub failure: Option<FailedStep>,
+    /// The running step printed nothing since then (`StepQuiet`); cleared by a line or its end.
+    pub quiet_since: Option<Duration>,
+    /// Shown on the card: e.g. the node's identity changed since the state was recorded.
+    pub warning: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedStep {
+    pub step: String,
+    /// In plain words: "exit status 100", "timed out after 10:00 with no output", …
+    pub what: String,
+    /// The last lines the step printed (redacted by the engine).
+    pub last_lines: Vec<String>,
 }
 
 impl NodeCard {
@@ -350,6 +365,9 @@ impl NodeCard {
             started: None,
             finished: None,
             error: None,
+            failure: None,
+            quiet_since: None,
+            warning: None,
         }
     }
 
@@ -386,6 +404,12 @@ pub struct Dashboard {
     /// Log pane position: `None` = follow the end; else the number of the top line.
     pub top: Option<u64>,
     pub logs: Logs,
+    /// What the log pane shows when it is not the tail's end (see `log_pane::refresh`).
+    pub window: Option<Window>,
+    /// The engine's log directory: the pane pages from the files under it.
+    pub log_root: Option<PathBuf>,
+    /// What the cluster itself reported at the end (`ClusterNodes`).
+    pub cluster_nodes: Option<Vec<crate::engine::events::ClusterNode>>,
     pub running: bool,
     /// Runs started (2 and more = retries that resume).
     pub runs: u32,

@@ -289,7 +289,9 @@ impl<T: Transport> Headless<T>
 where
     T::Session: Sync,
 {
-    pub fn new(transport: Arc<T>, model: Model, engine_opts: Options, log: Logger) -> Self {
+    pub fn new(transport: Arc<T>, mut model: Model, engine_opts: Options, log: Logger) -> Self {
+        // The log pane pages from the files the engine writes there.
+        model.run.log_root = Some(engine_opts.dirs.logs.clone());
         let (ev_tx, ev_rx) = mpsc::channel::<engine::Event>(1024);
         let (int_tx, int_rx) = mpsc::unbounded_channel::<Msg>();
         Headless {

@@ -6,6 +6,7 @@ use crossterm::event::{KeyEvent, KeyEventKind};
 
 use super::form::{Field, FieldId, Form, Page};
 use super::keymap::{self, Action};
+use super::log_pane;
 use super::logs::LineKind;
 use super::model::*;
 use crate::engine::events::{CheckStatus, Event, StepOutcome};
@@ -62,6 +63,9 @@ fn dispatch(m: &mut Model, msg: Msg) -> Vec<Command> {
         Msg::Key(key) => on_key(m, key),
         Msg::Resize(w, h) => {
             m.size = (w, h);
+            if m.screen == Screen::Run {
+                log_pane::refresh(m);
+            }
             vec![]
         }
         Msg::Tick(now) => {
@@ -71,6 +75,13 @@ fn dispatch(m: &mut Model, msg: Msg) -> Vec<Command> {
             }
             m.now = now;
             prune_popups(m);
+            if m.screen == Screen::Run {
+                let before = m.run.window.clone();
+                log_pane::refresh(m);
+                if m.run.window != before {
+                    m.dirty = true;
+                }
+            }
             vec![]
         }
         Msg::Engine(ev) => on_event(m, ev),

@@ -3,6 +3,7 @@
 use super::*;
 
 pub(super) fn on_event(m: &mut Model, ev: Event) -> Vec<Command> {
+    log_pane::take_event(m, &ev);
     match ev {
         Event::RunStarted {
             cluster,
@@ -45,17 +46,13 @@ pub(super) fn on_event(m: &mut Model, ev: Event) -> Vec<Command> {
             failure,
             error,
         } => {
-            let host_key_changed = failure == crate::engine::Failure::HostKeyChanged;
-            let low = error.to_ascii_lowercase();
-            if !host_key_changed
-                && (low.contains("password")
-                    || low.contains("passphrase")
-                    || low.contains("encrypted"))
-            {
+            use crate::engine::Failure as F;
+            let host_key_changed = failure == F::HostKeyChanged;
+            if matches!(failure, F::AuthRefused | F::KeyUnusable | F::SudoRefused) {
                 m.status = Some((
                     Level::Warn,
                     format!(
-                        "{node}: a password is needed — press p on the Connect screen to give it"
+                        "{node}: {failure} — if a password or passphrase is needed, press p on the Connect screen to give it"
                     ),
                 ));
             }
@@ -76,15 +73,24 @@ pub(super) fn on_event(m: &mut Model, ev: Event) -> Vec<Command> {
                 } else {
                     NodeStatus::Unreachable
                 };
-                c.error = Some(error.clone());
+                c.error = Some(failure.to_string());
+                c.failure = Some(FailedStep {
+                    step: "connect".into(),
+                    what: failure.to_string(),
+                    last_lines: last_lines(&error),
+                });
+                c.quiet_since = None;
                 c.finished = Some(now);
             }
-            if let Some(&i) = m.run.index.get(&node) {
-                let name = m.run.nodes[i].name.clone();
-                m.run
-                    .logs
-                    .push(i, name, LineKind::Failure, &format!("✗ {error}"));
+        }
+        Event::NodeIdentityChanged { node, detail } => {
+            let text = format!(
+                "{node} is not the machine the state recorded ({detail}): its steps run again there"
+            );
+            if let Some(c) = card(m, &node) {
+                c.warning = Some(format!("⚠ identity changed: {detail}"));
             }
+            m.status = Some((Level::Warn, text));
         }
         Event::HostKeyQuestion {
             node,
@@ -137,31 +143,28 @@ pub(super) fn on_event(m: &mut Model, ev: Event) -> Vec<Command> {
                 c.status = NodeStatus::Running;
                 c.started.get_or_insert(now);
                 c.finished = None;
-                c.step = Some((step.clone(), title.clone()));
-                let name = c.name.clone();
-                m.run.logs.push(
-                    i,
-                    name,
-                    LineKind::Marker,
-                    &format!("▶ [{phase}] {step}: {title}"),
-                );
+                c.step = Some((step, title));
+                c.quiet_since = None;
+                let _ = phase;
             }
         }
-        Event::Log {
-            node, line, stream, ..
+        // Its lines went to the pane in `take_event`; a line ends a quiet spell.
+        Event::Log { node, .. } => {
+            if let Some(c) = card(m, &node) {
+                c.quiet_since = None;
+            }
+        }
+        Event::StepQuiet {
+            node, quiet_for, ..
         } => {
-            let kind = match stream {
-                crate::engine::events::Stream::Stdout => LineKind::Stdout,
-                crate::engine::events::Stream::Stderr => LineKind::Stderr,
-            };
-            match m.run.index.get(&node) {
-                Some(&i) => {
-                    let name = m.run.nodes[i].name.clone();
-                    m.run.logs.push(i, name, kind, &line);
-                }
-                None => m.run.logs.push_all(node.as_str().into(), kind, &line),
+            let now = m.now;
+            if let Some(c) = card(m, &node)
+                && c.status == NodeStatus::Running
+            {
+                c.quiet_since = Some(now.saturating_sub(quiet_for));
             }
         }
+        Event::ClusterNodes { nodes } => m.run.cluster_nodes = Some(nodes),
         Event::StepFinished {
             node,
             step,
@@ -171,56 +174,43 @@ pub(super) fn on_event(m: &mut Model, ev: Event) -> Vec<Command> {
             let now = m.now;
             if let Some(&i) = m.run.index.get(&node) {
                 let c = &mut m.run.nodes[i];
-                let (kind, text) = match &outcome {
-                    StepOutcome::Succeeded => {
-                        c.done += 1;
-                        (LineKind::Marker, format!("✓ {step} ({})", clock(duration)))
-                    }
-                    StepOutcome::SkippedDone => {
-                        c.done += 1;
-                        (
-                            LineKind::Marker,
-                            format!("✓ {step}: done in an earlier run, skipped"),
-                        )
-                    }
+                c.quiet_since = None;
+                match &outcome {
+                    StepOutcome::Succeeded | StepOutcome::SkippedDone => c.done += 1,
                     StepOutcome::Failed { failure, reason } => {
                         c.status = NodeStatus::Failed;
-                        c.error = Some(format!("{step}: {reason}"));
+                        c.error = Some(format!("{step}: {failure}"));
+                        c.failure = Some(FailedStep {
+                            step: step.clone(),
+                            what: failure.to_string(),
+                            last_lines: last_lines(reason),
+                        });
                         c.finished = Some(now);
-                        (
-                            LineKind::Failure,
-                            format!("✗ {step} failed ({failure}, {}): {reason}", clock(duration)),
-                        )
                     }
                     StepOutcome::Interrupted { reason } => {
                         c.status = NodeStatus::Stopped;
-                        c.error = Some(format!("{step}: {reason}"));
+                        c.error = Some(format!("{step} interrupted: {reason}"));
                         c.finished = Some(now);
-                        (
-                            LineKind::Failure,
-                            format!("■ {step} interrupted ({}): {reason}", clock(duration)),
-                        )
                     }
                     StepOutcome::NotRun { reason } => {
                         if c.status != NodeStatus::Failed {
                             c.status = NodeStatus::Stopped;
                             c.error = Some(reason.clone());
                         }
-                        (LineKind::Marker, format!("· {step} not run: {reason}"))
                     }
-                };
+                }
                 if c.done >= c.info.steps && c.status != NodeStatus::Failed {
                     c.status = NodeStatus::Done;
                     c.finished = Some(now);
                     c.error = None;
+                    c.failure = None;
                 } else if c.status == NodeStatus::Running
                     && matches!(outcome, StepOutcome::Succeeded | StepOutcome::SkippedDone)
                 {
                     // Between steps a node waits (e.g. for the init on another node).
                     c.status = NodeStatus::Pending;
                 }
-                let name = c.name.clone();
-                m.run.logs.push(i, name, kind, &text);
+                let _ = duration;
             }
         }
         Event::ConfirmationNeeded {
@@ -280,11 +270,13 @@ pub(super) fn on_event(m: &mut Model, ev: Event) -> Vec<Command> {
                 p.duration = Some(duration);
             }
         }
-        Event::Stopping { .. } => m.run.stopping = true,
-        // Drawn by the run and done screens once they show them (issue 13).
-        Event::StepQuiet { .. }
-        | Event::NodeIdentityChanged { .. }
-        | Event::ClusterNodes { .. } => {}
+        Event::Stopping { reason } => {
+            m.run.stopping = true;
+            m.status = Some((
+                Level::Warn,
+                format!("Stopping: {reason} — waiting for every node to stop"),
+            ));
+        }
         Event::RunFinished(summary) => {
             prune_popups(m);
             let d = &mut m.run;
@@ -324,6 +316,17 @@ pub(super) fn on_event(m: &mut Model, ev: Event) -> Vec<Command> {
         }
     }
     vec![]
+}
+
+/// The non-empty last lines of a failed step's output (at most 5), for the banner and card.
+fn last_lines(reason: &str) -> Vec<String> {
+    let v: Vec<String> = reason
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty())
+        .map(crate::tui::logs::sanitize)
+        .collect();
+    v[v.len().saturating_sub(5)..].to_vec()
 }
 
 pub(super) fn card<'a>(m: &'a mut Model, node: &str) -> Option<&'a mut NodeCard> {

@@ -55,6 +55,9 @@ pub(super) fn set_shape(
             c.done = 0;
             c.step = None;
             c.error = None;
+            c.failure = None;
+            c.quiet_since = None;
+            c.warning = None;
             c.started = None;
             c.finished = None;
         }
@@ -68,7 +71,12 @@ pub(super) fn set_shape(
             .collect();
         d.selected = d.selected.min(d.nodes.len().saturating_sub(1));
     }
-    d.logs.ensure(d.nodes.len());
+    d.logs
+        .set_nodes(d.nodes.iter().map(|c| c.name.clone()).collect());
+    if let Some(root) = &d.log_root {
+        d.logs.set_files(root.clone(), &d.cluster);
+    }
+    d.window = None;
     d.phases = phases
         .into_iter()
         .map(|info| PhaseState {
@@ -81,35 +89,25 @@ pub(super) fn set_shape(
 
 pub(super) fn run_action(m: &mut Model, a: Action) -> Vec<Command> {
     let d = &mut m.run;
-    let page = 10u64;
     match a {
-        Action::Up => d.selected = d.selected.saturating_sub(1),
-        Action::Down => d.selected = (d.selected + 1).min(d.nodes.len().saturating_sub(1)),
-        Action::ToggleAll => {
-            d.all = !d.all;
-            d.top = None;
-        }
-        Action::PageUp => {
-            let ring = d.logs.ring(d.ring_index());
-            let cur = d
-                .top
-                .unwrap_or_else(|| ring.window_start(None, page as usize));
-            d.top = Some(cur.saturating_sub(page).max(ring.first()));
-        }
-        Action::PageDown => {
-            if let Some(t) = d.top {
-                let ring = d.logs.ring(d.ring_index());
-                let t = t + page;
-                // Paging past the end means follow again.
-                d.top = if t + page >= ring.end() {
-                    None
-                } else {
-                    Some(t)
-                };
+        Action::Up | Action::Down => {
+            d.selected = if a == Action::Up {
+                d.selected.saturating_sub(1)
+            } else {
+                (d.selected + 1).min(d.nodes.len().saturating_sub(1))
+            };
+            if !d.all {
+                log_pane::follow(m);
             }
         }
-        Action::Home => d.top = Some(0),
-        Action::End => d.top = None,
+        Action::ToggleAll => {
+            d.all = !d.all;
+            log_pane::follow(m);
+        }
+        Action::PageUp => log_pane::page_up(m),
+        Action::PageDown => log_pane::page_down(m),
+        Action::Home => log_pane::home(m),
+        Action::End => log_pane::follow(m),
         Action::Retry => {
             let Some(c) = m.cluster.clone() else {
                 return vec![];

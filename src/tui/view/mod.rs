@@ -28,14 +28,7 @@ pub fn view(m: &Model, f: &mut Frame) {
         return;
     }
     let footer = footer_lines(m, area.width);
-    let status_h = u16::from(m.status.is_some());
-    let [header, body, status, foot] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(1),
-        Constraint::Length(status_h),
-        Constraint::Length(footer.len() as u16),
-    ])
-    .areas(area);
+    let [header, body, status, foot] = split(m, area, footer.len());
     draw_header(m, f, header);
     match m.screen {
         Screen::Welcome => welcome::draw(m, f, body),
@@ -65,6 +58,28 @@ pub fn view(m: &Model, f: &mut Frame) {
         popup::draw(m, p, f, body);
     }
 }
+
+/// Header, body, status line and footer (`footer_h` lines).
+fn split(m: &Model, area: Rect, footer_h: usize) -> [Rect; 4] {
+    let status_h = u16::from(m.status.is_some());
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(status_h),
+        Constraint::Length(footer_h as u16),
+    ])
+    .areas(area)
+}
+
+/// Where the run screen's log pane is (border included) at the terminal size of the last
+/// resize: `update` pages by its height.
+pub fn log_pane(m: &Model) -> Rect {
+    let area = Rect::new(0, 0, m.size.0, m.size.1);
+    let body = split(m, area, footer_lines(m, area.width).len())[1];
+    run::log_area(m, body)
+}
+
+pub use run::wrapped_rows;
 
 const CRUMBS: [&str; 6] = ["Welcome", "Inventory", "Connect", "Plan", "Run", "Done"];
 

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::{bar, fit, trunc, window_top};
-use crate::tui::logs::LineKind;
+use crate::tui::logs::{LineKind, LogLine};
 use crate::tui::model::{Dashboard, Model, NodeCard, NodeStatus, PhaseStatus};
 use crate::tui::theme::Theme;
 use crate::tui::update::clock;
@@ -25,12 +25,67 @@ pub fn status_look(s: NodeStatus, t: &Theme) -> (&'static str, &'static str, Sty
     }
 }
 
-pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
+/// The lines of the banner above the cards: why the run stopped, and for a failed step its
+/// status and last lines of output, so the cause is readable without the log pane.
+fn banner_lines(m: &Model, width: usize) -> Vec<Line<'static>> {
     let t = &m.theme;
     let d = &m.run;
     let failed = d.failed();
-    let banner_h =
-        u16::from(!d.running && (!failed.is_empty() || d.summary.as_ref().is_some_and(|s| !s.ok)));
+    if d.running || (failed.is_empty() && !d.summary.as_ref().is_some_and(|s| !s.ok)) {
+        return vec![];
+    }
+    let mut out = Vec::new();
+    match failed.first() {
+        Some(&i) => {
+            let c = &d.nodes[i];
+            let more = if failed.len() > 1 {
+                format!(" (+{} more node(s))", failed.len() - 1)
+            } else {
+                String::new()
+            };
+            let head = match &c.failure {
+                Some(fs) => format!("✗ {}: {} failed — {}{more}", c.info.name, fs.step, fs.what),
+                None => format!(
+                    "✗ {}: {}{more}",
+                    c.info.name,
+                    c.error.clone().unwrap_or_else(|| "failed".into())
+                ),
+            };
+            out.push(Line::styled(fit(&format!(" {head}"), width), t.danger()));
+            if let Some(fs) = &c.failure {
+                for l in fs.last_lines.iter().rev().take(BANNER_LINES).rev() {
+                    out.push(Line::styled(fit(&format!("   │ {l}"), width), t.err()));
+                }
+            }
+            out.push(Line::styled(
+                fit("   r retries (resumes: steps done are skipped)", width),
+                t.dim(),
+            ));
+        }
+        None => out.push(Line::styled(
+            fit(
+                &format!(
+                    " ■ {} — r resumes (steps done are skipped)",
+                    d.summary
+                        .as_ref()
+                        .and_then(|s| s.stopped.clone())
+                        .unwrap_or_else(|| "stopped".into())
+                ),
+                width,
+            ),
+            t.danger(),
+        )),
+    }
+    out
+}
+
+/// Last lines of a failed step shown in the banner.
+const BANNER_LINES: usize = 3;
+
+/// Gauge, timeline, banner, cards, log pane.
+fn areas(m: &Model, area: Rect) -> [Rect; 5] {
+    let banner_h = banner_lines(m, area.width as usize).len() as u16;
+    let banner_h = banner_h.min(area.height.saturating_sub(8));
     let [gauge, timeline, banner, main] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
@@ -38,6 +93,22 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
         Constraint::Min(4),
     ])
     .areas(area);
+    let nodes_w = if main.width >= 110 { 42 } else { 34 }.min(main.width / 2);
+    let [cards, logs] =
+        Layout::horizontal([Constraint::Length(nodes_w), Constraint::Min(10)]).areas(main);
+    [gauge, timeline, banner, cards, logs]
+}
+
+/// The log pane inside the run screen's `body`.
+pub fn log_area(m: &Model, body: Rect) -> Rect {
+    areas(m, body)[4]
+}
+
+pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
+    let t = &m.theme;
+    let d = &m.run;
+    let failed = d.failed();
+    let [gauge, timeline, banner, cards, logs] = areas(m, area);
 
     // Overall progress.
     let (done, total) = (d.done_steps(), d.total_steps());
@@ -90,37 +161,13 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
         timeline,
     );
 
-    if banner_h > 0 {
-        let text = match failed.first() {
-            Some(&i) => {
-                let c = &d.nodes[i];
-                format!(
-                    "✗ {} failed: {} — r retries (resumes: steps done are skipped)",
-                    c.info.name,
-                    c.error.clone().unwrap_or_default()
-                )
-            }
-            None => format!(
-                "■ {} — r resumes (steps done are skipped)",
-                d.summary
-                    .as_ref()
-                    .and_then(|s| s.stopped.clone())
-                    .unwrap_or_else(|| "stopped".into())
-            ),
-        };
+    if banner.height > 0 {
         f.render_widget(
-            Paragraph::new(Line::styled(
-                fit(&format!(" {text}"), banner.width as usize),
-                t.danger(),
-            )),
+            Paragraph::new(banner_lines(m, banner.width as usize)),
             banner,
         );
     }
 
-    // Node cards | log pane.
-    let nodes_w = if main.width >= 110 { 42 } else { 34 }.min(main.width / 2);
-    let [cards, logs] =
-        Layout::horizontal([Constraint::Length(nodes_w), Constraint::Min(10)]).areas(main);
     draw_cards(m, f, cards);
     draw_logs(m, f, logs);
 }
@@ -289,37 +336,100 @@ const NODE_COLORS: [Color; 6] = [
     Color::LightRed,
 ];
 
+/// Rows `text` takes when wrapped at `width` columns (continuation rows start with a marker).
+pub fn wrapped_rows(text: &str, width: usize) -> usize {
+    wrap(text, width).len()
+}
+
+/// The marker that starts a continuation row.
+pub const CONTINUES: &str = "↪ ";
+
+/// Cuts `text` into rows of at most `width` characters; rows after the first start with
+/// [`CONTINUES`].
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(4);
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= width {
+        return vec![text.to_string()];
+    }
+    let mut rows = vec![chars[..width].iter().collect::<String>()];
+    let rest = width - CONTINUES.chars().count();
+    for chunk in chars[width..].chunks(rest) {
+        let mut r = String::from(CONTINUES);
+        r.extend(chunk);
+        rows.push(r);
+    }
+    rows
+}
+
 fn draw_logs(m: &Model, f: &mut Frame, area: Rect) {
     let t = &m.theme;
     let d = &m.run;
     let h = area.height.saturating_sub(2) as usize;
     let w = area.width.saturating_sub(2) as usize;
-    let ring = d.logs.ring(d.ring_index());
-    let start = ring.window_start(d.top, h);
     let prefix_w = if d.all { 9 } else { 0 };
-    let mut lines = Vec::with_capacity(h);
-    for l in ring.window(start, h) {
-        let mut spans = Vec::with_capacity(2);
-        if d.all {
-            let idx = d.index.get(&*l.node).copied().unwrap_or(NODE_COLORS.len());
-            let style = if t.color {
-                Style::new().fg(NODE_COLORS[idx % NODE_COLORS.len()])
-            } else {
-                t.bold()
-            };
-            spans.push(Span::styled(format!("{} ", fit(&l.node, 8)), style));
+    // The paused window (or the file's end while the tail is short), else the tail's end.
+    let tail = d.logs.ring(d.ring_index());
+    let (lines, start, total, paused): (Vec<&LogLine>, u64, u64, bool) = match &d.window {
+        Some(win) => (
+            win.lines.iter().collect(),
+            win.start,
+            win.total,
+            d.top.is_some(),
+        ),
+        None => {
+            let start = tail.window_start(None, h);
+            (tail.window(start, h).collect(), start, tail.end(), false)
         }
+    };
+    let mut rows: Vec<Line> = Vec::with_capacity(h);
+    let mut shown = 0usize;
+    for l in &lines {
         let style = match l.kind {
             LineKind::Stdout => Style::new(),
             LineKind::Stderr => t.warn(),
             LineKind::Marker => t.running(),
             LineKind::Failure => t.err(),
         };
-        spans.push(Span::styled(
-            trunc(&l.text, w.saturating_sub(prefix_w)),
-            style,
-        ));
-        lines.push(Line::from(spans));
+        for (k, part) in wrap(&l.text, w.saturating_sub(prefix_w))
+            .into_iter()
+            .enumerate()
+        {
+            let mut spans = Vec::with_capacity(2);
+            if d.all {
+                if k == 0 {
+                    let idx = d.index.get(&*l.node).copied().unwrap_or(NODE_COLORS.len());
+                    let ns = if t.color {
+                        Style::new().fg(NODE_COLORS[idx % NODE_COLORS.len()])
+                    } else {
+                        t.bold()
+                    };
+                    spans.push(Span::styled(format!("{} ", fit(&l.node, 8)), ns));
+                } else {
+                    spans.push(Span::raw(" ".repeat(prefix_w)));
+                }
+            }
+            if k > 0 {
+                let (mark, rest) = part.split_at(CONTINUES.len());
+                spans.push(Span::styled(mark.to_string(), t.dim()));
+                spans.push(Span::styled(rest.to_string(), style));
+            } else {
+                spans.push(Span::styled(part, style));
+            }
+            rows.push(Line::from(spans));
+        }
+        shown += 1;
+        // Paused: the top line stays on top. Following: the last lines stay in view.
+        if paused && rows.len() >= h {
+            break;
+        }
+    }
+    if rows.len() > h {
+        if paused {
+            rows.truncate(h);
+        } else {
+            rows.drain(..rows.len() - h);
+        }
     }
     let who = if d.all {
         "all nodes".to_string()
@@ -329,18 +439,19 @@ fn draw_logs(m: &Model, f: &mut Frame, area: Rect) {
             .map(|c| c.info.name.clone())
             .unwrap_or_default()
     };
-    let pos = match d.top {
-        None => "follow".to_string(),
-        Some(_) => format!(
+    let pos = if paused {
+        format!(
             "paused {}–{}/{}",
             start + 1,
-            (start + h as u64).min(ring.end()),
-            ring.end()
-        ),
+            (start + shown as u64).min(total),
+            total
+        )
+    } else {
+        "follow".to_string()
     };
     let block = Block::bordered()
         .title(Span::styled(format!(" Log · {who} · {pos} "), t.title()))
         .border_style(t.dim());
-    // Lines are cut, never wrapped: the window stays O(height) whatever is buffered.
-    f.render_widget(Paragraph::new(lines).block(block), area);
+    // Only the window's lines are wrapped: a frame stays O(height) whatever is buffered.
+    f.render_widget(Paragraph::new(rows).block(block), area);
 }
