@@ -322,7 +322,11 @@ fn demo_fail_worker2_fails_mid_run_and_r_retries_to_done() {
             }
             1 => {
                 assert!(!retried, "failed again after the retry:\n{scr}");
-                s.wait("worker2 failed", 10);
+                // The cause is readable without a log file: the banner names the step and
+                // its exit status and keeps apt's last lines.
+                let scr = s.wait("worker2: kube-packages failed — exit status 100", 10);
+                assert!(scr.contains("E: Unable to fetch some archives"), "{scr}");
+                assert!(scr.contains("Could not connect to"), "{scr}");
                 s.keys(&["r"]);
                 s.wait_gone("r  retry", 10);
                 retried = true;

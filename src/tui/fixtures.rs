@@ -585,6 +585,21 @@ pub fn confirm_reset() -> Model {
     m
 }
 
+/// kubeadm init has printed nothing for 2:10 (the engine's StepQuiet).
+pub fn run_quiet() -> Model {
+    let mut m = run_running();
+    feed(&mut m, [Msg::Tick(Duration::from_secs(171))]);
+    ev(
+        &mut m,
+        Event::StepQuiet {
+            node: "master1".into(),
+            step: "kubeadm-init".into(),
+            quiet_for: Duration::from_secs(130),
+        },
+    );
+    m
+}
+
 /// Ctrl-C during the run: asks first.
 pub fn stop_dialog() -> Model {
     let mut m = run_running();
@@ -693,7 +708,7 @@ pub fn run_failed() -> Model {
     ev(&mut m, Event::StepFinished {
         node: "worker2".into(),
         step: "kubeadm-join".into(),
-        outcome: StepOutcome::Failed { failure: crate::engine::Failure::Exited(1), reason: "couldn't validate the identity of the API Server: dial tcp 10.0.0.10:6443: i/o timeout".into() },
+        outcome: StepOutcome::Failed { failure: crate::engine::Failure::Exited(1), reason: "[preflight] Running pre-flight checks\nerror execution phase preflight: couldn't validate the identity of the API Server: Get \"https://lb.example.internal:6443/api/v1/namespaces/kube-public/configmaps/cluster-info\": dial tcp 10.0.0.10:6443: i/o timeout\nTo see the stack trace of this error execute with --v=5 or higher".into() },
         duration: Duration::from_secs(31),
     });
     ev(
@@ -763,8 +778,23 @@ pub fn done() -> Model {
             failures: vec![],
             phase_durations,
             total: Duration::from_secs(82),
-            total_all_runs: Duration::from_secs(82),
-            cluster_nodes: vec![],
+            // A first run failed after 1:47; this one resumed it.
+            total_all_runs: Duration::from_secs(82 + 107),
+            cluster_nodes: [
+                "master1", "master2", "master3", "worker1", "worker2", "worker3",
+            ]
+            .iter()
+            .map(|n| crate::engine::events::ClusterNode {
+                name: n.to_string(),
+                ready: true,
+                version: "v1.37.1".into(),
+                roles: if n.starts_with("master") {
+                    "control-plane".into()
+                } else {
+                    "<none>".into()
+                },
+            })
+            .collect(),
             endpoint: "lb.example.internal:6443".into(),
             kubeconfig: "~/.kube/config on lb (10.0.0.10)".into(),
             log_dir: "/home/op/.local/state/kha-tui/logs/prod".into(),
@@ -796,6 +826,7 @@ pub fn all() -> Vec<Fixture> {
         ("plan", plan_review),
         ("plan_script", plan_script),
         ("run", run_running),
+        ("run_quiet", run_quiet),
         ("confirm_init", confirm_init),
         ("confirm_reset", confirm_reset),
         ("stop_dialog", stop_dialog),

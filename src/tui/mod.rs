@@ -128,6 +128,8 @@ pub async fn run_wizard(config: Option<PathBuf>) -> anyhow::Result<()> {
 }
 
 #[cfg(test)]
+mod run_tests;
+#[cfg(test)]
 mod update_tests;
 #[cfg(test)]
 mod update_tests_forms;

@@ -339,8 +339,9 @@ pub struct NodeCard {
     pub error: Option<String>,
     /// The step that failed, how, and its last lines of output.
     pub failure: Option<FailedStep>,
-    /// The running step printed nothing since then (`StepQuiet`); cleared by a line or its end.
-    pub quiet_since: Option<Duration>,
+    /// The running step printed nothing: (how long, as `StepQuiet` said; when it said so).
+    /// Cleared by the step's next line or its end.
+    pub quiet: Option<(Duration, Duration)>,
     /// Shown on the card: e.g. the node's identity changed since the state was recorded.
     pub warning: Option<String>,
 }
@@ -366,7 +367,7 @@ impl NodeCard {
             finished: None,
             error: None,
             failure: None,
-            quiet_since: None,
+            quiet: None,
             warning: None,
         }
     }

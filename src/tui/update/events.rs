@@ -79,7 +79,7 @@ pub(super) fn on_event(m: &mut Model, ev: Event) -> Vec<Command> {
                     what: failure.to_string(),
                     last_lines: last_lines(&error),
                 });
-                c.quiet_since = None;
+                c.quiet = None;
                 c.finished = Some(now);
             }
         }
@@ -144,14 +144,14 @@ pub(super) fn on_event(m: &mut Model, ev: Event) -> Vec<Command> {
                 c.started.get_or_insert(now);
                 c.finished = None;
                 c.step = Some((step, title));
-                c.quiet_since = None;
+                c.quiet = None;
                 let _ = phase;
             }
         }
         // Its lines went to the pane in `take_event`; a line ends a quiet spell.
         Event::Log { node, .. } => {
             if let Some(c) = card(m, &node) {
-                c.quiet_since = None;
+                c.quiet = None;
             }
         }
         Event::StepQuiet {
@@ -161,7 +161,7 @@ pub(super) fn on_event(m: &mut Model, ev: Event) -> Vec<Command> {
             if let Some(c) = card(m, &node)
                 && c.status == NodeStatus::Running
             {
-                c.quiet_since = Some(now.saturating_sub(quiet_for));
+                c.quiet = Some((quiet_for, now));
             }
         }
         Event::ClusterNodes { nodes } => m.run.cluster_nodes = Some(nodes),
@@ -174,7 +174,7 @@ pub(super) fn on_event(m: &mut Model, ev: Event) -> Vec<Command> {
             let now = m.now;
             if let Some(&i) = m.run.index.get(&node) {
                 let c = &mut m.run.nodes[i];
-                c.quiet_since = None;
+                c.quiet = None;
                 match &outcome {
                     StepOutcome::Succeeded | StepOutcome::SkippedDone => c.done += 1,
                     StepOutcome::Failed { failure, reason } => {

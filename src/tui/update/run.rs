@@ -56,7 +56,7 @@ pub(super) fn set_shape(
             c.step = None;
             c.error = None;
             c.failure = None;
-            c.quiet_since = None;
+            c.quiet = None;
             c.warning = None;
             c.started = None;
             c.finished = None;

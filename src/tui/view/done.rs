@@ -4,7 +4,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::{bar, fit, trunc};
-use crate::tui::model::{Model, NodeStatus};
+use crate::tui::model::Model;
 use crate::tui::update::clock;
 
 pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
@@ -16,19 +16,31 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
         f.render_widget(Paragraph::new("The run has not finished."), area);
         return;
     };
-    let ready = d
-        .nodes
-        .iter()
-        .filter(|c| c.status == NodeStatus::Done)
-        .count();
+    // Kubernetes nodes as the cluster itself reports them (never the load balancer, never a
+    // guess from the inventory).
+    let reported = if s.cluster_nodes.is_empty() {
+        d.cluster_nodes.clone().unwrap_or_default()
+    } else {
+        s.cluster_nodes.clone()
+    };
+    let ready = reported.iter().filter(|n| n.ready).count();
+    let time = if s.total_all_runs > s.total + std::time::Duration::from_secs(1) {
+        format!(
+            "{} over all runs (this run {})",
+            clock(s.total_all_runs),
+            clock(s.total)
+        )
+    } else {
+        clock(s.total_all_runs.max(s.total))
+    };
     if s.ok {
+        let count = if reported.is_empty() {
+            "the cluster did not report its nodes".to_string()
+        } else {
+            format!("{ready} of {} Kubernetes nodes Ready", reported.len())
+        };
         lines.push(Line::styled(
-            format!(
-                " ✓ Cluster {} is ready — {ready} of {} nodes Ready, in {}",
-                d.cluster,
-                d.nodes.len(),
-                clock(s.total)
-            ),
+            format!(" ✓ Cluster {} is ready — {count}", d.cluster),
             t.ok().patch(t.bold()),
         ));
     } else {
@@ -52,6 +64,7 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
             Span::raw(trunc(&v, w.saturating_sub(13))),
         ])
     };
+    lines.push(kv("Time", time));
     lines.push(kv("Endpoint", format!("https://{}", s.endpoint)));
     lines.push(kv(
         "Kubeconfig",
@@ -64,40 +77,54 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
     lines.push(kv("Logs", s.log_dir.clone()));
     lines.push(kv("State", s.state_file.clone()));
 
-    // Nodes, several per line.
-    let cell = d
-        .nodes
+    // Nodes as the cluster reports them, several per line.
+    let cell = reported
         .iter()
-        .map(|c| c.info.name.chars().count())
+        .map(|n| n.name.chars().count())
         .max()
         .unwrap_or(8)
-        + 10;
+        + 12;
     let per_line = (w.saturating_sub(13) / cell).max(1);
-    for (k, chunk) in d.nodes.chunks(per_line).enumerate() {
+    if reported.is_empty() {
+        lines.push(Line::from(vec![
+            Span::styled(" Nodes       ", t.dim()),
+            Span::styled(
+                "not reported by the cluster — check with kubectl get nodes",
+                t.warn(),
+            ),
+        ]));
+    }
+    for (k, chunk) in reported.chunks(per_line).enumerate() {
         let mut spans = vec![Span::styled(
             if k == 0 {
-                " Nodes       "
+                " Nodes (k8s) "
             } else {
                 "             "
             },
             t.dim(),
         )];
-        for c in chunk {
-            let ready = c.status == NodeStatus::Done;
-            let (sym, style) = if ready {
+        for n in chunk {
+            let (sym, style) = if n.ready {
                 ("✓", t.ok())
             } else {
                 ("✗", t.err())
             };
             spans.push(Span::styled(format!("{sym} "), style));
-            let word = if ready { "Ready" } else { "not ready" };
-            spans.push(Span::raw(fit(&format!("{} {word}", c.info.name), cell - 2)));
+            let word = if n.ready { "Ready" } else { "NotReady" };
+            spans.push(Span::raw(fit(&format!("{} {word}", n.name), cell - 2)));
         }
         lines.push(Line::from(spans));
     }
 
     // Time per phase.
-    lines.push(Line::styled(" Time per phase", t.title()));
+    lines.push(Line::styled(
+        if d.runs > 1 {
+            " Time per phase (this run)"
+        } else {
+            " Time per phase"
+        },
+        t.title(),
+    ));
     let longest = s
         .phase_durations
         .iter()

@@ -31,7 +31,7 @@ fn banner_lines(m: &Model, width: usize) -> Vec<Line<'static>> {
     let t = &m.theme;
     let d = &m.run;
     let failed = d.failed();
-    if d.running || (failed.is_empty() && !d.summary.as_ref().is_some_and(|s| !s.ok)) {
+    if d.running || (failed.is_empty() && d.summary.as_ref().is_none_or(|s| s.ok)) {
         return vec![];
     }
     let mut out = Vec::new();
@@ -53,8 +53,18 @@ fn banner_lines(m: &Model, width: usize) -> Vec<Line<'static>> {
             };
             out.push(Line::styled(fit(&format!(" {head}"), width), t.danger()));
             if let Some(fs) = &c.failure {
-                for l in fs.last_lines.iter().rev().take(BANNER_LINES).rev() {
-                    out.push(Line::styled(fit(&format!("   │ {l}"), width), t.err()));
+                // The last lines, wrapped, newest kept whole first, within BANNER_ROWS rows.
+                let mut rows: Vec<String> = Vec::new();
+                for l in fs.last_lines.iter().rev() {
+                    let wrapped = wrap(l, width.saturating_sub(5));
+                    if !rows.is_empty() && rows.len() + wrapped.len() > BANNER_ROWS {
+                        break;
+                    }
+                    rows.splice(0..0, wrapped);
+                }
+                rows.truncate(BANNER_ROWS);
+                for r in rows {
+                    out.push(Line::styled(fit(&format!("   │ {r}"), width), t.err()));
                 }
             }
             out.push(Line::styled(
@@ -79,8 +89,8 @@ fn banner_lines(m: &Model, width: usize) -> Vec<Line<'static>> {
     out
 }
 
-/// Last lines of a failed step shown in the banner.
-const BANNER_LINES: usize = 3;
+/// Rows of a failed step's last lines in the banner.
+const BANNER_ROWS: usize = 4;
 
 /// Gauge, timeline, banner, cards, log pane.
 fn areas(m: &Model, area: Rect) -> [Rect; 5] {
@@ -252,21 +262,43 @@ fn card_lines(
         c.status,
         NodeStatus::Failed | NodeStatus::Unreachable | NodeStatus::KeyChanged
     );
+    let quiet = match c.quiet {
+        Some((quiet_for, at)) if c.status == NodeStatus::Running => {
+            format!("quiet {} · ", clock(quiet_for + now.saturating_sub(at)))
+        }
+        _ => String::new(),
+    };
     let what = match (&c.error, &c.step) {
+        // The typed failure and the step's last line, so the cause shows on the card itself.
+        _ if failed && c.failure.is_some() => {
+            let fs = c.failure.as_ref().expect("checked");
+            let mut s = format!("{}: {}", fs.step, fs.what);
+            if let Some(l) = fs.last_lines.last() {
+                s.push_str(&format!(" · {l}"));
+            }
+            s
+        }
         (Some(e), _) if failed || c.status == NodeStatus::Stopped => e.clone(),
         _ if c.status == NodeStatus::Stopped => "stopped".into(),
+        _ if c.warning.is_some() && c.status != NodeStatus::Running => {
+            c.warning.clone().unwrap_or_default()
+        }
         (_, Some((id, title))) if c.status == NodeStatus::Running => {
-            if tall {
-                title.clone()
-            } else {
-                id.clone()
-            }
+            let what = if tall { title } else { id };
+            let warn = if c.warning.is_some() { "⚠ " } else { "" };
+            format!("{warn}{quiet}{what}")
         }
         _ if c.status == NodeStatus::Done => "all steps done".into(),
         _ if c.status == NodeStatus::Pending && c.done > 0 => "waiting for the next phase".into(),
         _ => String::new(),
     };
-    let what_style = if failed { t.err() } else { t.dim() };
+    let what_style = if failed {
+        t.err()
+    } else if !quiet.is_empty() || c.warning.is_some() {
+        t.warn()
+    } else {
+        t.dim()
+    };
     let bw = if tall {
         w.saturating_sub(3 + count.len() + el.len())
     } else {

@@ -1,0 +1,247 @@
+//! Unit tests of the run and done screens: what `update` makes of the engine's events, read off
+//! the drawn screen (a failure's cause, a quiet step, the cluster's own node count).
+
+use std::time::Duration;
+
+use ratatui::{Terminal, backend::TestBackend};
+
+use super::fixtures::{self, ev, feed};
+use super::model::*;
+use crate::engine::events::{ClusterNode, Event, Failure, RunSummary, StepOutcome, Stream};
+
+fn screen(m: &Model, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| super::view::view(m, f)).unwrap();
+    let b = t.backend().buffer();
+    let mut s = String::new();
+    for y in 0..b.area.height {
+        for x in 0..b.area.width {
+            s.push_str(b[(x, y)].symbol());
+        }
+        s.push('\n');
+    }
+    s
+}
+
+#[test]
+fn a_quiet_step_says_so_on_its_card_until_it_prints_again() {
+    let mut m = fixtures::run_quiet();
+    let s = screen(&m, 120, 36);
+    assert!(s.contains("quiet 2:10"), "{s}");
+    // The clock runs on between the engine's reminders.
+    feed(&mut m, [Msg::Tick(Duration::from_secs(176))]);
+    assert!(screen(&m, 120, 36).contains("quiet 2:15"));
+    ev(
+        &mut m,
+        Event::Log {
+            node: "master1".into(),
+            step: "kubeadm-init".into(),
+            stream: Stream::Stdout,
+            line: "[apiclient] All control plane components are healthy".into(),
+        },
+    );
+    assert!(!screen(&m, 120, 36).contains("quiet "));
+}
+
+#[test]
+fn a_failed_steps_status_and_last_lines_stay_readable() {
+    let m = fixtures::run_failed();
+    for (w, h) in [(120, 36), (80, 24)] {
+        let s = screen(&m, w, h);
+        assert!(
+            s.contains("kubeadm-join failed — exit status 1"),
+            "{w}x{h}:\n{s}"
+        );
+        // The banner keeps the step's last line whole enough to read the cause.
+        assert!(s.contains("│ To see the stack trace"), "{w}x{h}:\n{s}");
+        assert!(
+            s.contains("couldn't validate the identity"),
+            "{w}x{h}:\n{s}"
+        );
+    }
+    // The card says it too, from the typed failure (not guessed from text).
+    let c = &m.run.nodes[m.run.index["worker2"]];
+    assert_eq!(c.status, NodeStatus::Failed);
+    let fs = c.failure.as_ref().unwrap();
+    assert_eq!(
+        (fs.step.as_str(), fs.what.as_str()),
+        ("kubeadm-join", "exit status 1")
+    );
+    assert_eq!(fs.last_lines.len(), 3);
+}
+
+#[test]
+fn a_changed_host_key_is_a_security_state_not_a_guess_from_words() {
+    let mut m = fixtures::run_running();
+    ev(
+        &mut m,
+        Event::NodeUnreachable {
+            node: "worker3".into(),
+            failure: Failure::HostKeyChanged,
+            // Words that the old text-guessing would have taken for "a password is needed".
+            error: "the host key of worker3 changed; password authentication not tried".into(),
+        },
+    );
+    let c = &m.run.nodes[m.run.index["worker3"]];
+    assert_eq!(c.status, NodeStatus::KeyChanged);
+    assert!(
+        !m.status
+            .as_ref()
+            .is_some_and(|(_, s)| s.contains("press p")),
+        "{:?}",
+        m.status
+    );
+    ev(
+        &mut m,
+        Event::NodeUnreachable {
+            node: "worker2".into(),
+            failure: Failure::AuthRefused,
+            error: "Permission denied (publickey)".into(),
+        },
+    );
+    assert_eq!(
+        m.run.nodes[m.run.index["worker2"]].status,
+        NodeStatus::Unreachable
+    );
+    assert!(
+        m.status
+            .as_ref()
+            .unwrap()
+            .1
+            .contains("authentication refused")
+    );
+}
+
+#[test]
+fn a_node_whose_identity_changed_is_flagged_on_its_card() {
+    let mut m = fixtures::run_running();
+    ev(
+        &mut m,
+        Event::NodeIdentityChanged {
+            node: "worker1".into(),
+            detail: "machine-id differs".into(),
+        },
+    );
+    let s = screen(&m, 120, 36);
+    assert!(s.contains("identity changed"), "{s}");
+    assert!(m.status.as_ref().unwrap().1.contains("worker1"));
+}
+
+#[test]
+fn done_counts_the_nodes_the_cluster_reports_and_every_runs_time() {
+    let m = fixtures::done();
+    let s = screen(&m, 120, 36);
+    // Six Kubernetes nodes (the LB is not one), as kubectl reported them.
+    assert!(s.contains("6 of 6 Kubernetes nodes Ready"), "{s}");
+    assert!(!s.contains("lb Ready"), "{s}");
+    // 1:47 of the failed first run plus 1:22 of this one.
+    assert!(s.contains("3:09 over all runs (this run 1:22)"), "{s}");
+}
+
+#[test]
+fn done_without_a_report_from_the_cluster_claims_nothing() {
+    let mut m = fixtures::run_running();
+    ev(
+        &mut m,
+        Event::RunFinished(RunSummary {
+            ok: true,
+            stopped: None,
+            failures: vec![],
+            phase_durations: vec![],
+            total: Duration::from_secs(60),
+            total_all_runs: Duration::from_secs(60),
+            cluster_nodes: vec![],
+            endpoint: "lb:6443".into(),
+            kubeconfig: "~/.kube/config on lb".into(),
+            log_dir: "/tmp/l".into(),
+            state_file: "/tmp/s".into(),
+        }),
+    );
+    let s = screen(&m, 120, 36);
+    assert!(s.contains("the cluster did not report its nodes"), "{s}");
+    assert!(!s.contains("Ready"), "{s}");
+    // ClusterNodes before the summary is used when the summary has none.
+    ev(
+        &mut m,
+        Event::ClusterNodes {
+            nodes: vec![
+                ClusterNode {
+                    name: "master1".into(),
+                    ready: true,
+                    version: "v1.37.1".into(),
+                    roles: "control-plane".into(),
+                },
+                ClusterNode {
+                    name: "worker1".into(),
+                    ready: false,
+                    version: "v1.37.1".into(),
+                    roles: "<none>".into(),
+                },
+            ],
+        },
+    );
+    let s = screen(&m, 120, 36);
+    assert!(s.contains("1 of 2 Kubernetes nodes Ready"), "{s}");
+    assert!(s.contains("worker1 NotReady"), "{s}");
+}
+
+#[test]
+fn a_long_log_line_wraps_with_a_continuation_marker() {
+    let mut m = fixtures::run_running();
+    let sel = m.run.nodes[m.run.selected].info.name.clone();
+    let long = format!("START {} END", "abcdefghij".repeat(30));
+    ev(
+        &mut m,
+        Event::Log {
+            node: sel,
+            step: "kubeadm-init".into(),
+            stream: Stream::Stderr,
+            line: long.clone(),
+        },
+    );
+    for (w, h) in [(120, 36), (80, 24)] {
+        let s = screen(&m, w, h);
+        assert!(s.contains("START abcdefghij"), "{s}");
+        assert!(s.contains("↪ "), "{s}");
+        // Every character of the line is on screen, in order, across its rows.
+        let pane: Vec<String> = s
+            .lines()
+            .filter_map(|l| l.split('│').nth(3).map(str::to_string))
+            .collect();
+        let first = pane.iter().position(|l| l.starts_with("START")).unwrap();
+        let mut joined = pane[first].clone();
+        for l in &pane[first + 1..] {
+            match l.strip_prefix("↪ ") {
+                Some(rest) => joined.push_str(rest),
+                None => break,
+            }
+        }
+        assert_eq!(joined.trim_end(), long, "{w}x{h}:\n{s}");
+    }
+}
+
+#[test]
+fn a_retried_run_clears_the_failure() {
+    let mut m = fixtures::run_failed();
+    feed(
+        &mut m,
+        [fixtures::key(crossterm::event::KeyCode::Char('r'))],
+    );
+    assert!(m.run.running);
+    // While it runs again there is no banner; the engine's RunStarted resets the cards.
+    assert!(!screen(&m, 120, 36).contains("r retries"));
+    let nodes = m.run.nodes.iter().map(|c| c.info.clone()).collect();
+    let phases = m.run.phases.iter().map(|p| p.info.clone()).collect();
+    ev(
+        &mut m,
+        Event::RunStarted {
+            cluster: "prod".into(),
+            nodes,
+            phases,
+            simulated: true,
+        },
+    );
+    let c = &m.run.nodes[m.run.index["worker2"]];
+    assert!(c.failure.is_none() && c.error.is_none());
+    let _ = StepOutcome::Succeeded;
+}
