@@ -484,3 +484,50 @@ fn continue_with_a_file_corrects_it_in_place() {
     assert_eq!(exit_status(&s, home.path()), "0", "{}", s.screen());
     assert_eq!(std::fs::read_to_string(&file).unwrap(), saved);
 }
+
+#[test]
+fn stop_mid_run_cancels_and_says_stopping_until_the_engine_stopped() {
+    let Some((home, s)) = start("demo --speed 1", "stop") else {
+        return;
+    };
+    let h = home.path();
+    s.wait("Welcome to", 20);
+    s.enter_until("Save the inventory as", 40);
+    s.keys(&["Enter"]);
+    s.wait("Connect and preflight", 10);
+    s.wait("Unknown host key", 60);
+    std::thread::sleep(Duration::from_millis(600));
+    s.keys(&["y"]);
+    s.wait("nothing blocks the run", 90);
+    s.keys(&["Enter"]);
+    s.wait("Plan review", 10);
+    s.keys(&["s"]);
+    s.wait("running", 20);
+    std::thread::sleep(Duration::from_millis(1500));
+    s.keys(&["C-c"]);
+    // The dialog says what will happen.
+    s.wait("Stop?", 10);
+    let scr = s.wait("ends the commands running on", 10);
+    assert!(scr.contains("starts nothing new"), "{scr}");
+    s.keys(&["y"]);
+    // Stopped for real: the run ends well before the minute a whole demo run takes, not ok,
+    // and resume is offered.
+    let t0 = Instant::now();
+    let scr = s.wait("r  resume", 30);
+    assert!(t0.elapsed() < Duration::from_secs(30));
+    assert!(scr.contains("stopped"), "{scr}");
+    assert!(!scr.contains("stopping…"), "{scr}");
+    // Outside the screen: the TUI's own log says the engine finished after the stop was asked.
+    let tui_log = std::fs::read_dir(h)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("logs/tui.log"))
+        .find(|p| p.exists())
+        .expect("the demo's tui.log");
+    let log = std::fs::read_to_string(&tui_log).unwrap();
+    let stop_at = log.find("stop requested").expect("stop requested");
+    let finished_at = log.find("run finished: ok=false").expect("run finished");
+    assert!(stop_at < finished_at, "{log}");
+    s.keys(&["q"]);
+    assert_eq!(exit_status(&s, h), "0", "{}", s.screen());
+}

@@ -540,6 +540,9 @@ pub struct Model {
     /// Passwords given in this session (see [`Secrets`]).
     pub secrets: Secrets,
     pub quit: bool,
+    /// Quit was confirmed while the engine was busy: it was told to stop, and kha-tui quits once
+    /// it reports that it stopped (RunFinished, or its task ended).
+    pub quit_when_stopped: bool,
     /// Something changed since the last frame.
     pub dirty: bool,
     /// The terminal's size (columns, rows), for paging by the visible height.
@@ -574,6 +577,7 @@ impl Model {
             accepted_keys: Vec::new(),
             secrets: Secrets::default(),
             quit: false,
+            quit_when_stopped: false,
             dirty: true,
             size: (100, 30),
             keys_ignored_until: Duration::ZERO,

@@ -23,6 +23,14 @@ fn screen(m: &Model, w: u16, h: u16) -> String {
     s
 }
 
+/// The screen's words in order, borders and line breaks gone: wrapped dialog text reads whole.
+fn flat(s: &str) -> String {
+    s.replace(['│', '┌', '┐', '└', '┘', '─'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[test]
 fn a_quiet_step_says_so_on_its_card_until_it_prints_again() {
     let mut m = fixtures::run_quiet();
@@ -244,4 +252,93 @@ fn a_retried_run_clears_the_failure() {
     let c = &m.run.nodes[m.run.index["worker2"]];
     assert!(c.failure.is_none() && c.error.is_none());
     let _ = StepOutcome::Succeeded;
+}
+
+fn summary_stopped() -> RunSummary {
+    RunSummary {
+        ok: false,
+        stopped: Some("stopped by the operator".into()),
+        failures: vec![],
+        phase_durations: vec![],
+        total: Duration::from_secs(40),
+        total_all_runs: Duration::from_secs(40),
+        cluster_nodes: vec![],
+        endpoint: "lb:6443".into(),
+        kubeconfig: "~/.kube/config on lb".into(),
+        log_dir: "/tmp/l".into(),
+        state_file: "/tmp/s".into(),
+    }
+}
+
+#[test]
+fn stop_says_what_happens_cancels_and_shows_stopping_until_the_engine_stopped() {
+    use crossterm::event::KeyCode;
+    let mut m = fixtures::stop_dialog();
+    let s = screen(&m, 80, 24);
+    assert!(
+        s.contains("kha-tui ends the commands running on the "),
+        "{s}"
+    );
+    assert!(s.contains(" nodes now and starts nothing new"), "{s}");
+    assert!(s.contains("the screen says stopping"), "{s}");
+    let cmds = super::update::update(&mut m, fixtures::key(KeyCode::Char('y')));
+    assert!(matches!(cmds.as_slice(), [Command::Stop]), "{cmds:?}");
+    assert!(m.run.stopping && m.run.running && !m.quit);
+    assert!(screen(&m, 120, 36).contains("stopping…"));
+    ev(
+        &mut m,
+        Event::Stopping {
+            reason: "stopped by the operator".into(),
+        },
+    );
+    let s = screen(&m, 120, 36);
+    assert!(s.contains("stopping…"), "{s}");
+    assert!(s.contains("waiting for every node to stop"), "{s}");
+    ev(&mut m, Event::RunFinished(summary_stopped()));
+    let s = screen(&m, 120, 36);
+    assert!(!m.run.stopping && !m.run.running);
+    assert!(!s.contains("stopping…"), "{s}");
+    assert!(s.contains("r resumes"), "{s}");
+}
+
+#[test]
+fn quit_while_busy_waits_for_the_engine_to_stop() {
+    use crossterm::event::KeyCode;
+    let mut m = fixtures::preflight_started();
+    assert!(m.busy());
+    super::update::update(&mut m, fixtures::key(KeyCode::Char('q')));
+    assert!(matches!(m.popups.front(), Some(Popup::Quit { .. })));
+    let s = screen(&m, 120, 36);
+    assert!(
+        flat(&s)
+            .contains("The checks still running are stopped first; kha-tui exits once they have."),
+        "{s}"
+    );
+    let cmds = super::update::update(&mut m, fixtures::key(KeyCode::Char('y')));
+    // The engine is told to stop; kha-tui does not quit yet.
+    assert!(matches!(cmds.as_slice(), [Command::Stop]), "{cmds:?}");
+    assert!(!m.quit && m.quit_when_stopped);
+    feed(&mut m, [Msg::Tick(Duration::from_secs(60))]);
+    assert!(!m.quit, "a tick is not the engine stopping");
+    // The engine's task ended: now it quits.
+    let cmds = super::update::update(&mut m, Msg::TaskEnded(Task::Preflight));
+    assert!(m.quit);
+    assert!(cmds.iter().any(|c| matches!(c, Command::Quit)));
+}
+
+#[test]
+fn quit_asked_again_while_waiting_quits_at_once() {
+    use crossterm::event::KeyCode;
+    let mut m = fixtures::preflight_started();
+    for k in ['q', 'y'] {
+        super::update::update(&mut m, fixtures::key(KeyCode::Char(k)));
+    }
+    assert!(m.quit_when_stopped && !m.quit);
+    super::update::update(&mut m, fixtures::key(KeyCode::Char('q')));
+    assert!(flat(&screen(&m, 120, 36)).contains(
+        "waiting for the nodes to stop. Quit now without waiting? Commands may still be running on the nodes."
+    ));
+    let cmds = super::update::update(&mut m, fixtures::key(KeyCode::Char('y')));
+    assert!(m.quit);
+    assert!(matches!(cmds.as_slice(), [Command::Quit]), "{cmds:?}");
 }

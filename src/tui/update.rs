@@ -38,7 +38,12 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Command> {
         m.dirty = true;
     }
     let front = question_on_top(m);
-    let cmds = dispatch(m, msg);
+    let mut cmds = dispatch(m, msg);
+    // A quit that waited for the engine to stop happens once it has.
+    if m.quit_when_stopped && !m.busy() && !m.quit {
+        m.quit = true;
+        cmds.push(Command::Quit);
+    }
     let now_front = question_on_top(m);
     if now_front.is_some() && now_front != front {
         m.keys_ignored_until = m.now + DIALOG_GRACE;

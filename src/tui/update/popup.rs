@@ -90,7 +90,7 @@ pub(super) fn popup_action(m: &mut Model, a: Action) -> Vec<Command> {
                     m.run.stopping = true;
                     info(
                         m,
-                        "Stopping: running steps are cancelled; a new run resumes".into(),
+                        "Stopping: ending the commands running on the nodes; waiting until every node has stopped".into(),
                     );
                     return vec![Command::Stop];
                 }
@@ -103,13 +103,21 @@ pub(super) fn popup_action(m: &mut Model, a: Action) -> Vec<Command> {
                 let quit = a == Action::DialogYes || (a == Action::DialogEnter && *yes);
                 m.popups.pop_front();
                 if quit {
-                    m.quit = true;
-                    let mut v = Vec::new();
-                    if m.busy() {
-                        v.push(Command::Stop);
+                    // Busy: stop the engine and quit once it reports that it stopped (asked
+                    // again while waiting: quit now).
+                    if m.busy() && !m.quit_when_stopped {
+                        m.quit_when_stopped = true;
+                        if m.run.running {
+                            m.run.stopping = true;
+                        }
+                        info(
+                            m,
+                            "Quitting once every node has stopped: ending the commands running on the nodes…".into(),
+                        );
+                        return vec![Command::Stop];
                     }
-                    v.push(Command::Quit);
-                    return v;
+                    m.quit = true;
+                    return vec![Command::Quit];
                 }
             }
             _ => {}

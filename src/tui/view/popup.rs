@@ -183,7 +183,7 @@ pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect) {
         Popup::Stop { yes } => {
             let w = 62.min(area.width).saturating_sub(4) as usize;
             let mut lines: Vec<Line> = wrap(
-                "Stop the run? Running steps are cancelled; nothing new starts. A later run resumes where this one stopped.",
+                "Stop the run? kha-tui ends the commands running on the nodes now and starts nothing new; the screen says stopping until every node has stopped. Steps already done stay done; a step that was cut off runs again from its start when you resume (r).",
                 w,
             )
             .into_iter()
@@ -203,8 +203,12 @@ pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect) {
         }
         Popup::Quit { yes } => {
             let w = 56.min(area.width).saturating_sub(4) as usize;
-            let text = if m.busy() {
-                "Quit kha-tui? The running task is stopped first.".to_string()
+            let text = if m.quit_when_stopped {
+                "kha-tui is waiting for the nodes to stop. Quit now without waiting? Commands may still be running on the nodes.".to_string()
+            } else if m.run.running {
+                "Quit kha-tui? The run is stopped first: the commands running on the nodes are ended, and kha-tui exits once every node has stopped. A later run resumes; steps already done stay done.".to_string()
+            } else if m.busy() {
+                "Quit kha-tui? The checks still running are stopped first; kha-tui exits once they have.".to_string()
             } else if m.unsaved_edits() {
                 "Quit kha-tui? Your edits to the inventory are not saved and will be lost (n, then Ctrl-S saves them).".to_string()
             } else {

@@ -113,7 +113,7 @@ fn nothing_essential_is_cut_at_80x24_and_120x36() {
             "stop_dialog",
             fixtures::stop_dialog,
             vec![
-                "A later run resumes where this one stopped.",
+                "a step that was cut off runs again from its start when you resume (r).",
                 "[ Stop (y) ]",
             ],
         ),
