@@ -313,7 +313,13 @@ pub fn bindings(m: &Model) -> Vec<Binding> {
         }
         Screen::Plan => {
             v.push(b(&[KeySpec::ch('s')], "s", "start the run", Action::Start));
-            v.push(b(&[ENTER], "Enter", "script", Action::ShowScript));
+            // Enter on a step shows its script; on a phase header it folds or unfolds the phase.
+            v.push(b(
+                &[ENTER],
+                "Enter",
+                "script (a phase: fold)",
+                Action::ShowScript,
+            ));
             v.push(b(&[ESC], "Esc", "back", Action::Back));
             v.push(b(&[UP, K], "↑↓", "select", Action::Up));
             v.push(b(&[DOWN, J], "", "select the next", Action::Down));

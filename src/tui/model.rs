@@ -274,6 +274,8 @@ pub struct PlanReview {
     pub selected: usize,
     /// Show only this node's steps.
     pub node: Option<String>,
+    /// Phases folded to their header (Enter on a header folds and unfolds it).
+    pub folded: Vec<usize>,
 }
 
 impl PlanReview {
@@ -292,7 +294,9 @@ impl PlanReview {
                     continue;
                 }
                 v.push(PlanRow::Phase(i));
-                v.extend(steps.into_iter().map(|j| PlanRow::Step(i, j)));
+                if !self.folded.contains(&i) {
+                    v.extend(steps.into_iter().map(|j| PlanRow::Step(i, j)));
+                }
             }
         }
         v

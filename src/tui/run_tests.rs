@@ -342,3 +342,38 @@ fn quit_asked_again_while_waiting_quits_at_once() {
     assert!(m.quit);
     assert!(matches!(cmds.as_slice(), [Command::Quit]), "{cmds:?}");
 }
+
+#[test]
+fn the_first_enter_on_a_phase_header_folds_it_and_shows_where_the_cursor_is() {
+    use crossterm::event::KeyCode;
+    let mut m = fixtures::plan_review();
+    // As the screen opens: the cursor on the first phase header.
+    m.plan.selected = 0;
+    let before = m.plan.rows().len();
+    let s = screen(&m, 120, 36);
+    assert!(s.contains("▶▾ 1 load-balancer"), "{s}");
+    super::update::update(&mut m, fixtures::key(KeyCode::Enter));
+    assert!(m.popups.is_empty());
+    assert!(m.plan.rows().len() < before, "the phase folded");
+    assert!(screen(&m, 120, 36).contains("▶▸ 1 load-balancer"));
+    super::update::update(&mut m, fixtures::key(KeyCode::Enter));
+    assert_eq!(m.plan.rows().len(), before, "and unfolded");
+    // On a step, Enter shows its script.
+    super::update::update(&mut m, fixtures::key(KeyCode::Down));
+    super::update::update(&mut m, fixtures::key(KeyCode::Enter));
+    assert!(matches!(m.popups.front(), Some(Popup::Script { .. })));
+}
+
+#[test]
+fn a_phase_says_its_mode_once() {
+    let m = fixtures::plan_review();
+    for (w, h) in [(120, 36), (200, 60)] {
+        let s = screen(&m, w, h);
+        for l in s.lines() {
+            assert!(
+                l.matches("one at a time").count() <= 1,
+                "repeated at {w}x{h}: {l}"
+            );
+        }
+    }
+}

@@ -172,6 +172,7 @@ fn connect(m: &mut Model, text: String) -> Vec<Command> {
         plan: Some(crate::plan::build(&cluster)),
         selected: 0,
         node: None,
+        folded: vec![],
     };
     m.screen = Screen::Preflight;
     // Run preflight again only when the inventory changed (or it never ran).

@@ -27,6 +27,18 @@ pub(super) fn plan_action(m: &mut Model, a: Action) -> Vec<Command> {
             };
             m.plan.selected = 0;
         }
+        // Enter on a phase header folds it to its header, or unfolds it.
+        Action::ShowScript if matches!(rows.get(*sel), Some(PlanRow::Phase(_))) => {
+            if let Some(PlanRow::Phase(i)) = rows.get(*sel) {
+                let folded = &mut m.plan.folded;
+                match folded.iter().position(|f| f == i) {
+                    Some(k) => {
+                        folded.remove(k);
+                    }
+                    None => folded.push(*i),
+                }
+            }
+        }
         Action::ShowScript => {
             if let (Some(PlanRow::Step(i, j)), Some(p)) = (rows.get(*sel), &m.plan.plan) {
                 let s = &p.phases[*i].steps[*j];

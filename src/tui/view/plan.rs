@@ -39,15 +39,27 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
                     Mode::Parallel => "nodes in parallel",
                     Mode::Serial => "one at a time",
                 };
+                // The mode once: a title that already says it is not repeated.
+                let text = if ph.title.contains(mode) {
+                    format!("— {}", ph.title)
+                } else {
+                    format!("— {} ({mode})", ph.title)
+                };
+                let fold = if m.plan.folded.contains(&pi) {
+                    "▸"
+                } else {
+                    "▾"
+                };
+                let head = format!(
+                    "{}{fold} {} {} ",
+                    if on { "▶" } else { " " },
+                    pi + 1,
+                    ph.name
+                );
+                let used = head.chars().count();
                 lines.push(Line::from(vec![
-                    Span::styled(format!(" {} {} ", pi + 1, ph.name), base.patch(t.title())),
-                    Span::styled(
-                        fit(
-                            &format!("— {} ({mode})", ph.title),
-                            w.saturating_sub(ph.name.len() + 4),
-                        ),
-                        base.patch(t.dim()),
-                    ),
+                    Span::styled(head, base.patch(t.title())),
+                    Span::styled(fit(&text, w.saturating_sub(used)), base.patch(t.dim())),
                 ]));
             }
             PlanRow::Step(pi, si) => {
