@@ -110,7 +110,7 @@ fn continue_with_a_file(lab: &Lab, c: &Cluster, home: &Path) {
     w.keys(&["Enter"]);
     w.wait("2. Control planes and workers", 20);
     w.edit_node_address(&node, &wrong, &right);
-    w.save();
+    w.save(&file);
     let on_disk = std::fs::read_to_string(&file).unwrap();
     assert!(on_disk.contains(&format!("\"{right}\"")), "{on_disk}");
     assert!(!on_disk.contains(&wrong), "{on_disk}");

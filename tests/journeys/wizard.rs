@@ -109,8 +109,12 @@ impl Wizard {
         w
     }
 
+    /// Keys with a pause after each, as a person types: a loaded machine keeps up.
     pub fn keys(&self, k: &[&str]) {
-        self.t.keys(k)
+        for key in k {
+            self.t.keys(&[key]);
+            std::thread::sleep(Duration::from_millis(150));
+        }
     }
     pub fn text(&self, s: &str) {
         self.t.text(s)
@@ -132,15 +136,40 @@ impl Wizard {
         panic!("no {label:?} on Welcome:\n{}", self.t.screen());
     }
 
-    /// Clears the focused text field and types `value` (readline's Ctrl-U).
+    /// Clears the focused text field and types `value` (readline's Ctrl-U), then waits until
+    /// the focused line (›) shows it (its end, for long values): keys are only sent on once the
+    /// wizard has taken the ones before, however loaded the machine is.
     pub fn set(&self, value: &str) {
+        let tail: String = {
+            let v: Vec<char> = value.chars().collect();
+            v[v.len().saturating_sub(12)..].iter().collect()
+        };
+        let focused = |s: &str| s.lines().any(|l| l.contains('›') && l.contains(&tail));
         self.keys(&["C-u"]);
+        // Cleared first (the old value may equal the new one, or hold it: wait a little only).
+        let end = Instant::now() + Duration::from_secs(2);
+        while focused(&self.t.screen()) && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(100));
+        }
         self.text(value);
+        let end = Instant::now() + Duration::from_secs(15);
+        loop {
+            let s = self.t.screen();
+            if s.lines().any(|l| l.contains('›') && l.contains(&tail)) {
+                return;
+            }
+            assert!(
+                Instant::now() < end,
+                "typed {value:?}, not on the focused line:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Journey 1's typing: page 1 (LB and SSH), page 2 (the node table, cell by cell), page 3
-    /// (cluster name, mirrors). Tab moves field to field (cell to cell in the table).
+    /// (the cluster's name). Tab moves field to field (cell to cell in the table).
     pub fn type_new_inventory(&self, lab: &Lab, c: &Cluster) {
+        // A new inventory starts empty or with examples: every value is typed over.
         self.wait("1. Load balancer and SSH", 20);
         // Name, Address, Endpoint (empty = address), API port.
         self.set(&c.lb);
@@ -159,23 +188,52 @@ impl Wizard {
         }
         self.keys(&["Tab"]);
         self.set(&lab.key.display().to_string());
-        self.wait("✓ valid", 10);
+        self.page_valid("1 LB & SSH");
         self.keys(&["Enter"]);
         self.wait("2. Control planes and workers", 20);
-        // The table: as many rows as needed (Ctrl-N adds one), every cell typed, Tab by Tab.
+        // The table, cell by cell (Tab wraps to the next row); Ctrl-N adds a row where the
+        // table has too few. A new inventory starts with the rows its headings count.
         let rows = c.nodes();
+        let heading = |s: &str, what: &str| -> usize {
+            s.split(what)
+                .nth(1)
+                .and_then(|r| r.split(')').next())
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or(0)
+        };
+        let s = self.t.screen();
+        let existing = heading(&s, "Control planes (") + heading(&s, "Workers (");
         for (i, (n, a)) in rows.iter().enumerate() {
-            if i > 0 {
-                self.keys(&["C-n"]);
+            if i > 0 && i < existing {
+                self.keys(&["Tab"]);
             }
-            self.set(n);
-            self.keys(&["Tab"]);
+            if i >= existing {
+                // A new row comes with a name and the focus on its Address.
+                self.keys(&["C-n"]);
+                std::thread::sleep(Duration::from_millis(300));
+                let s = self.t.screen();
+                let named = s.lines().any(|l| {
+                    l.contains('›')
+                        && l.trim_start_matches(['│', ' ', '›', '★'])
+                            .starts_with(&format!("{n} "))
+                });
+                if !named {
+                    self.keys(&["BTab"]);
+                    self.set(n);
+                    self.keys(&["Tab"]);
+                }
+            } else {
+                self.set(n);
+                self.keys(&["Tab"]);
+            }
             self.set(a);
             self.keys(&["Tab"]);
             self.set("ops");
             self.keys(&["Tab"]);
             self.set("22");
-            if i >= c.control_planes.len() && !self.row_is_worker(n) {
+            let worker = i >= c.control_planes.len();
+            std::thread::sleep(Duration::from_millis(300));
+            if worker != self.row_is_worker(n) {
                 self.keys(&["C-t"]);
             }
         }
@@ -187,32 +245,39 @@ impl Wizard {
                 "{n} {a} not in the table:\n{s}"
             );
         }
-        self.wait("✓ valid", 10);
+        self.page_valid("2 Nodes");
         self.keys(&["Enter"]);
         self.wait("3. Kubernetes and networks", 20);
+        // The cluster's name; everything else as offered (the newest minor, its Calico, the
+        // default subnets, the default download hosts, which the lab serves itself).
+        self.focus_field("Cluster name");
         self.set(&c.name);
-        let labinv = std::fs::read_to_string(&lab.inventory).unwrap();
-        for (label, key) in [
-            ("Package mirror", "package_mirror"),
-            ("containerd mirror", "containerd_mirror"),
-            ("Manifest mirror", "manifest_mirror"),
-        ] {
-            let v = labinv
-                .lines()
-                .find_map(|l| l.strip_prefix(&format!("{key} = ")))
-                .unwrap_or("")
-                .trim_matches('"')
-                .to_string();
-            self.focus_field(label);
-            self.set(&v);
-        }
         self.wait("✓ valid", 10);
     }
 
+    /// Waits until the page tab `tab` shows no error count (`1 LB & SSH ✗2` → `1 LB & SSH`).
+    fn page_valid(&self, tab: &str) {
+        let end = Instant::now() + Duration::from_secs(15);
+        while self.t.screen().contains(&format!("{tab} ✗")) {
+            assert!(
+                Instant::now() < end,
+                "page {tab} still has errors:\n{}",
+                self.t.screen()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Whether `name`'s row is under the Workers heading of the node table.
     fn row_is_worker(&self, name: &str) -> bool {
         let s = self.t.screen();
-        let workers_at = s.find("Workers").unwrap_or(usize::MAX);
-        s.rfind(name).is_some_and(|i| i > workers_at)
+        let lines: Vec<&str> = s.lines().collect();
+        let workers = lines.iter().position(|l| l.contains("Workers ("));
+        let row = lines.iter().position(|l| {
+            l.trim_start_matches(['│', ' ', '›', '★'])
+                .starts_with(&format!("{name} "))
+        });
+        matches!((workers, row), (Some(w), Some(r)) if r > w)
     }
 
     /// Tab until the focused line (marked ›) is the field `label`.
@@ -242,26 +307,34 @@ impl Wizard {
         }
         self.keys(&["Tab"]);
         self.set(to);
-        let s = self.t.screen();
-        assert!(
-            s.lines().any(|l| l.contains(node) && l.contains(to)) && !s.contains(from),
-            "{node}'s address not corrected:\n{s}"
-        );
+        let end = Instant::now() + Duration::from_secs(10);
+        loop {
+            let s = self.t.screen();
+            let row = s.lines().find(|l| l.contains(node)).unwrap_or("");
+            if row.contains(&format!(" {to} ")) && !s.contains(from) {
+                break;
+            }
+            assert!(Instant::now() < end, "{node}'s address not corrected:\n{s}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Ctrl-S: saves to the file the inventory came from; the status line says where.
-    pub fn save(&self) {
+    pub fn save(&self, file: &Path) {
         self.keys(&["C-s"]);
-        self.wait("saved", 10);
+        self.wait(&format!("Saved to {}", file.display()), 10);
     }
 
     /// Ctrl-S on a new inventory: asks where; the operator types `path`.
     pub fn save_as(&self, path: &Path) {
         self.keys(&["C-s"]);
+        // The question comes with a path filled in: replace it.
+        std::thread::sleep(Duration::from_millis(800));
+        self.keys(&["C-u"]);
+        self.text(&path.display().to_string());
         std::thread::sleep(Duration::from_millis(500));
-        self.set(&path.display().to_string());
         self.keys(&["Enter"]);
-        self.wait("saved", 10);
+        self.wait(&format!("Saved to {}", path.display()), 10);
     }
 
     /// From any form page, Enter through the remaining pages to Connect.
@@ -299,6 +372,8 @@ impl Wizard {
                 .find(|w| w.starts_with("SHA256:"))
                 .unwrap_or("SHA256:")
                 .to_string();
+            // A dialog ignores keys for a moment after it opens (a stray key must not answer it).
+            std::thread::sleep(Duration::from_millis(600));
             self.keys(&["Right", "Enter"]);
             // The next node's dialog may follow at once: this one is gone when its key is.
             self.t.wait_gone(&fp, 10);
@@ -354,9 +429,9 @@ impl Wizard {
                 .wait_any(&["Confirm — this step asks", "r  retry", "is ready"], 1500);
             match i {
                 0 => {
-                    self.wait("[ No ]", 10);
+                    // After the moment a new dialog ignores keys: an explicit yes.
                     std::thread::sleep(Duration::from_millis(600));
-                    self.keys(&["Tab", "Enter"]);
+                    self.keys(&["y"]);
                     self.t.wait_gone("Confirm — this step asks", 10);
                     confirmed += 1;
                     assert!(confirmed < 20, "too many confirmations");
