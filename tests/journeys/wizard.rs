@@ -337,25 +337,19 @@ impl Wizard {
         self.wait(&format!("Saved to {}", path.display()), 10);
     }
 
-    /// From any form page, Enter through the remaining pages to Connect.
+    /// From any form page, Enter through the rest to Connect (in the node table Enter goes cell
+    /// by cell, and on from the last; on the last page it saves and connects).
     pub fn forms_to_connect(&self) {
-        for _ in 0..4 {
-            let (i, _) = self.t.wait_any(
-                &[
-                    "1. Load balancer and SSH",
-                    "2. Control planes and workers",
-                    "3. Kubernetes and networks",
-                    "Connect and preflight",
-                ],
-                30,
-            );
-            if i == 3 {
+        let end = Instant::now() + Duration::from_secs(120);
+        loop {
+            let s = self.t.screen();
+            if s.contains("Connect and preflight") {
                 return;
             }
+            assert!(Instant::now() < end, "never reached Connect:\n{s}");
             self.keys(&["Enter"]);
-            std::thread::sleep(Duration::from_millis(400));
+            std::thread::sleep(Duration::from_millis(250));
         }
-        self.wait("Connect and preflight", 30);
     }
 
     /// Accepts `n` unknown host keys, each in its dialog.
