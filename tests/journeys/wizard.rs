@@ -59,7 +59,7 @@ impl Cluster {
             "# Journey cluster {name}: written by the journey test, edited by the wizard.\n\
              [cluster]\nname = \"{name}\"\nkubernetes_version = {k}\ncalico_version = {cv}\n\
              # The lab's file server stands in for pkgs.k8s.io, Docker and GitHub.\n\
-             package_mirror = {pm}\ncontainerd_mirror = {cm}\nmanifest_mirror = {mm}\n\n\
+             package_mirror = {pm}\ncontainerd_mirror = {cm}\nmanifest_mirror = {mm}\n{keys}\n\
              [load_balancer]\nname = \"{lb}\"\naddress = \"{lba}\"\nport = 6443\n\n\
              [ssh]\nuser = \"ops\"\nidentity_file = \"{key}\"\n",
             name = self.name,
@@ -68,6 +68,12 @@ impl Cluster {
             pm = value("package_mirror"),
             cm = value("containerd_mirror"),
             mm = value("manifest_mirror"),
+            // The mirrors are plain http: their signing keys are pinned, as the lab's are.
+            keys = labinv
+                .lines()
+                .filter(|l| l.contains("_mirror_key = "))
+                .map(|l| format!("{l}\n"))
+                .collect::<String>(),
             lb = self.lb,
             lba = lab.addr(&self.lb),
             key = lab.key.display(),
