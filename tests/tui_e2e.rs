@@ -503,7 +503,31 @@ fn stop_mid_run_cancels_and_says_stopping_until_the_engine_stopped() {
     s.wait("Plan review", 10);
     s.keys(&["s"]);
     s.wait("running", 20);
+    // All nodes' lines, paused one page up: the window stays put while lines keep arriving.
+    s.keys(&["a"]);
     std::thread::sleep(Duration::from_millis(1500));
+    s.keys(&["PPage"]);
+    let paused = |scr: &str| -> Option<(u64, u64, u64)> {
+        let at = scr.find("paused ")? + "paused ".len();
+        let rest = &scr[at..];
+        let end = rest.find(' ')?;
+        let (range, total) = rest[..end].split_once('/')?;
+        let (a, b) = range.split_once('–')?;
+        Some((a.parse().ok()?, b.parse().ok()?, total.parse().ok()?))
+    };
+    let first = paused(&s.wait("paused ", 10)).expect("a paused position");
+    // Paged by the visible height (30 rows: the pane shows about 20 lines), not 10 lines.
+    assert!(first.1 - first.0 + 1 >= 15, "{first:?}");
+    std::thread::sleep(Duration::from_millis(1500));
+    let later = paused(&s.screen()).expect("still paused");
+    assert_eq!(
+        (later.0, later.1),
+        (first.0, first.1),
+        "the paused window moved"
+    );
+    assert!(later.2 >= first.2, "{first:?} {later:?}");
+    s.keys(&["End"]);
+    s.wait("follow", 10);
     s.keys(&["C-c"]);
     // The dialog says what will happen.
     s.wait("Stop?", 10);
