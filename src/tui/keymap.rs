@@ -109,7 +109,12 @@ impl Binding {
     }
 }
 
-fn b(keys: &[KeySpec], hint: &'static str, label: &'static str, action: Action) -> Binding {
+pub(super) fn b(
+    keys: &[KeySpec],
+    hint: &'static str,
+    label: &'static str,
+    action: Action,
+) -> Binding {
     Binding {
         keys: keys.to_vec(),
         hint,
@@ -118,28 +123,28 @@ fn b(keys: &[KeySpec], hint: &'static str, label: &'static str, action: Action) 
     }
 }
 
-const UP: KeySpec = KeySpec::plain(KeyCode::Up);
-const DOWN: KeySpec = KeySpec::plain(KeyCode::Down);
-const LEFT: KeySpec = KeySpec::plain(KeyCode::Left);
-const RIGHT: KeySpec = KeySpec::plain(KeyCode::Right);
-const ENTER: KeySpec = KeySpec::plain(KeyCode::Enter);
-const ESC: KeySpec = KeySpec::plain(KeyCode::Esc);
-const TAB: KeySpec = KeySpec::plain(KeyCode::Tab);
-const BACKTAB: KeySpec = KeySpec::plain(KeyCode::BackTab);
-const PGUP: KeySpec = KeySpec::plain(KeyCode::PageUp);
-const PGDN: KeySpec = KeySpec::plain(KeyCode::PageDown);
-const HOME: KeySpec = KeySpec::plain(KeyCode::Home);
-const END: KeySpec = KeySpec::plain(KeyCode::End);
-const CTRL_C: KeySpec = KeySpec::ctrl('c');
+pub(super) const UP: KeySpec = KeySpec::plain(KeyCode::Up);
+pub(super) const DOWN: KeySpec = KeySpec::plain(KeyCode::Down);
+pub(super) const LEFT: KeySpec = KeySpec::plain(KeyCode::Left);
+pub(super) const RIGHT: KeySpec = KeySpec::plain(KeyCode::Right);
+pub(super) const ENTER: KeySpec = KeySpec::plain(KeyCode::Enter);
+pub(super) const ESC: KeySpec = KeySpec::plain(KeyCode::Esc);
+pub(super) const TAB: KeySpec = KeySpec::plain(KeyCode::Tab);
+pub(super) const BACKTAB: KeySpec = KeySpec::plain(KeyCode::BackTab);
+pub(super) const PGUP: KeySpec = KeySpec::plain(KeyCode::PageUp);
+pub(super) const PGDN: KeySpec = KeySpec::plain(KeyCode::PageDown);
+pub(super) const HOME: KeySpec = KeySpec::plain(KeyCode::Home);
+pub(super) const END: KeySpec = KeySpec::plain(KeyCode::End);
+pub(super) const CTRL_C: KeySpec = KeySpec::ctrl('c');
 
 /// `?` and F1 open the help overlay (where `?` would be typed, F1 alone).
-const F1: KeySpec = KeySpec::plain(KeyCode::F(1));
-const HELP_KEYS: [KeySpec; 2] = [KeySpec::ch('?'), F1];
-const J: KeySpec = KeySpec::ch('j');
-const K: KeySpec = KeySpec::ch('k');
-const Y: KeySpec = KeySpec::ch('y');
-const N: KeySpec = KeySpec::ch('n');
-const Q: KeySpec = KeySpec::ch('q');
+pub(super) const F1: KeySpec = KeySpec::plain(KeyCode::F(1));
+pub(super) const HELP_KEYS: [KeySpec; 2] = [KeySpec::ch('?'), F1];
+pub(super) const J: KeySpec = KeySpec::ch('j');
+pub(super) const K: KeySpec = KeySpec::ch('k');
+pub(super) const Y: KeySpec = KeySpec::ch('y');
+pub(super) const N: KeySpec = KeySpec::ch('n');
+pub(super) const Q: KeySpec = KeySpec::ch('q');
 
 fn help(v: &mut Vec<Binding>) {
     v.push(b(&HELP_KEYS, "?", "all keys", Action::Help));
@@ -148,7 +153,7 @@ fn help(v: &mut Vec<Binding>) {
 /// The keys that work right now, most important first. A popup takes all keys.
 pub fn bindings(m: &Model) -> Vec<Binding> {
     if let Some(p) = m.popups.front() {
-        return popup_bindings(p);
+        return super::keymap_dialogs::bindings(p);
     }
     let mut v = Vec::new();
     match m.screen {
@@ -375,112 +380,6 @@ pub fn bindings(m: &Model) -> Vec<Binding> {
     v
 }
 
-fn popup_bindings(p: &Popup) -> Vec<Binding> {
-    match p {
-        Popup::HostKey { yes, .. } => vec![
-            b(&[Y], "y", "accept", Action::DialogYes),
-            b(&[ESC, N], "n/Esc", "reject", Action::DialogNo),
-            b(
-                &[ENTER],
-                "Enter",
-                if *yes { "accept" } else { "reject" },
-                Action::DialogEnter,
-            ),
-            b(
-                &[LEFT, RIGHT, TAB, BACKTAB],
-                "←→",
-                "choose",
-                Action::DialogToggle,
-            ),
-        ],
-        Popup::Confirm {
-            yes, typed, chosen, ..
-        } => {
-            let mut v = Vec::new();
-            if typed.is_none() {
-                v.push(b(&[Y], "y", "run it", Action::DialogYes));
-                v.push(b(&[N], "n", "don't run", Action::DialogNo));
-            }
-            v.push(b(
-                &[ENTER],
-                "Enter",
-                match (*chosen || typed.is_some(), *yes) {
-                    (false, _) => "(choose first)",
-                    (true, true) => "run it",
-                    (true, false) => "don't run",
-                },
-                Action::DialogEnter,
-            ));
-            v.push(b(&[TAB, BACKTAB], "Tab", "choose", Action::DialogToggle));
-            v.push(b(&[ESC], "Esc", "don't run", Action::DialogNo));
-            v.push(b(&[UP], "↑↓", "scroll", Action::Up));
-            v.push(b(&[DOWN], "", "scroll down", Action::Down));
-            v.push(b(&[PGUP], "", "a page up", Action::PageUp));
-            v.push(b(&[PGDN], "", "a page down", Action::PageDown));
-            if typed.is_none() {
-                // With a typed confirmation, letters and ←→ go to the text field.
-                v.push(b(&[LEFT, RIGHT], "", "choose", Action::DialogToggle));
-            }
-            v
-        }
-        Popup::Stop { yes } | Popup::Quit { yes } => {
-            let stop = matches!(p, Popup::Stop { .. });
-            vec![
-                b(
-                    &[Y],
-                    "y",
-                    if stop { "stop" } else { "quit" },
-                    Action::DialogYes,
-                ),
-                b(
-                    &[ESC, N],
-                    "n/Esc",
-                    if stop { "keep running" } else { "stay" },
-                    Action::DialogNo,
-                ),
-                b(
-                    &[ENTER],
-                    "Enter",
-                    match (stop, *yes) {
-                        (true, true) => "stop",
-                        (true, false) => "keep running",
-                        (false, true) => "quit",
-                        (false, false) => "stay",
-                    },
-                    Action::DialogEnter,
-                ),
-                b(
-                    &[LEFT, RIGHT, TAB, BACKTAB],
-                    "←→",
-                    "choose",
-                    Action::DialogToggle,
-                ),
-                // A second Ctrl-C while asked: treat as "no" (never an accidental yes).
-                b(&[CTRL_C], "", "no", Action::DialogNo),
-            ]
-        }
-        Popup::Secrets { .. } => vec![
-            b(&[ENTER], "Enter", "use & check again", Action::DialogEnter),
-            b(&[TAB, DOWN], "Tab/↓", "field", Action::FocusNext),
-            b(&[BACKTAB, UP], "", "previous field", Action::FocusPrev),
-            b(&[ESC], "Esc", "cancel", Action::DialogNo),
-        ],
-        Popup::SaveAs { .. } => vec![
-            b(&[ENTER], "Enter", "save here", Action::DialogEnter),
-            b(&[ESC], "Esc", "cancel", Action::DialogNo),
-        ],
-        Popup::Script { .. } | Popup::Help { .. } => vec![
-            b(&[ESC, ENTER, Q], "Esc", "close", Action::Close),
-            b(&[UP, K], "↑↓", "scroll", Action::Up),
-            b(&[DOWN, J], "", "scroll down", Action::Down),
-            b(&[PGUP], "PgUp/Dn", "page up/down", Action::PageUp),
-            b(&[PGDN], "", "a page down", Action::PageDown),
-            b(&[HOME], "Home/End", "top/end", Action::Home),
-            b(&[END], "", "the end", Action::End),
-        ],
-    }
-}
-
 impl KeySpec {
     /// How the help overlay and README name this key.
     pub fn name(&self) -> String {
@@ -523,7 +422,7 @@ impl Binding {
 
 /// The help overlay's rows for the state the operator is in: every binding (footer or not).
 pub fn help_rows(m: &Model) -> Vec<(String, &'static str)> {
-    let mut m_keys = Vec::new();
+    let mut rows = Vec::new();
     // The overlay describes the screen under it, not itself.
     let list = match m.popups.front() {
         Some(Popup::Help { under, .. }) => under.clone(),
@@ -531,11 +430,11 @@ pub fn help_rows(m: &Model) -> Vec<(String, &'static str)> {
     };
     for b in list {
         let row = (b.key_names(), b.label);
-        if !m_keys.contains(&row) {
-            m_keys.push(row);
+        if !rows.contains(&row) {
+            rows.push(row);
         }
     }
-    m_keys
+    rows
 }
 
 /// The footer's entries: (keys, what they do).

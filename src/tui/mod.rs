@@ -10,6 +10,7 @@ pub mod fixtures;
 pub mod form;
 mod form_nodes;
 pub mod keymap;
+mod keymap_dialogs;
 pub mod keys_reference;
 pub mod log_pane;
 pub mod logs;
