@@ -34,6 +34,10 @@ pub fn fix_step(node: &str, fix: &str) -> Option<Step> {
         after: vec![],
         confirm: None,
         sensitive: false,
+        holds: vec![],
+        makes: vec![],
+        limits: Default::default(),
+        reports_cluster_nodes: false,
     })
 }
 
@@ -84,12 +88,12 @@ pub async fn fix<T: Transport>(
     conn.finish().await;
     let (outcome, r) = match result {
         Ok((status, _)) if status.success() => (StepOutcome::Succeeded, Ok(())),
-        Ok((status, tail)) => (
+        Ok((status, out)) => (
             StepOutcome::Failed {
                 failure: status.0.into(),
-                reason: tail.clone(),
+                reason: out.tail.clone(),
             },
-            Err(tail),
+            Err(out.tail),
         ),
         Err(e) => {
             let why = redactor.redact(&e.to_string());

@@ -1,16 +1,25 @@
 //! Runs a plan through a `Transport`: connects to every node, runs the preflight, then the
-//! phases (nodes in parallel where the plan allows, control-plane joins one at a time),
-//! emitting events for a viewer and keeping state so that a re-run resumes.
+//! plan's steps as a dependency graph (each as soon as what it waits for is done, exclusive
+//! resources one at a time), emitting events for a viewer and keeping state so that a re-run
+//! resumes. Files: `runner` (the run), `connect` (connect + preflight), `scheduler` (the graph),
+//! `node_task` (one node's connection and work), `values` (run values), `state` and
+//! `state_writer` (what is done), `pump` (log files).
 
+mod connect;
 pub mod events;
 pub mod fanout;
 pub mod fix;
 pub mod logs;
 pub mod node;
+pub mod node_task;
 pub mod preflight;
+mod pump;
 mod runner;
+pub mod scheduler;
 pub mod secrets;
 pub mod state;
+pub mod state_writer;
+pub mod values;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

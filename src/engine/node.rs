@@ -2,8 +2,6 @@
 //! password, or none), a private work directory, running a step (files installed as root,
 //! then the script) with its output streamed and redacted, and reading a file as root.
 
-use std::time::Instant;
-
 use tokio::sync::mpsc;
 
 use super::events::{Event, Stream};
@@ -87,7 +85,21 @@ pub struct NodeConn<S: Session> {
     pub workdir: String,
     /// e.g. "Debian GNU/Linux 12 (bookworm)"
     pub os: String,
+    /// /etc/machine-id (empty when the node has none).
+    pub machine_id: String,
 }
+
+/// What a step printed that the engine keeps: the last error lines and, for a step that
+/// reports cluster nodes, its `kha-node` lines.
+#[derive(Debug, Default)]
+pub struct StepOutput {
+    pub tail: String,
+    pub reported: Vec<String>,
+}
+
+/// The first `StepQuiet` after this much silence, then one every `QUIET_REPEAT`.
+pub const QUIET_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
+pub const QUIET_REPEAT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Runs a command and collects its output without showing it.
 pub async fn collect<S: Session>(
@@ -172,13 +184,23 @@ impl<S: Session> NodeConn<S> {
         .await
         .map(|c| c.stdout.trim().to_string())
         .unwrap_or_default();
+        let machine_id = collect(&mut session, "cat /etc/machine-id", None)
+            .await
+            .map(|c| c.stdout.trim().to_string())
+            .unwrap_or_default();
         Ok(NodeConn {
             name: name.to_string(),
             session,
             sudo,
             workdir,
             os,
+            machine_id,
         })
+    }
+
+    /// The fingerprint of the host key the node presented (empty when unknown).
+    pub fn session_host_key(&self) -> String {
+        self.session.host_key().unwrap_or_default()
     }
 
     /// Runs `command` as root, collecting its output quietly.
@@ -224,12 +246,42 @@ impl<S: Session> NodeConn<S> {
                 d = quote(&f.path),
             ));
         }
-        w.push_str("exec env");
+        // The script runs in a process group of its own whose id is kept in the work
+        // directory, so that stopping the run, a timeout or a lost session can end it and
+        // every child it started (apt, kubeadm), and a retry never waits behind it.
+        w.push_str("exec setsid -w env");
         for (k, v) in &step.env {
             w.push_str(&format!(" {}", quote(&format!("{k}={v}"))));
         }
-        w.push_str(&format!(" bash {}\n", quote(&self.script_path(step))));
+        w.push_str(&format!(
+            " bash -c 'echo $$ > \"$0\"; exec bash \"$1\" </dev/null' {} {}\n",
+            quote(&self.pgid_path(step)),
+            quote(&self.script_path(step))
+        ));
         w
+    }
+
+    pub fn pgid_path(&self, step: &Step) -> String {
+        format!("{}/{}.pgid", self.workdir, step.id)
+    }
+
+    /// Ends the process group of `step` whose id is in `pgid_file` (TERM, then KILL after
+    /// 2 s), over this session; the file may be in an earlier session's work directory.
+    pub async fn kill_group(&mut self, step: &Step, pgid_file: &str) -> Result<(), TransportError> {
+        let script = kill_script(pgid_file);
+        let c = self
+            .root_collect(&format!("bash -c {}", quote(&script)))
+            .await?;
+        if c.status.success() {
+            Ok(())
+        } else {
+            Err(TransportError::Other(format!(
+                "could not end {} on {}: {}",
+                step.id,
+                self.name,
+                c.stderr.trim()
+            )))
+        }
     }
 
     pub fn script_path(&self, step: &Step) -> String {
@@ -250,14 +302,14 @@ impl<S: Session> NodeConn<S> {
     }
 
     /// Uploads and runs one step, streaming its redacted output as `Log` events.
-    /// Returns the exit status and the last lines of error output.
+    /// Returns the exit status, the last lines of error output and the reported lines.
     pub async fn run_step(
         &mut self,
         step: &Step,
         values: &RunValues,
         redactor: &Redactor,
         events: &mpsc::Sender<Event>,
-    ) -> Result<(ExitStatus, String), NodeError> {
+    ) -> Result<(ExitStatus, StepOutput), NodeError> {
         let mut staged = Vec::new();
         for (i, f) in step.files.iter().enumerate() {
             let content = values.fill(&f.content).map_err(|p| {
@@ -290,12 +342,38 @@ impl<S: Session> NodeConn<S> {
         let node = self.name.clone();
         let forward = async {
             let mut tail: std::collections::VecDeque<String> = Default::default();
-            while let Some(o) = rx.recv().await {
+            let mut reported = Vec::new();
+            let mut last = tokio::time::Instant::now();
+            let mut next_quiet = last + QUIET_AFTER;
+            loop {
+                let o = tokio::select! {
+                    o = rx.recv() => o,
+                    _ = tokio::time::sleep_until(next_quiet) => {
+                        let _ = events
+                            .send(Event::StepQuiet {
+                                node: node.clone(),
+                                step: step.id.clone(),
+                                quiet_for: last.elapsed(),
+                            })
+                            .await;
+                        next_quiet += QUIET_REPEAT;
+                        continue;
+                    }
+                };
+                let Some(o) = o else { break };
+                last = tokio::time::Instant::now();
+                next_quiet = last + QUIET_AFTER;
                 let (stream, line) = match o {
                     Output::Stdout(l) => (Stream::Stdout, l),
                     Output::Stderr(l) => (Stream::Stderr, l),
                 };
                 let line = redactor.redact(&line);
+                if step.reports_cluster_nodes
+                    && stream == Stream::Stdout
+                    && line.starts_with("kha-node ")
+                {
+                    reported.push(line.clone());
+                }
                 if stream == Stream::Stderr || line.starts_with("kha-tui:") {
                     tail.push_back(line.clone());
                     if tail.len() > 3 {
@@ -311,12 +389,13 @@ impl<S: Session> NodeConn<S> {
                     })
                     .await;
             }
-            tail.into_iter().collect::<Vec<_>>().join(" | ")
+            StepOutput {
+                tail: tail.into_iter().collect::<Vec<_>>().join(" | "),
+                reported,
+            }
         };
-        let started = Instant::now();
-        let (status, tail) = tokio::join!(run, forward);
-        let _ = started;
-        Ok((status?, tail))
+        let (status, output) = tokio::join!(run, forward);
+        Ok((status?, output))
     }
 
     /// Removes the work directory (best effort) and closes the connection.
@@ -328,5 +407,63 @@ impl<S: Session> NodeConn<S> {
         )
         .await;
         self.session.close().await;
+    }
+}
+
+/// Shell text that ends the process group whose id is in `pgid_file` (TERM, then KILL for
+/// what is left after 2 s) and removes the file. Succeeds when the group is gone.
+pub fn kill_script(pgid_file: &str) -> String {
+    format!(
+        "f={f}; [ -f \"$f\" ] || exit 0; g=$(cat \"$f\"); case $g in ''|*[!0-9]*) exit 0;; esac; \
+kill -TERM -- \"-$g\" 2>/dev/null || {{ rm -f \"$f\"; exit 0; }}; \
+i=0; while kill -0 -- \"-$g\" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; \
+kill -KILL -- \"-$g\" 2>/dev/null; rm -f \"$f\"; exit 0",
+        f = quote(pgid_file)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kill_script;
+
+    /// The kill script ends a real process group (the step and its children) and removes the
+    /// pgid file; run with the local bash, as it runs on a node.
+    #[test]
+    fn kill_script_ends_the_whole_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let pgid = dir.path().join("s.pgid");
+        let script = dir.path().join("s.sh");
+        std::fs::write(&script, "sleep 60 & sleep 60\n").unwrap();
+        let mut child = std::process::Command::new("setsid")
+            .arg("-w")
+            .arg("bash")
+            .arg("-c")
+            .arg("echo $$ > \"$0\"; exec bash \"$1\" </dev/null")
+            .arg(&pgid)
+            .arg(&script)
+            .spawn()
+            .unwrap();
+        let g = loop {
+            if let Ok(t) = std::fs::read_to_string(&pgid)
+                && !t.trim().is_empty()
+            {
+                break t.trim().to_string();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let st = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(kill_script(pgid.to_str().unwrap()))
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let _ = child.wait();
+        let alive = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!("kill -0 -- -{g}"))
+            .status()
+            .unwrap();
+        assert!(!alive.success(), "process group {g} is gone");
+        assert!(!pgid.exists());
     }
 }

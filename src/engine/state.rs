@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 pub enum StepStatus {
     Done,
     Failed,
+    /// Was running when the operator stopped the run; runs again next time.
+    Interrupted,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +41,22 @@ pub struct State {
     /// Wall time of every earlier run of this cluster, summed (resumes add up).
     #[serde(default)]
     pub elapsed_ms_all_runs: u64,
+    /// node → which machine its records were made on.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub machines: BTreeMap<String, NodeIdentity>,
+    /// Records of nodes that turned out to be another machine, kept for the operator to read
+    /// ("node@unix-seconds" → step id → record); never used to skip a step.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub set_aside: BTreeMap<String, BTreeMap<String, StepRecord>>,
+}
+
+/// Which machine a node is: its SSH host key and /etc/machine-id (either may be unknown).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeIdentity {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub host_key: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub machine_id: String,
 }
 
 pub fn now_secs() -> u64 {
@@ -106,6 +124,47 @@ impl State {
             .entry(node.to_string())
             .or_default()
             .insert(step.to_string(), rec);
+    }
+
+    /// Records that `node` is the machine `now`. When the state knew it as another machine
+    /// (a known part differs), its step records are set aside and what differs is returned.
+    pub fn identify(&mut self, node: &str, now: NodeIdentity) -> Option<String> {
+        let before = self.machines.get(node).cloned().unwrap_or_default();
+        let mut differs = Vec::new();
+        if !before.host_key.is_empty()
+            && !now.host_key.is_empty()
+            && before.host_key != now.host_key
+        {
+            differs.push(format!("host key {} was {}", now.host_key, before.host_key));
+        }
+        if !before.machine_id.is_empty()
+            && !now.machine_id.is_empty()
+            && before.machine_id != now.machine_id
+        {
+            differs.push(format!(
+                "machine-id {} was {}",
+                now.machine_id, before.machine_id
+            ));
+        }
+        let mut merged = now;
+        if differs.is_empty() {
+            // Keep what was known when a part cannot be read this time.
+            if merged.host_key.is_empty() {
+                merged.host_key = before.host_key;
+            }
+            if merged.machine_id.is_empty() {
+                merged.machine_id = before.machine_id;
+            }
+        }
+        self.machines.insert(node.to_string(), merged);
+        if differs.is_empty() {
+            return None;
+        }
+        if let Some(records) = self.steps.remove(node) {
+            self.set_aside
+                .insert(format!("{node}@{}", now_secs()), records);
+        }
+        Some(differs.join(", "))
     }
 
     /// Forgets the given steps of a node (for `--node N --from STEP`).

@@ -2,9 +2,14 @@
 
 use ipnet::IpNet;
 
-use super::{FileSpec, Mode, Phase, Placeholder, Plan, Step};
+use std::time::Duration;
+
+use super::{FileSpec, Limits, Mode, Phase, Placeholder, Plan, Step, ValueSources};
 use crate::assets::{render, scripts, templates};
 use crate::inventory::{Cluster, Node, Role};
+
+/// Held by control-plane joins: kubeadm adds etcd members one at a time.
+pub const ETCD_MEMBERSHIP: &str = "etcd-membership";
 
 /// How long `wait-ready` waits for every node to be Ready.
 const READY_TIMEOUT_SECONDS: u32 = 900;
@@ -43,6 +48,10 @@ fn step(
         after: vec![],
         confirm: None,
         sensitive: false,
+        holds: vec![],
+        makes: vec![],
+        limits: Default::default(),
+        reports_cluster_nodes: false,
     }
 }
 
@@ -196,7 +205,7 @@ pub fn host_in_url(a: std::net::IpAddr) -> String {
 /// certificate upload window; it is not part of the printed phases.
 pub fn refresh_join_secrets(c: &Cluster) -> Step {
     let first = c.first_control_plane();
-    step(
+    let mut s = step(
         "refresh-join-secrets",
         first,
         "Create a new bootstrap token and re-upload control-plane certificates",
@@ -207,7 +216,9 @@ pub fn refresh_join_secrets(c: &Cluster) -> Step {
             mode: 0o600,
             content: kubeadm_init_yaml(c, first),
         }],
-    )
+    );
+    s.makes = vec![Placeholder::BootstrapToken, Placeholder::CertificateKey];
+    s
 }
 
 fn key(n: &Node, step: &str) -> String {
@@ -227,18 +238,12 @@ fn link(c: &Cluster, phases: &mut [Phase]) {
         .map(|n| key(n, "kubeadm-join"))
         .collect();
     let mut last_on_node: std::collections::HashMap<String, String> = Default::default();
-    let mut prev_cp_join: Option<String> = None;
     for ph in phases.iter_mut() {
         for s in &mut ph.steps {
             let mut after: Vec<String> = last_on_node.get(&s.node).cloned().into_iter().collect();
             match s.id.as_str() {
                 "kubeadm-init" => after.push(key(&c.lb, "haproxy")),
-                "kubeadm-join" => {
-                    after.push(init.clone());
-                    if ph.mode == Mode::Serial {
-                        after.extend(prev_cp_join.replace(Plan::key(&s.node, &s.id)));
-                    }
-                }
+                "kubeadm-join" => after.push(init.clone()),
                 "kubeconfig" | "calico" => after.push(init.clone()),
                 "wait-ready" | "cleanup-secrets" => after.extend(joins.iter().cloned()),
                 _ => {}
@@ -308,6 +313,7 @@ pub fn build(c: &Cluster) -> Plan {
         }],
     );
     init.sensitive = true;
+    init.makes = vec![Placeholder::BootstrapToken, Placeholder::CertificateKey];
     init.confirm = Some(format!(
         "kubeadm init creates the cluster CA and control plane on {} and uploads the control-plane certificates, encrypted under a generated key, into the cluster for two hours",
         first.name
@@ -355,6 +361,9 @@ pub fn build(c: &Cluster) -> Plan {
             }],
         );
         s.sensitive = true;
+        if n.role == Role::ControlPlane {
+            s.holds = vec![ETCD_MEMBERSHIP.into()];
+        }
         s
     };
     let cps: Vec<Step> = c.control_planes().skip(1).map(join).collect();
@@ -410,7 +419,7 @@ pub fn build(c: &Cluster) -> Plan {
             content: calico_installation_yaml(c),
         }],
     );
-    let ready = step(
+    let mut ready = step(
         "wait-ready",
         first,
         "Wait until every node is Ready",
@@ -421,6 +430,12 @@ pub fn build(c: &Cluster) -> Plan {
         ]),
         vec![],
     );
+    ready.reports_cluster_nodes = true;
+    // It waits up to READY_TIMEOUT_SECONDS itself, printing little: its limits are longer.
+    ready.limits = Limits {
+        total: Some(Duration::from_secs(READY_TIMEOUT_SECONDS as u64 + 120)),
+        idle: Some(Duration::from_secs(READY_TIMEOUT_SECONDS as u64 + 60)),
+    };
     let cleanup = step(
         "cleanup-secrets",
         first,
@@ -442,5 +457,11 @@ pub fn build(c: &Cluster) -> Plan {
         kubernetes_version: v.minor.clone(),
         endpoint: c.control_plane_endpoint(),
         phases,
+        values: Some(ValueSources {
+            node: first.name.clone(),
+            ca_cert: "/etc/kubernetes/pki/ca.crt".into(),
+            admin_kubeconfig: "/etc/kubernetes/admin.conf".into(),
+            refresh: refresh_join_secrets(c),
+        }),
     }
 }

@@ -105,9 +105,77 @@ pub struct Step {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confirm: Option<String>,
     pub sensitive: bool,
+    /// Exclusive resources held while it runs: no two steps holding the same one run at once
+    /// (control-plane joins hold "etcd-membership": kubeadm adds etcd members one at a time).
+    #[serde(skip)]
+    pub holds: Vec<String>,
+    /// Run values this step puts into the cluster when it succeeds (kubeadm init uploads the
+    /// join secrets): they are fresh from then on.
+    #[serde(skip)]
+    pub makes: Vec<Placeholder>,
+    /// Its own time limits where the run's defaults do not fit.
+    #[serde(skip)]
+    pub limits: Limits,
+    /// Prints `kha-node` lines (what the cluster reports about its nodes), which the engine
+    /// parses into `Event::ClusterNodes`.
+    #[serde(skip)]
+    pub reports_cluster_nodes: bool,
+}
+
+/// A step's time limits; `None` = the run's default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// The whole step.
+    pub total: Option<std::time::Duration>,
+    /// No output for this long.
+    pub idle: Option<std::time::Duration>,
+}
+
+/// A step's typed key: which node, which step.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StepKey {
+    pub node: String,
+    pub step: String,
+}
+
+impl StepKey {
+    /// From "node:step", as `Step::after` names steps.
+    pub fn parse(s: &str) -> StepKey {
+        let (node, step) = s.split_once(':').unwrap_or((s, ""));
+        StepKey {
+            node: node.into(),
+            step: step.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for StepKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.node, self.step)
+    }
+}
+
+/// Where the engine gets the run values a step needs and it cannot generate itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueSources {
+    /// The node whose files hold them (the first control plane).
+    pub node: String,
+    /// The cluster CA certificate; the discovery pin is computed from it.
+    pub ca_cert: String,
+    pub admin_kubeconfig: String,
+    /// Puts fresh join secrets into the cluster (after a resume, or once the certificate
+    /// upload window has passed).
+    pub refresh: Step,
 }
 
 impl Step {
+    pub fn key(&self) -> StepKey {
+        StepKey {
+            node: self.node.clone(),
+            step: self.id.clone(),
+        }
+    }
+
     pub fn needs(&self) -> Vec<Placeholder> {
         let mut v: Vec<Placeholder> = self.files.iter().flat_map(FileSpec::needs).collect();
         v.sort_by_key(|p| p.name());
@@ -130,6 +198,8 @@ pub struct Plan {
     pub kubernetes_version: String,
     pub endpoint: String,
     pub phases: Vec<Phase>,
+    #[serde(skip)]
+    pub values: Option<ValueSources>,
 }
 
 impl Plan {

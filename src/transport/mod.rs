@@ -187,6 +187,15 @@ pub trait Session: Send + 'static {
         mode: u32,
     ) -> impl Future<Output = Result<(), TransportError>> + Send;
 
+    /// Time limits for the commands that follow (a step may declare its own).
+    fn set_timeouts(&mut self, _timeouts: Timeouts) {}
+
+    /// The fingerprint ("SHA256:…") of the host key this session's server presented, when
+    /// known: with /etc/machine-id it tells whether a node is still the same machine.
+    fn host_key(&self) -> Option<String> {
+        None
+    }
+
     /// Closes the connection politely.
     fn close(self) -> impl Future<Output = ()> + Send;
 }

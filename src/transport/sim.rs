@@ -46,6 +46,8 @@ struct FleetState {
     cluster: cluster::SimCluster,
     /// node → the containerd version its containerd step installed.
     containerd: HashMap<String, String>,
+    /// node → how many times it was replaced by another machine.
+    machines: HashMap<String, u32>,
     /// Nodes whose swap is on (until a swap-off fix or the prepare step runs there).
     swap_on: HashSet<String>,
 }
@@ -123,6 +125,28 @@ impl SimFleet {
             .get(node)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// `node` is reinstalled as another machine (a new /etc/machine-id), as when a host name
+    /// is reused for a fresh VM between runs.
+    pub fn replace_machine(&self, node: &str) {
+        *self
+            .state
+            .lock()
+            .expect("lock")
+            .machines
+            .entry(node.to_string())
+            .or_default() += 1;
+    }
+
+    fn machine_generation(&self, node: &str) -> u32 {
+        self.state
+            .lock()
+            .expect("lock")
+            .machines
+            .get(node)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The newest token the simulated cluster accepts (set by init or a refresh).
@@ -249,15 +273,16 @@ fn shell_words(line: &str) -> Vec<String> {
     words
 }
 
-/// The environment a step wrapper (`exec env K=V … bash SCRIPT`) passes to its script.
+/// The environment a step wrapper (`exec [setsid -w] env K=V … bash …`) passes to its script.
 fn wrapper_env(wrapper: &str) -> HashMap<String, String> {
     wrapper
         .lines()
-        .find(|l| l.starts_with("exec env"))
+        .find(|l| l.starts_with("exec ") && l.contains(" env "))
         .map(|l| {
             shell_words(l)
                 .into_iter()
-                .skip(2)
+                .skip_while(|w| w != "env")
+                .skip(1)
                 .take_while(|w| w != "bash")
                 .filter_map(|w| {
                     w.split_once('=')
@@ -404,6 +429,14 @@ impl Session for SimSession {
                 self.node.len()
             ))
             .await;
+        } else if command.contains("/etc/machine-id") {
+            let generation = self.fleet.machine_generation(&self.node);
+            say(format!("{:032x}", {
+                use sha2::Digest as _;
+                let d = sha2::Sha256::digest(format!("sim machine {}/{generation}", self.node));
+                u128::from_be_bytes(d[..16].try_into().expect("16 bytes"))
+            }))
+            .await;
         } else if command.contains("/etc/os-release") {
             say("Ubuntu 24.04.3 LTS".into()).await;
         } else if command.contains("preflight.sh") {
@@ -447,6 +480,10 @@ impl Session for SimSession {
             .or_default()
             .insert(path.to_string(), (content.to_vec(), mode));
         Ok(())
+    }
+
+    fn host_key(&self) -> Option<String> {
+        Some(sim_fingerprint(&self.node))
     }
 
     async fn close(self) {}

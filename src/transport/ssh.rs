@@ -112,6 +112,8 @@ impl SshTransport {
 pub struct SshSession {
     handle: client::Handle<Client>,
     timeouts: Timeouts,
+    /// The server's host key fingerprint ("SHA256:…"), for the node identity check.
+    host_key: Option<String>,
 }
 
 impl std::fmt::Debug for SshSession {
@@ -169,6 +171,7 @@ impl SshTransport {
             questions,
             asking: asking_tx,
             accepted,
+            seen_key: Default::default(),
         };
         let mut attempt = pin!(self.establish(target, client, key));
         let limit = target.timeouts.connect;
@@ -219,6 +222,7 @@ impl SshTransport {
             .recorded_types(&target.host, target.port)
             .unwrap_or_default();
         let config = client_config(&target.timeouts, &preferred_types);
+        let seen_key = client.seen_key.clone();
         let mut handle = client::connect_stream(Arc::new(config), stream, client)
             .await
             .map_err(|e| match e {
@@ -226,9 +230,11 @@ impl SshTransport {
                 ClientError::Russh(e) => connect_error(format!("SSH handshake failed: {e}")),
             })?;
         self.authenticate(&mut handle, target, key).await?;
+        let host_key = seen_key.lock().expect("lock").clone();
         Ok(SshSession {
             handle,
             timeouts: target.timeouts,
+            host_key,
         })
     }
 
@@ -448,6 +454,8 @@ struct Client {
     asking: watch::Sender<bool>,
     /// Set when the operator accepted the key during this attempt.
     accepted: Arc<AtomicBool>,
+    /// The fingerprint of the key the server offered.
+    seen_key: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl client::Handler for Client {
@@ -470,6 +478,7 @@ impl client::Handler for Client {
         };
         let algorithm = key.algorithm().as_str().to_string();
         let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
+        *self.seen_key.lock().expect("lock") = Some(fingerprint.clone());
         let verdict = self
             .known
             .check(&self.host, self.port, key)
@@ -813,6 +822,14 @@ impl Session for SshSession {
             "upload of {path} failed ({code}): {}",
             stderr.join("; ")
         )))
+    }
+
+    fn set_timeouts(&mut self, timeouts: Timeouts) {
+        self.timeouts = timeouts;
+    }
+
+    fn host_key(&self) -> Option<String> {
+        self.host_key.clone()
     }
 
     async fn close(self) {
