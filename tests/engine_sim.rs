@@ -447,3 +447,178 @@ async fn a_one_key_fix_turns_swap_off_and_preflight_sees_it() {
         .unwrap_err();
     assert!(err.contains("no fix named reboot"), "{err}");
 }
+
+/// Start and end of every step, in event order: (node, step, "start"|"end").
+fn timeline(seen: &Seen) -> Vec<(String, String, &'static str)> {
+    seen.events
+        .iter()
+        .filter_map(|e| {
+            let kind = if e.starts_with("StepStarted") {
+                "start"
+            } else if e.starts_with("StepFinished") {
+                "end"
+            } else {
+                return None;
+            };
+            let field = |name: &str| {
+                let at = e.find(&format!("{name}: \""))? + name.len() + 3;
+                Some(e[at..at + e[at..].find('"')?].to_string())
+            };
+            Some((field("node")?, field("step")?, kind))
+        })
+        .collect()
+}
+
+fn position(t: &[(String, String, &str)], node: &str, step: &str, kind: &str) -> usize {
+    t.iter()
+        .position(|(n, s, k)| n == node && s == step && *k == kind)
+        .unwrap_or_else(|| panic!("no {kind} of {node}:{step} in {t:?}"))
+}
+
+#[tokio::test]
+async fn steps_follow_the_graph_not_the_phases() {
+    let dir = tempfile::tempdir().unwrap();
+    let (summary, seen) = run(fleet(None), opts(dir.path()), true).await;
+    assert!(summary.ok, "{summary:?}");
+    let t = timeline(&seen);
+    // Workers join while the control planes are still joining: no barrier between the
+    // "join-control-planes" and "join-workers" phases.
+    assert!(
+        position(&t, "worker1", "kubeadm-join", "start")
+            < position(&t, "master2", "kubeadm-join", "end"),
+        "{t:?}"
+    );
+    // Control-plane joins hold etcd membership: never two at once.
+    let (m2s, m2e) = (
+        position(&t, "master2", "kubeadm-join", "start"),
+        position(&t, "master2", "kubeadm-join", "end"),
+    );
+    let (m3s, m3e) = (
+        position(&t, "master3", "kubeadm-join", "start"),
+        position(&t, "master3", "kubeadm-join", "end"),
+    );
+    assert!(m2e < m3s || m3e < m2s, "control-plane joins overlapped: {t:?}");
+    // Every step started only after everything it waits for had finished.
+    let plan = kha_tui::plan::build(&cluster());
+    for (_, s) in plan.steps() {
+        let start = position(&t, &s.node, &s.id, "start");
+        for d in &s.after {
+            let (n, id) = d.split_once(':').unwrap();
+            assert!(position(&t, n, id, "end") < start, "{}:{} before {d}", s.node, s.id);
+        }
+    }
+    // What the cluster reports at the end: the six Kubernetes nodes, not the LB.
+    let mut names: Vec<&str> = summary.cluster_nodes.iter().map(|n| n.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["master1", "master2", "master3", "worker1", "worker2", "worker3"]);
+    assert!(summary.cluster_nodes.iter().all(|n| n.ready));
+    assert!(seen.events.iter().any(|e| e.starts_with("ClusterNodes")));
+    // Run time adds up over runs.
+    let (again_summary, _) = run(fleet(None), opts(dir.path()), true).await;
+    assert!(
+        again_summary.total_all_runs.as_millis() + 1
+            >= summary.total_all_runs.as_millis() + again_summary.total.as_millis(),
+        "{again_summary:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_node_that_is_another_machine_runs_everything_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fleet(None);
+    let (summary, _) = run(f.clone(), opts(dir.path()), true).await;
+    assert!(summary.ok);
+    // worker1's name now points at a fresh machine (a new /etc/machine-id).
+    f.replace_machine("worker1");
+    let f2 = again(&f);
+    let (summary, seen) = run(f2.clone(), opts(dir.path()), true).await;
+    assert!(summary.ok, "{summary:?}");
+    let warned = seen
+        .events
+        .iter()
+        .find(|e| e.starts_with("NodeIdentityChanged"))
+        .expect("a warning");
+    assert!(warned.contains("worker1") && warned.contains("machine-id"), "{warned}");
+    assert_eq!(
+        seen.events
+            .iter()
+            .filter(|e| e.starts_with("NodeIdentityChanged"))
+            .count(),
+        1
+    );
+    for s in ["prepare", "containerd", "kube-packages", "kubeadm-join"] {
+        assert_eq!(outcome(&seen, "worker1", s), Some(&StepOutcome::Succeeded), "{s}");
+        assert_eq!(outcome(&seen, "worker2", s), Some(&StepOutcome::SkippedDone), "{s}");
+    }
+    // The old records are kept aside in the state file, not used.
+    let state = std::fs::read_to_string(dir.path().join("state/prod.state.json")).unwrap();
+    assert!(state.contains("\"set_aside\"") && state.contains("worker1@"), "{state}");
+}
+
+#[tokio::test]
+async fn stop_ends_running_steps_and_reports_when_everything_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    // Slow enough that the prepare steps are still running when the operator stops.
+    let f = Arc::new(SimFleet::new(SimOptions {
+        fail_node: None,
+        speed: 1.0,
+        unknown_host_key: None,
+    }));
+    let (tx, mut rx) = mpsc::channel(64);
+    let stop = CancellationToken::new();
+    let stopper = stop.clone();
+    let collector = tokio::spawn(async move {
+        let mut events = vec![];
+        while let Some(ev) = rx.recv().await {
+            if matches!(&ev, Event::StepStarted { step, .. } if step == "prepare") {
+                stopper.cancel();
+            }
+            events.push(format!("{ev:?}"));
+        }
+        events
+    });
+    let summary = tokio::time::timeout(
+        Duration::from_secs(30),
+        engine::apply(f.clone(), cluster(), opts(dir.path()), tx, stop),
+    )
+    .await
+    .expect("the run ends soon after the stop");
+    let events = collector.await.unwrap();
+    assert!(!summary.ok);
+    assert!(summary.stopped.as_deref().unwrap().contains("operator"), "{summary:?}");
+    let stopping = events.iter().position(|e| e.starts_with("Stopping")).expect("Stopping");
+    let finished = events.iter().position(|e| e.starts_with("RunFinished")).unwrap();
+    assert_eq!(finished, events.len() - 1, "RunFinished is the last event");
+    assert!(stopping < finished);
+    let interrupted: Vec<&String> = events
+        .iter()
+        .filter(|e| e.contains("Interrupted"))
+        .collect();
+    assert!(!interrupted.is_empty(), "{events:#?}");
+    // Each interrupted step's process group was ended on its node, and every node's work
+    // directory was removed after it.
+    for e in &interrupted {
+        let node = e.split("node: \"").nth(1).unwrap().split('"').next().unwrap();
+        let cmds = f.commands(node);
+        let kill = cmds
+            .iter()
+            .position(|c| c.contains(".pgid") && c.contains("kill -TERM"))
+            .unwrap_or_else(|| panic!("no kill on {node}: {cmds:#?}"));
+        let rm = cmds
+            .iter()
+            .rposition(|c| c.starts_with("rm -rf ") && c.contains("/tmp/kha-tui."))
+            .unwrap_or_else(|| panic!("no work dir removed on {node}: {cmds:#?}"));
+        assert!(kill < rm);
+    }
+    // Nothing started after the stop.
+    assert!(
+        !events[stopping..].iter().any(|e| e.starts_with("StepStarted")),
+        "{events:#?}"
+    );
+    // The state says interrupted; the next run does the step again.
+    let state = std::fs::read_to_string(dir.path().join("state/prod.state.json")).unwrap();
+    assert!(state.contains("\"interrupted\""), "{state}");
+    let (summary, seen) = run(again(&f), opts(dir.path()), true).await;
+    assert!(summary.ok, "{summary:?}");
+    assert_eq!(outcome(&seen, "master1", "prepare"), Some(&StepOutcome::Succeeded));
+}

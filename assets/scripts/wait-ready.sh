@@ -13,4 +13,10 @@ left=$((deadline - SECONDS))
 [ "$left" -gt 0 ] || left=1
 kubectl wait --for=condition=Ready node --all --timeout="${left}s"
 kubectl get nodes -o wide
+# What the cluster itself reports, one machine-readable line per node for kha-tui's summary:
+# kha-node name=NAME ready=true|false version=VERSION roles=ROLES
+kubectl get nodes --no-headers | awk '{
+  ready = ($2 ~ /^Ready(,|$)/) ? "true" : "false"
+  printf "kha-node name=%s ready=%s version=%s roles=%s\n", $1, ready, $5, $3
+}'
 log "all $KHA_NODE_COUNT nodes are Ready"

@@ -498,6 +498,21 @@ fn wait_ready(i: &StepInput, cluster: &SimCluster, containerd: &HashMap<String, 
             .into_iter()
             .map(|l| t(50, l)),
     );
+    // The machine-readable lines wait-ready.sh prints after the table.
+    lines.extend(members.iter().map(|m| {
+        t(
+            5,
+            format!(
+                "kha-node name={} ready=true version={version} roles={}",
+                m.name,
+                if m.control_plane {
+                    "control-plane"
+                } else {
+                    "<none>"
+                }
+            ),
+        )
+    }));
     lines.push(t(300, format!("all {want} nodes are Ready")));
     Script::ok(lines)
 }
