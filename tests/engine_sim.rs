@@ -497,20 +497,37 @@ async fn steps_follow_the_graph_not_the_phases() {
         position(&t, "master3", "kubeadm-join", "start"),
         position(&t, "master3", "kubeadm-join", "end"),
     );
-    assert!(m2e < m3s || m3e < m2s, "control-plane joins overlapped: {t:?}");
+    assert!(
+        m2e < m3s || m3e < m2s,
+        "control-plane joins overlapped: {t:?}"
+    );
     // Every step started only after everything it waits for had finished.
     let plan = kha_tui::plan::build(&cluster());
     for (_, s) in plan.steps() {
         let start = position(&t, &s.node, &s.id, "start");
         for d in &s.after {
             let (n, id) = d.split_once(':').unwrap();
-            assert!(position(&t, n, id, "end") < start, "{}:{} before {d}", s.node, s.id);
+            assert!(
+                position(&t, n, id, "end") < start,
+                "{}:{} before {d}",
+                s.node,
+                s.id
+            );
         }
     }
     // What the cluster reports at the end: the six Kubernetes nodes, not the LB.
-    let mut names: Vec<&str> = summary.cluster_nodes.iter().map(|n| n.name.as_str()).collect();
+    let mut names: Vec<&str> = summary
+        .cluster_nodes
+        .iter()
+        .map(|n| n.name.as_str())
+        .collect();
     names.sort();
-    assert_eq!(names, ["master1", "master2", "master3", "worker1", "worker2", "worker3"]);
+    assert_eq!(
+        names,
+        [
+            "master1", "master2", "master3", "worker1", "worker2", "worker3"
+        ]
+    );
     assert!(summary.cluster_nodes.iter().all(|n| n.ready));
     assert!(seen.events.iter().any(|e| e.starts_with("ClusterNodes")));
     // Run time adds up over runs.
@@ -538,7 +555,10 @@ async fn a_node_that_is_another_machine_runs_everything_again() {
         .iter()
         .find(|e| e.starts_with("NodeIdentityChanged"))
         .expect("a warning");
-    assert!(warned.contains("worker1") && warned.contains("machine-id"), "{warned}");
+    assert!(
+        warned.contains("worker1") && warned.contains("machine-id"),
+        "{warned}"
+    );
     assert_eq!(
         seen.events
             .iter()
@@ -547,12 +567,23 @@ async fn a_node_that_is_another_machine_runs_everything_again() {
         1
     );
     for s in ["prepare", "containerd", "kube-packages", "kubeadm-join"] {
-        assert_eq!(outcome(&seen, "worker1", s), Some(&StepOutcome::Succeeded), "{s}");
-        assert_eq!(outcome(&seen, "worker2", s), Some(&StepOutcome::SkippedDone), "{s}");
+        assert_eq!(
+            outcome(&seen, "worker1", s),
+            Some(&StepOutcome::Succeeded),
+            "{s}"
+        );
+        assert_eq!(
+            outcome(&seen, "worker2", s),
+            Some(&StepOutcome::SkippedDone),
+            "{s}"
+        );
     }
     // The old records are kept aside in the state file, not used.
     let state = std::fs::read_to_string(dir.path().join("state/prod.state.json")).unwrap();
-    assert!(state.contains("\"set_aside\"") && state.contains("worker1@"), "{state}");
+    assert!(
+        state.contains("\"set_aside\"") && state.contains("worker1@"),
+        "{state}"
+    );
 }
 
 #[tokio::test]
@@ -585,9 +616,18 @@ async fn stop_ends_running_steps_and_reports_when_everything_stopped() {
     .expect("the run ends soon after the stop");
     let events = collector.await.unwrap();
     assert!(!summary.ok);
-    assert!(summary.stopped.as_deref().unwrap().contains("operator"), "{summary:?}");
-    let stopping = events.iter().position(|e| e.starts_with("Stopping")).expect("Stopping");
-    let finished = events.iter().position(|e| e.starts_with("RunFinished")).unwrap();
+    assert!(
+        summary.stopped.as_deref().unwrap().contains("operator"),
+        "{summary:?}"
+    );
+    let stopping = events
+        .iter()
+        .position(|e| e.starts_with("Stopping"))
+        .expect("Stopping");
+    let finished = events
+        .iter()
+        .position(|e| e.starts_with("RunFinished"))
+        .unwrap();
     assert_eq!(finished, events.len() - 1, "RunFinished is the last event");
     assert!(stopping < finished);
     let interrupted: Vec<&String> = events
@@ -598,7 +638,13 @@ async fn stop_ends_running_steps_and_reports_when_everything_stopped() {
     // Each interrupted step's process group was ended on its node, and every node's work
     // directory was removed after it.
     for e in &interrupted {
-        let node = e.split("node: \"").nth(1).unwrap().split('"').next().unwrap();
+        let node = e
+            .split("node: \"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
         let cmds = f.commands(node);
         let kill = cmds
             .iter()
@@ -612,7 +658,9 @@ async fn stop_ends_running_steps_and_reports_when_everything_stopped() {
     }
     // Nothing started after the stop.
     assert!(
-        !events[stopping..].iter().any(|e| e.starts_with("StepStarted")),
+        !events[stopping..]
+            .iter()
+            .any(|e| e.starts_with("StepStarted")),
         "{events:#?}"
     );
     // The state says interrupted; the next run does the step again.
@@ -620,5 +668,8 @@ async fn stop_ends_running_steps_and_reports_when_everything_stopped() {
     assert!(state.contains("\"interrupted\""), "{state}");
     let (summary, seen) = run(again(&f), opts(dir.path()), true).await;
     assert!(summary.ok, "{summary:?}");
-    assert_eq!(outcome(&seen, "master1", "prepare"), Some(&StepOutcome::Succeeded));
+    assert_eq!(
+        outcome(&seen, "master1", "prepare"),
+        Some(&StepOutcome::Succeeded)
+    );
 }

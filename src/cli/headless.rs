@@ -66,10 +66,11 @@ pub async fn print_events(
                 failure,
                 error,
             } => {
+                // The error names what failed (authentication, sudo, the network).
                 let tag = if failure == Failure::HostKeyChanged {
-                    "HOST KEY CHANGED".to_string()
+                    "HOST KEY CHANGED"
                 } else {
-                    failure.to_string()
+                    "unreachable"
                 };
                 println!("[{node}] {tag}: {error}");
             }
