@@ -93,16 +93,19 @@ impl SshConfig {
 #[derive(Debug, Clone)]
 pub struct SshTransport {
     known: Arc<KnownHosts>,
+    /// Private keys already read and decrypted (once per run, whatever the number of hosts).
+    keys: Arc<tokio::sync::Mutex<std::collections::HashMap<PathBuf, Arc<PrivateKey>>>>,
     agent_socket: Option<PathBuf>,
 }
 
 impl SshTransport {
     pub fn new(config: SshConfig) -> Self {
         SshTransport {
-            known: Arc::new(KnownHosts {
-                read: config.known_hosts,
-                write: config.learned_known_hosts,
-            }),
+            known: Arc::new(KnownHosts::new(
+                config.known_hosts,
+                config.learned_known_hosts,
+            )),
+            keys: Default::default(),
             agent_socket: config.agent_socket,
         }
     }
@@ -133,7 +136,14 @@ impl Transport for SshTransport {
         questions: Option<mpsc::Sender<HostKeyQuestion>>,
     ) -> Result<SshSession, TransportError> {
         // Local problems with the key come first, before any network traffic.
-        let key = load_key(&target.auth).await?;
+        let key = self.key_for(&target.auth).await?;
+        // known_hosts is read once per run, off the async workers; the host key check in the
+        // handshake then only looks it up.
+        let known = self.known.clone();
+        tokio::task::spawn_blocking(move || known.preload())
+            .await
+            .map_err(|e| TransportError::Other(format!("reading known_hosts failed: {e}")))?
+            .map_err(TransportError::Other)?;
         let mut retried = false;
         loop {
             let accepted = Arc::new(AtomicBool::new(false));
@@ -153,6 +163,22 @@ impl Transport for SshTransport {
 }
 
 impl SshTransport {
+    /// The private key of `auth`, read and decrypted the first time it is needed only.
+    async fn key_for(&self, auth: &Auth) -> Result<Option<Arc<PrivateKey>>, TransportError> {
+        let Auth::KeyFile { path, .. } = auth else {
+            return Ok(None);
+        };
+        let mut keys = self.keys.lock().await;
+        if let Some(k) = keys.get(path) {
+            return Ok(Some(k.clone()));
+        }
+        let key = load_key(auth).await?;
+        if let Some(k) = &key {
+            keys.insert(path.clone(), k.clone());
+        }
+        Ok(key)
+    }
+
     /// One connection attempt under the connect timeout, which pauses while a host-key question
     /// waits for the operator.
     async fn connect_once(

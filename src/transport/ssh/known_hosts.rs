@@ -20,7 +20,7 @@ use std::fs::{DirBuilder, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -159,9 +159,40 @@ pub struct KnownHosts {
     pub read: Vec<PathBuf>,
     /// Where accepted keys are appended; consulted too.
     pub write: PathBuf,
+    /// The files' text, read once (`preload`, off the async workers) and kept until a key is
+    /// learned.
+    pub cache: Arc<Mutex<Option<Texts>>>,
 }
 
+/// Each file with its text (`None`: the file does not exist).
+pub type Texts = Arc<Vec<(PathBuf, Option<String>)>>;
+
 impl KnownHosts {
+    pub fn new(read: Vec<PathBuf>, write: PathBuf) -> KnownHosts {
+        KnownHosts {
+            read,
+            write,
+            cache: Arc::default(),
+        }
+    }
+
+    /// Reads every file once; later lookups use what was read. Blocking: call it from
+    /// `spawn_blocking`. A file that exists but cannot be read is an error, every time.
+    pub fn preload(&self) -> Result<Texts, String> {
+        if let Some(t) = self.cache.lock().expect("lock").clone() {
+            return Ok(t);
+        }
+        let mut texts = Vec::new();
+        for file in self.files() {
+            let text =
+                read_file(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            texts.push((file.to_path_buf(), text));
+        }
+        let texts = Arc::new(texts);
+        *self.cache.lock().expect("lock") = Some(texts.clone());
+        Ok(texts)
+    }
+
     fn files(&self) -> impl Iterator<Item = &Path> {
         let write_listed = self.read.contains(&self.write);
         self.read
@@ -176,12 +207,9 @@ impl KnownHosts {
         let name = lookup_name(host, port);
         let offered = key.key_data();
         let mut changed = None;
-        for file in self.files() {
-            let text = match read_file(file) {
-                Ok(Some(text)) => text,
-                Ok(None) => continue,
-                Err(e) => return Err(format!("cannot read {}: {e}", file.display())),
-            };
+        let texts = self.preload()?;
+        for (file, text) in texts.iter() {
+            let Some(text) = text else { continue };
             for (index, line) in text.lines().enumerate() {
                 let Some(entry) = parse_line(line) else {
                     continue;
@@ -219,12 +247,9 @@ impl KnownHosts {
     pub fn recorded_types(&self, host: &str, port: u16) -> Result<Vec<Algorithm>, String> {
         let name = lookup_name(host, port);
         let mut types = Vec::new();
-        for file in self.files() {
-            let text = match read_file(file) {
-                Ok(Some(text)) => text,
-                Ok(None) => continue,
-                Err(e) => return Err(format!("cannot read {}: {e}", file.display())),
-            };
+        let texts = self.preload()?;
+        for (_, text) in texts.iter() {
+            let Some(text) = text else { continue };
             for entry in text.lines().filter_map(parse_line) {
                 let kind = key_type(entry.key.key_data());
                 if entry.marker.is_none()
@@ -277,6 +302,7 @@ impl KnownHosts {
         out.extend_from_slice(line.as_bytes());
         file.seek(SeekFrom::End(0))?;
         file.write_all(&out)?;
+        *self.cache.lock().expect("lock") = None;
         file.sync_data()
     }
 }
@@ -343,10 +369,7 @@ mod tests {
     fn store(dir: &Path, content: &str) -> KnownHosts {
         let read = dir.join("known_hosts");
         std::fs::write(&read, content).unwrap();
-        KnownHosts {
-            read: vec![read],
-            write: dir.join("own").join("known_hosts"),
-        }
+        KnownHosts::new(vec![read], dir.join("own").join("known_hosts"))
     }
 
     #[test]
