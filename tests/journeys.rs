@@ -189,14 +189,22 @@ fn stop_and_resume(lab: &Lab, c: &Cluster, home: &Path) {
     let node = c.workers[0].0.clone();
     let busy = wizard::wait_remote_step(lab, &node, Duration::from_secs(600));
     w.stop();
-    // Nothing of kha-tui's runs on any host of the cluster any more.
+    // Nothing of kha-tui's runs on any host of the cluster any more (a moment for the last
+    // signal to land; far less than any step takes).
+    let end = Instant::now() + Duration::from_secs(5);
     for h in c.hosts() {
-        let left = lab.exec(&h, &["pgrep", "-af", "kha-tui\\."]);
-        let left = String::from_utf8_lossy(&left.stdout).to_string();
-        assert!(
-            left.trim().is_empty(),
-            "still running on {h} after Stop ({busy}):\n{left}"
-        );
+        loop {
+            let left = lab.exec(&h, &["pgrep", "-af", "kha-tui\\."]);
+            let left = String::from_utf8_lossy(&left.stdout).to_string();
+            if left.trim().is_empty() {
+                break;
+            }
+            assert!(
+                Instant::now() < end,
+                "still running on {h} after Stop ({busy}):\n{left}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
     w.quit();
     drop(w);

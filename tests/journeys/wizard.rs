@@ -446,13 +446,15 @@ impl Wizard {
         }
     }
 
-    /// Stop (Ctrl-C on the run screen), answered yes; waits until the run says it stopped.
+    /// Stop (Ctrl-C on the run screen), answered yes; waits until the run has stopped.
     pub fn stop(&self) {
         self.keys(&["C-c"]);
         self.wait("Stop", 10);
         std::thread::sleep(Duration::from_millis(600));
         self.keys(&["y"]);
-        self.t.wait_any(&["stopped", "Stopped"], 120);
+        // "stopping…" while the engine ends the remote commands; the banner offers to resume
+        // once it reports that everything stopped.
+        self.wait("r resumes", 180);
     }
 
     /// `q` (answering a quit question if one comes); waits for the exit.
