@@ -98,6 +98,22 @@ pub(super) fn bindings(p: &Popup) -> Vec<Binding> {
             b(&[ENTER], "Enter", "save here", Action::DialogEnter),
             b(&[ESC], "Esc", "cancel", Action::DialogNo),
         ],
+        Popup::Overwrite { yes, .. } => vec![
+            b(&[Y], "y", "replace it", Action::DialogYes),
+            b(&[ESC, N], "n/Esc", "keep it", Action::DialogNo),
+            b(
+                &[ENTER],
+                "Enter",
+                if *yes { "replace it" } else { "keep it" },
+                Action::DialogEnter,
+            ),
+            b(
+                &[LEFT, RIGHT, TAB, BACKTAB],
+                "←→",
+                "choose",
+                Action::DialogToggle,
+            ),
+        ],
         Popup::Script { .. } | Popup::Help { .. } => vec![
             b(&[ESC, ENTER, Q], "Esc", "close", Action::Close),
             b(&[UP, K], "↑↓", "scroll", Action::Up),

@@ -492,6 +492,12 @@ pub enum Popup {
         /// Go on to Connect once saved (Enter on the last page), else just save (Ctrl-S).
         then_connect: bool,
     },
+    /// "Save as" named a file that already exists: replace it? (default No).
+    Overwrite {
+        path: std::path::PathBuf,
+        then_connect: bool,
+        yes: bool,
+    },
     /// Every key of the screen under it, from the keymap (`?`).
     Help {
         under: Vec<super::keymap::Binding>,

@@ -260,12 +260,42 @@ fn with_secrets(opts: &mut Options, s: super::model::Secrets) {
     }
 }
 
-fn save(path: &Path, text: &str) -> anyhow::Result<()> {
+/// Writes `text` to `path` whole or not at all (a temporary file renamed over it). A symlink is
+/// written through to its target, and a file already there keeps its mode (a 0600 inventory
+/// stays 0600).
+pub(crate) fn save(path: &Path, text: &str) -> anyhow::Result<()> {
+    // The link's target is the file the operator means; replacing the link would orphan it.
+    let path = match std::fs::canonicalize(path) {
+        Ok(target) if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) => {
+            target
+        }
+        _ => path.to_path_buf(),
+    };
+    let path = path.as_path();
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
     }
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mode = std::fs::metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777);
     let tmp = path.with_extension("toml.tmp");
-    std::fs::write(&tmp, text).with_context(|| format!("write {}", tmp.display()))?;
+    let _ = std::fs::remove_file(&tmp);
+    // Created with the old mode already, so the text is never readable by more than before.
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode.unwrap_or(0o644))
+        .open(&tmp)
+        .with_context(|| format!("write {}", tmp.display()))?;
+    out.write_all(text.as_bytes())
+        .with_context(|| format!("write {}", tmp.display()))?;
+    drop(out);
+    if let Some(mode) = mode {
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("set the mode of {}", tmp.display()))?;
+    }
     std::fs::rename(&tmp, path).with_context(|| format!("rename to {}", path.display()))?;
     Ok(())
 }
@@ -457,4 +487,33 @@ fn draw(terminal: &mut ratatui::DefaultTerminal, model: &Model) -> std::io::Resu
 /// Where the wizard saves the inventory: `<config dir>/cluster.toml` (XDG: ~/.config/kha-tui).
 pub fn config_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "kha-tui").map(|p| p.config_dir().to_path_buf())
+}
+
+#[cfg(test)]
+mod save_tests {
+    use super::save;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn saving_over_a_file_keeps_its_mode_and_writes_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.toml");
+        std::fs::write(&real, "old").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.path().join("cluster.toml");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        save(&link, "new").unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "new");
+        let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        save(&real, "again").unwrap();
+        let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
 }

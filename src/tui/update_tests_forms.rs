@@ -362,3 +362,52 @@ fn the_first_control_plane_is_chosen_explicitly() {
     // The plan's kubeadm init runs there.
     settle(&mut m);
 }
+
+#[test]
+fn save_as_over_an_existing_file_asks_first_and_defaults_to_keeping_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let there = dir.path().join("demo.toml");
+    std::fs::write(&there, "# the operator's\n").unwrap();
+    let mut m = fixtures::welcome();
+    press(&mut m, KeyCode::Up); // "Start a new inventory"
+    press(&mut m, KeyCode::Enter);
+    update(&mut m, ctrl('s'));
+    assert!(matches!(m.popups.front(), Some(Popup::SaveAs { .. })));
+    update(&mut m, ctrl('u'));
+    typed(&mut m, there.to_str().unwrap());
+    let cmds = press(&mut m, KeyCode::Enter);
+    assert!(
+        cmds.is_empty(),
+        "nothing written before the answer: {cmds:?}"
+    );
+    assert!(
+        matches!(m.popups.front(), Some(Popup::Overwrite { path, yes: false, .. }) if *path == there)
+    );
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 30)).unwrap();
+    t.draw(|f| super::view::view(&m, f)).unwrap();
+    let b = t.backend().buffer();
+    let screen: String = (0..b.area.height)
+        .flat_map(|y| (0..b.area.width).map(move |x| (x, y)))
+        .map(|p| b[p].symbol().to_string())
+        .collect();
+    let flat = screen
+        .replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(flat.contains("demo.toml already exists"), "{flat}");
+    // Enter on the default answer keeps the file.
+    let cmds = press(&mut m, KeyCode::Enter);
+    assert!(cmds.is_empty() && m.popups.is_empty(), "{cmds:?}");
+    assert!(m.unsaved_edits() || m.form.as_ref().unwrap().path.is_none());
+    // Asked again, y replaces it.
+    update(&mut m, ctrl('s'));
+    update(&mut m, ctrl('u'));
+    typed(&mut m, there.to_str().unwrap());
+    press(&mut m, KeyCode::Enter);
+    let cmds = press(&mut m, KeyCode::Char('y'));
+    assert!(
+        matches!(&cmds[..], [Command::Save { path, .. }] if *path == there),
+        "{cmds:?}"
+    );
+}

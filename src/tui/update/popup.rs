@@ -159,8 +159,38 @@ pub(super) fn popup_action(m: &mut Model, a: Action) -> Vec<Command> {
                     return vec![];
                 }
                 let then_connect = *then_connect;
+                let path = validate::expand_home(&typed);
                 m.popups.pop_front();
-                return form::save_to(m, validate::expand_home(&typed), then_connect);
+                // A new inventory never silently replaces a file (or a link) already there.
+                if std::fs::symlink_metadata(&path).is_ok() {
+                    m.popups.push_front(Popup::Overwrite {
+                        path,
+                        then_connect,
+                        yes: false,
+                    });
+                    return vec![];
+                }
+                return form::save_to(m, path, then_connect);
+            }
+            _ => {}
+        },
+        Popup::Overwrite {
+            path,
+            then_connect,
+            yes,
+        } => match a {
+            Action::DialogToggle => *yes = !*yes,
+            Action::DialogEnter | Action::DialogNo | Action::DialogYes => {
+                let replace = a == Action::DialogYes || (a == Action::DialogEnter && *yes);
+                let (path, then_connect) = (path.clone(), *then_connect);
+                m.popups.pop_front();
+                if replace {
+                    return form::save_to(m, path, then_connect);
+                }
+                info(
+                    m,
+                    format!("Not saved: {} is left as it was", path.display()),
+                );
             }
             _ => {}
         },

@@ -230,6 +230,25 @@ pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect) {
                 r,
             );
         }
+        Popup::Overwrite { path, yes, .. } => {
+            let w = 64.min(area.width).saturating_sub(4) as usize;
+            let text = format!(
+                "{} already exists. Replace it with this inventory? (n keeps it; Ctrl-S then asks for another path)",
+                path.display()
+            );
+            let mut lines: Vec<Line> = wrap(&text, w).into_iter().map(Line::raw).collect();
+            lines.push(Line::raw(""));
+            lines.push(buttons("Keep it (n)", "Replace (y)", *yes, t, true));
+            let r = frame_at(f, area, 64, lines.len() as u16 + 2);
+            let block = Block::bordered()
+                .title(Span::styled(" Replace the file? ", t.dialog()))
+                .border_style(t.dialog());
+            f.render_widget(
+                Paragraph::new(lines)
+                    .block(block.padding(ratatui::widgets::Padding::horizontal(1))),
+                r,
+            );
+        }
         Popup::Secrets { fields, focus } => {
             let r = frame_at(f, area, 70, 11);
             let mut lines = vec![
