@@ -182,21 +182,59 @@ impl InventoryFile {
                     }
                     let rows = doc[section].as_array_of_tables_mut().expect("tables");
                     let implied_rows = implied_section.and_then(Item::as_array_of_tables);
-                    for (i, nt) in new_rows.iter().enumerate() {
-                        match rows.get_mut(i) {
-                            Some(t) => merge_table(t, nt, implied_rows.and_then(|r| r.get(i))),
-                            None => rows.push(nt.clone()),
-                        }
-                    }
-                    while rows.len() > new_rows.len() {
-                        rows.remove(rows.len() - 1);
-                    }
+                    *rows = merge_rows(rows, new_rows, implied_rows);
                 }
                 _ => {}
             }
         }
         Ok(doc.to_string())
     }
+}
+
+/// The `[[nodes]]` tables of `new`, each merged into the original table of the same node (found
+/// by name, so its comments and the keys the form does not write follow the node whatever was
+/// deleted, reordered or retyped around it). A renamed node keeps the table it had at the same
+/// place when no other node took that table; a node with none gets a fresh one.
+fn merge_rows(
+    old: &toml_edit::ArrayOfTables,
+    new: &toml_edit::ArrayOfTables,
+    implied: Option<&toml_edit::ArrayOfTables>,
+) -> toml_edit::ArrayOfTables {
+    let name = |t: &toml_edit::Table| t.get("name").and_then(|v| v.as_str()).map(str::to_string);
+    let new_names: Vec<Option<String>> = new.iter().map(name).collect();
+    let old_names: Vec<Option<String>> = old.iter().map(name).collect();
+    let mut used = vec![false; old.len()];
+    let mut matched: Vec<Option<usize>> = new_names
+        .iter()
+        .map(|n| {
+            let j = (0..old.len()).find(|&j| !used[j] && n.is_some() && old_names[j] == *n)?;
+            used[j] = true;
+            Some(j)
+        })
+        .collect();
+    // Renamed: the table at the same place, if its node is gone.
+    for (i, m) in matched.iter_mut().enumerate() {
+        if m.is_none() && i < old.len() && !used[i] && !new_names.contains(&old_names[i]) {
+            used[i] = true;
+            *m = Some(i);
+        }
+    }
+    // Written in the new order where the first node table was; the rest follow it.
+    let first_position = old.iter().filter_map(|t| t.position()).min();
+    let mut out = toml_edit::ArrayOfTables::new();
+    for (i, nt) in new.iter().enumerate() {
+        let mut t = match matched[i] {
+            Some(j) => {
+                let mut t = old.get(j).expect("an old row").clone();
+                merge_table(&mut t, nt, implied.and_then(|r| r.get(j)));
+                t
+            }
+            None => nt.clone(),
+        };
+        t.set_position(if i == 0 { first_position } else { None });
+        out.push(t);
+    }
+    out
 }
 
 /// Same value, whatever its quoting or decoration.
@@ -217,6 +255,7 @@ fn merge_table(
     new: &toml_edit::Table,
     implied: Option<&toml_edit::Table>,
 ) {
+    let mut added: Vec<String> = Vec::new();
     for (k, v) in new.iter() {
         match target.get_mut(k) {
             Some(old) if same_value(old, v) => {}
@@ -233,19 +272,58 @@ fn merge_table(
                 let default = implied.and_then(|t| t.get(k));
                 if !default.is_some_and(|d| same_value(d, v)) {
                     target.insert(k, v.clone());
+                    added.push(k.to_string());
                 }
             }
         }
     }
-    let gone: Vec<String> = target
+    let keys: Vec<String> = target.iter().map(|(k, _)| k.to_string()).collect();
+    let gone: Vec<String> = keys
         .iter()
-        .map(|(k, _)| k.to_string())
         .filter(|k| !new.contains_key(k))
+        .cloned()
         .collect();
-    // Only optional keys that are now unset are left out of `new`.
-    for k in gone {
-        target.remove(&k);
+    // Only optional keys that are now unset are left out of `new`. Their comments stay: on the
+    // key that replaced them (identity_file -> use_agent), else on the key after them.
+    for k in &gone {
+        let comment = comment_of(target, k);
+        target.remove(k);
+        if comment.is_empty() {
+            continue;
+        }
+        let after = keys
+            .iter()
+            .skip_while(|x| *x != k)
+            .find(|x| !gone.contains(x) && !added.contains(x));
+        if let Some(to) = added.first().or(after)
+            && let Some(mut key) = target.key_mut(to)
+        {
+            let decor = key.leaf_decor_mut();
+            let prefix = decor.prefix().and_then(|p| p.as_str()).unwrap_or("");
+            decor.set_prefix(format!("{comment}{prefix}"));
+        }
     }
+}
+
+/// The comment lines above key `k` and the comment after its value, as lines to put above
+/// another key ("" when it has none).
+fn comment_of(t: &toml_edit::Table, k: &str) -> String {
+    let mut out = String::new();
+    if let Some(key) = t.key(k)
+        && let Some(p) = key.leaf_decor().prefix().and_then(|p| p.as_str())
+    {
+        for l in p.lines().filter(|l| l.trim_start().starts_with('#')) {
+            out.push_str(l.trim_start());
+            out.push('\n');
+        }
+    }
+    if let Some(v) = t.get(k).and_then(|i| i.as_value())
+        && let Some(sfx) = v.decor().suffix().and_then(|p| p.as_str())
+        && let Some(c) = sfx.trim().strip_prefix('#')
+    {
+        out.push_str(&format!("#{c}\n"));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -312,5 +390,88 @@ role = "worker"
         assert!(out.contains("# first control plane"));
         assert!(!out.contains("identity_file"), "{out}");
         assert!(!out.contains("192.168.50.21"));
+    }
+
+    const THREE: &str = r#"[cluster]
+name = "lab"
+
+[load_balancer]
+address = "192.168.50.10"
+
+# master1 is the first
+[[nodes]]
+name = "master1"
+address = "192.168.50.11"
+role = "control-plane"
+
+# old disk
+[[nodes]]
+name = "master2"
+address = "192.168.50.12"
+role = "control-plane"
+port = 2222
+
+# spare rack
+[[nodes]]
+name = "master3"
+address = "192.168.50.13"
+role = "control-plane"
+"#;
+
+    /// The comment right above `name = "{node}"`'s table, in `out`.
+    fn comment_above(out: &str, node: &str) -> String {
+        let at = out.find(&format!("name = \"{node}\"")).expect(node);
+        let before: Vec<&str> = out[..at].lines().collect();
+        before[before.len() - 2].to_string()
+    }
+
+    #[test]
+    fn node_tables_follow_their_node_not_their_place() {
+        let f = InventoryFile::from_toml(THREE).unwrap();
+        // Reordered (as Ctrl-F makes master3 the first).
+        let mut g = f.clone();
+        g.nodes.rotate_right(1);
+        let out = g.to_toml_keeping(THREE).unwrap();
+        assert_eq!(InventoryFile::from_toml(&out).unwrap(), g, "{out}");
+        assert_eq!(comment_above(&out, "master3"), "# spare rack", "{out}");
+        assert_eq!(comment_above(&out, "master2"), "# old disk", "{out}");
+        assert_eq!(comment_above(&out, "master1"), "# master1 is the first");
+        assert!(out.find("master3").unwrap() < out.find("master1").unwrap());
+        // A middle node deleted: the last keeps its comment, the deleted one's goes with it.
+        let mut g = f.clone();
+        g.nodes.remove(1);
+        let out = g.to_toml_keeping(THREE).unwrap();
+        assert_eq!(InventoryFile::from_toml(&out).unwrap(), g, "{out}");
+        assert_eq!(comment_above(&out, "master3"), "# spare rack", "{out}");
+        assert!(!out.contains("# old disk"), "{out}");
+        // A role toggle moves the node among the workers; its key and comment go with it.
+        let mut g = f.clone();
+        g.nodes[1].role = "worker".into();
+        let w = g.nodes.remove(1);
+        g.nodes.push(w);
+        let out = g.to_toml_keeping(THREE).unwrap();
+        assert_eq!(InventoryFile::from_toml(&out).unwrap(), g, "{out}");
+        assert_eq!(comment_above(&out, "master2"), "# old disk", "{out}");
+        // A renamed node keeps its table.
+        let mut g = f.clone();
+        g.nodes[1].name = "cp2".into();
+        let out = g.to_toml_keeping(THREE).unwrap();
+        assert_eq!(comment_above(&out, "cp2"), "# old disk", "{out}");
+    }
+
+    #[test]
+    fn switching_to_the_agent_keeps_the_key_files_comment() {
+        let text = "[cluster]\nname = \"lab\"\n\n[load_balancer]\naddress = \"192.168.50.10\"\n\n[ssh]\nuser = \"ubuntu\"\n# the lab's deploy key, see the wiki\nidentity_file = \"~/.ssh/lab\" # rotated monthly\n";
+        let mut f = InventoryFile::from_toml(text).unwrap();
+        f.ssh.identity_file = None;
+        f.ssh.use_agent = true;
+        let out = f.to_toml_keeping(text).unwrap();
+        assert_eq!(InventoryFile::from_toml(&out).unwrap(), f, "{out}");
+        assert!(!out.contains("identity_file"), "{out}");
+        assert!(
+            out.contains("# the lab's deploy key, see the wiki\n"),
+            "{out}"
+        );
+        assert!(out.contains("# rotated monthly\n"), "{out}");
     }
 }
