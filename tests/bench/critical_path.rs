@@ -103,17 +103,24 @@ fn phase_bound(p: &Plan) -> (f64, usize, Vec<(String, f64, usize)>) {
     (total, steps, per)
 }
 
-/// The bound from the steps' `after` dependencies alone (longest path; no phase barriers).
+/// The bound from the steps' `after` dependencies alone (longest path; no phase barriers),
+/// with steps that hold the same exclusive resource (etcd membership) one after another in
+/// plan order, as kubeadm needs them.
 fn dependency_bound(p: &Plan) -> f64 {
     let mut finish: HashMap<String, f64> = HashMap::new();
+    let mut free_at: HashMap<&str, f64> = HashMap::new();
     let mut best: f64 = 0.0;
     for (_, s) in p.steps() {
         let start = s
             .after
             .iter()
             .map(|d| finish.get(d).copied().unwrap_or(0.0))
+            .chain(s.holds.iter().map(|h| free_at.get(h.as_str()).copied().unwrap_or(0.0)))
             .fold(0.0, f64::max);
         let end = start + stand_in_seconds(&s.id);
+        for h in &s.holds {
+            free_at.insert(h.as_str(), end);
+        }
         finish.insert(Plan::key(&s.node, &s.id), end);
         best = best.max(end);
     }
@@ -448,23 +455,23 @@ fn main() {
 
     println!();
     println!(
-        "| topology | hosts | makespan median (min–max) | phase bound | ratio | target ≤ 1.05 | overhead per critical-path step | dependency-only bound | makespan / dependency bound |"
+        "| topology | hosts | makespan median (min–max) | phase bound | makespan / phase bound | overhead per critical-path step | dependency-only bound | makespan / dependency bound | target ≤ 1.05 × dependency bound |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     for (label, hosts, bound, dep, steps, st, n) in rows {
         let ratio = st.median / bound;
+        let dep_ratio = st.median / dep;
         println!(
-            "| {label} | {hosts} | {:.3} s ({:.3}–{:.3}, {n} runs) | {bound:.3} s | {ratio:.3} | {} | {:.0} ms ({steps} steps) | {dep:.3} s | {:.3} |",
+            "| {label} | {hosts} | {:.3} s ({:.3}–{:.3}, {n} runs) | {bound:.3} s | {ratio:.3} | {:.0} ms ({steps} steps) | {dep:.3} s | {dep_ratio:.3} | {} |",
             st.median,
             st.min,
             st.max,
-            if ratio <= 1.05 {
+            (st.median - bound) * 1000.0 / steps as f64,
+            if dep_ratio <= 1.05 {
                 "met".to_string()
             } else {
-                format!("missed by {:.1} %", (ratio - 1.05) * 100.0)
+                format!("missed by {:.1} %", (dep_ratio - 1.05) * 100.0)
             },
-            (st.median - bound) * 1000.0 / steps as f64,
-            st.median / dep
         );
     }
     if let Ok((cluster, _)) = inventory::load(&scratch.path().join("bench7.toml")) {
