@@ -115,7 +115,11 @@ fn dependency_bound(p: &Plan) -> f64 {
             .after
             .iter()
             .map(|d| finish.get(d).copied().unwrap_or(0.0))
-            .chain(s.holds.iter().map(|h| free_at.get(h.as_str()).copied().unwrap_or(0.0)))
+            .chain(
+                s.holds
+                    .iter()
+                    .map(|h| free_at.get(h.as_str()).copied().unwrap_or(0.0)),
+            )
             .fold(0.0, f64::max);
         let end = start + stand_in_seconds(&s.id);
         for h in &s.holds {
