@@ -130,20 +130,54 @@ fn draw_header(m: &Model, f: &mut Frame, area: Rect) {
 /// The footer, from the keymap: one line, or two when the keys do not fit in one.
 pub fn footer_lines(m: &Model, width: u16) -> Vec<Line<'static>> {
     let t = &m.theme;
+    let entry = |hint: &str, label: &str| hint.chars().count() + label.chars().count() + 4;
+    // Save, help and quit always show: the other keys give way to them on a narrow terminal.
+    let pinned = |a: keymap::Action| {
+        matches!(
+            a,
+            keymap::Action::Save | keymap::Action::Help | keymap::Action::QuitAsk
+        )
+    };
+    let all: Vec<keymap::Binding> = keymap::bindings(m)
+        .into_iter()
+        .filter(|b| !b.hint.is_empty())
+        .collect();
+    let reserved: usize = all
+        .iter()
+        .filter(|b| pinned(b.action))
+        .map(|b| entry(b.hint, b.label))
+        .sum();
+    let width = width as usize;
+    let mut pending = reserved;
     let mut lines: Vec<Vec<Span<'static>>> = vec![vec![]];
     let mut used = 0usize;
-    for (hint, label) in keymap::footer(m) {
-        let w = hint.chars().count() + label.chars().count() + 4;
-        if used + w > width as usize && used > 0 {
-            if lines.len() == 2 {
-                break;
+    let mut full = false;
+    for bd in &all {
+        let w = entry(bd.hint, bd.label);
+        let pin = pinned(bd.action);
+        if pin {
+            pending -= w;
+        } else if full {
+            continue;
+        }
+        // On the second (last) line, room is left for the pinned keys still to come.
+        let fits = |used: usize, lines: usize| {
+            used == 0 || used + w + if lines == 2 && !pin { pending } else { 0 } <= width
+        };
+        if !fits(used, lines.len()) {
+            if lines.len() == 1 {
+                lines.push(vec![]);
+                used = 0;
             }
-            lines.push(vec![]);
-            used = 0;
+            if !fits(used, 2) || (used == 0 && !pin && w + pending > width) {
+                // Later keys are less important: none of them jumps ahead of this one.
+                full |= !pin;
+                continue;
+            }
         }
         let cur = lines.last_mut().expect("a line");
-        cur.push(Span::styled(format!(" {hint} "), t.key()));
-        cur.push(Span::raw(format!(" {label} ")));
+        cur.push(Span::styled(format!(" {} ", bd.hint), t.key()));
+        cur.push(Span::raw(format!(" {} ", bd.label)));
         used += w;
     }
     lines.into_iter().map(Line::from).collect()

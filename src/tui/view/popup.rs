@@ -23,6 +23,20 @@ fn buttons(no: &str, yes: &str, yes_on: bool, t: &Theme, danger: bool) -> Line<'
     ])
 }
 
+/// A command's lines wrapped to `w` columns, each continuation indented like its line.
+fn wrap_command(command: &str, w: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in command.lines() {
+        let indent: String = line.chars().take_while(|c| c.is_whitespace()).collect();
+        let n = indent.chars().count().min(w / 2);
+        let indent: String = indent.chars().take(n).collect();
+        for part in wrap(line, w.saturating_sub(n).max(1)) {
+            out.push(format!("{indent}{part}"));
+        }
+    }
+    out
+}
+
 fn frame_at(f: &mut Frame, area: Rect, w: u16, h: u16) -> Rect {
     let r = area.centered(
         Constraint::Length(w.min(area.width)),
@@ -91,10 +105,12 @@ pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect) {
         } => {
             let w = 96.min(area.width).saturating_sub(4) as usize;
             let title_lines = wrap(title, w);
+            // The command whole: long lines wrap (indent kept) and the block scrolls, never cut.
+            let cmd_lines = wrap_command(command, w.saturating_sub(1));
             let want = 2
                 + title_lines.len()
                 + wrap(detail, w).len().min(4)
-                + command.lines().count()
+                + cmd_lines.len()
                 + 3
                 + usize::from(typed.is_some())
                 + 2;
@@ -135,7 +151,6 @@ pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect) {
             tail.push(buttons("No (n)", "Yes, run it (y)", *yes, t, true));
             let inner_h = r.height.saturating_sub(2) as usize;
             let cmd_h = inner_h.saturating_sub(head.len() + tail.len() + 2).max(1);
-            let cmd_lines: Vec<&str> = command.lines().collect();
             let top = (*scroll).min(cmd_lines.len().saturating_sub(cmd_h));
             let mut lines = head;
             lines.push(Line::styled(
@@ -158,10 +173,7 @@ pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect) {
                 t.dim(),
             ));
             for l in cmd_lines.iter().skip(top).take(cmd_h) {
-                lines.push(Line::styled(
-                    format!(" {}", trunc(l, w.saturating_sub(1))),
-                    t.running(),
-                ));
+                lines.push(Line::styled(format!(" {l}"), t.running()));
             }
             for _ in cmd_lines.len().saturating_sub(top).min(cmd_h)..cmd_h {
                 lines.push(Line::raw(""));

@@ -76,7 +76,7 @@ fn nothing_essential_is_cut_at_80x24_and_120x36() {
         (
             "form_nodes",
             || fixtures::form(crate::tui::form::Page::Nodes),
-            vec!["★ runs kubeadm init", "10.0.0.23"],
+            vec!["★ runs kubeadm init", "10.0.0.23", "Ctrl-S", "F1", "Ctrl-C"],
         ),
         (
             "form_invalid_cidr",
@@ -149,12 +149,37 @@ fn nothing_essential_is_cut_at_80x24_and_120x36() {
                 );
             }
             // Dialogs never cut a word: no ellipsis inside their frame.
-            if !m.popups.is_empty() && *name != "confirm_init" {
+            if !m.popups.is_empty() {
                 assert!(
                     !dialog(&s).contains('…'),
                     "{name} at {w}×{h} cuts text:\n{s}"
                 );
             }
         }
+    }
+}
+
+#[test]
+fn the_init_confirmation_shows_its_whole_command_at_80x24_scrolling_within() {
+    use crate::tui::model::Popup;
+    let long = "sudo -n -- bash /tmp/kha-tui.k3x9/run-kubeadm-init.sh --config /etc/kha-tui/kubeadm-init-configuration-for-master1.yaml --upload-certs --skip-phases=addon/kube-proxy\n  # then the control-plane certificates are uploaded under a generated key\nline3\nline4\nline5\nline6\nline7 the end";
+    let mut m = fixtures::confirm_init();
+    if let Some(Popup::Confirm { command, .. }) = m.popups.front_mut() {
+        *command = long.to_string();
+    }
+    let mut seen = String::new();
+    for step in 0..12 {
+        if let Some(Popup::Confirm { scroll, .. }) = m.popups.front_mut() {
+            *scroll = step;
+        }
+        let s = screen(&m, 80, 24);
+        let d = dialog(&s);
+        assert!(!d.contains('…'), "the dialog cuts text:\n{s}");
+        assert!(d.contains("[ Yes, run it (y) ]"), "{s}");
+        seen.push_str(&d);
+        seen.push(' ');
+    }
+    for word in long.split_whitespace() {
+        assert!(seen.contains(word), "{word:?} never shown at 80×24");
     }
 }
