@@ -164,13 +164,13 @@ pub fn bindings(m: &Model) -> Vec<Binding> {
                 v.push(b(&[ENTER], "Enter", "load this file", Action::Next));
                 v.push(b(&[ESC], "Esc", "stop typing", Action::Back));
                 v.push(b(&[UP], "↑↓", "select", Action::Up));
-                v.push(b(&[DOWN], "", "select the next", Action::Down));
+                v.push(b(&[DOWN], "", "select the next item", Action::Down));
                 v.push(b(&[F1], "F1", "all keys", Action::Help));
                 v.push(b(&[CTRL_C], "Ctrl-C", "quit", Action::QuitAsk));
             } else {
                 v.push(b(&[ENTER], "Enter", "choose", Action::Next));
                 v.push(b(&[UP, K], "↑↓", "select", Action::Up));
-                v.push(b(&[DOWN, J], "", "select the next", Action::Down));
+                v.push(b(&[DOWN, J], "", "select the next item", Action::Down));
                 help(&mut v);
                 v.push(b(
                     &[Q],
@@ -274,7 +274,7 @@ pub fn bindings(m: &Model) -> Vec<Binding> {
             v.push(b(&[ENTER], "Enter", "plan", Action::Next));
             v.push(b(&[ESC], "Esc", "back", Action::Back));
             v.push(b(&[UP, K], "↑↓", "select", Action::Up));
-            v.push(b(&[DOWN, J], "", "select the next", Action::Down));
+            v.push(b(&[DOWN, J], "", "select the next item", Action::Down));
             v.push(b(
                 &[TAB],
                 "Tab",
@@ -327,7 +327,7 @@ pub fn bindings(m: &Model) -> Vec<Binding> {
             ));
             v.push(b(&[ESC], "Esc", "back", Action::Back));
             v.push(b(&[UP, K], "↑↓", "select", Action::Up));
-            v.push(b(&[DOWN, J], "", "select the next", Action::Down));
+            v.push(b(&[DOWN, J], "", "select the next item", Action::Down));
             v.push(b(&[PGUP], "", "a page up", Action::PageUp));
             v.push(b(&[PGDN], "", "a page down", Action::PageDown));
             v.push(b(&[HOME], "", "first step", Action::Home));

@@ -103,7 +103,7 @@ pub async fn run_wizard(config: Option<PathBuf>) -> anyhow::Result<()> {
     let mut sources = Vec::new();
     if let Some(p) = &config {
         sources.push(Source {
-            label: "Continue with".into(),
+            label: "Continue with the --config inventory".into(),
             path: Some(p.clone()),
             text: std::fs::read_to_string(p).map_err(|e| e.to_string()),
         });

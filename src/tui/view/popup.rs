@@ -221,6 +221,9 @@ pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect) {
                 "Quit kha-tui? The run is stopped first: the commands running on the nodes are ended, and kha-tui exits once every node has stopped. A later run resumes; steps already done stay done.".to_string()
             } else if m.busy() {
                 "Quit kha-tui? The checks still running are stopped first; kha-tui exits once they have.".to_string()
+            } else if m.unsaved_edits() && m.screen == crate::tui::model::Screen::Welcome {
+                // Ctrl-S does nothing here: the way back to the form is what saves them.
+                "Quit kha-tui? Your edits to the inventory are not saved and will be lost (n, then go back to the form; Ctrl-S there saves them).".to_string()
             } else if m.unsaved_edits() {
                 "Quit kha-tui? Your edits to the inventory are not saved and will be lost (n, then Ctrl-S saves them).".to_string()
             } else {

@@ -87,7 +87,7 @@ fn nothing_essential_is_cut_at_80x24_and_120x36() {
             "quit_unsaved",
             fixtures::quit_unsaved,
             vec![
-                "Your edits to the inventory are not saved and will be lost (n, then Ctrl-S saves them).",
+                "Your edits to the inventory are not saved and will be lost (n, then go back to the form; Ctrl-S there saves them).",
                 "[ Stay (n) ]",
                 "[ Quit (y) ]",
             ],
