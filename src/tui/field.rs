@@ -40,8 +40,20 @@ impl Field {
             KeyCode::Char('k') if ctrl => {
                 self.ta.delete_line_by_end();
             }
+            // Readline's unix-word-rubout: back to the previous whitespace ("10.9.9.12" whole).
             KeyCode::Char('w') if ctrl => {
-                self.ta.delete_word();
+                let chars: Vec<char> = self.text().chars().collect();
+                let end = self.cursor().min(chars.len());
+                let mut start = end;
+                while start > 0 && chars[start - 1].is_whitespace() {
+                    start -= 1;
+                }
+                while start > 0 && !chars[start - 1].is_whitespace() {
+                    start -= 1;
+                }
+                let kept: String = chars[..start].iter().chain(&chars[end..]).collect();
+                *self = Field::new(&kept);
+                self.ta.move_cursor(CursorMove::Jump(0, start as u16));
             }
             KeyCode::Char('a') if ctrl => self.ta.move_cursor(CursorMove::Head),
             KeyCode::Char('e') if ctrl => self.ta.move_cursor(CursorMove::End),
@@ -92,6 +104,16 @@ mod tests {
         for c in s.chars() {
             f.input(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
         }
+    }
+
+    #[test]
+    fn ctrl_w_deletes_back_to_the_previous_whitespace() {
+        let mut f = Field::new("ssh 10.9.9.12");
+        f.input(ctrl('w'));
+        assert_eq!(f.text(), "ssh ");
+        assert_eq!(f.cursor(), 4);
+        f.input(ctrl('w'));
+        assert_eq!(f.text(), "");
     }
 
     #[test]

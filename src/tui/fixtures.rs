@@ -128,7 +128,7 @@ pub fn save_as() -> Model {
 /// `?` on the node tables: every key of the page.
 pub fn help_nodes() -> Model {
     let mut m = form(Page::Nodes);
-    feed(&mut m, [key(KeyCode::Char('?'))]);
+    feed(&mut m, [key(KeyCode::F(1))]);
     m
 }
 

@@ -266,7 +266,10 @@ pub fn bindings(m: &Model) -> Vec<Binding> {
                 ));
             }
             v.push(b(&[KeySpec::ctrl('s')], "Ctrl-S", "save", Action::Save));
-            v.push(b(&HELP_KEYS, "F1", "all keys", Action::Help));
+            // In a text field `?` is typed like any letter; F1 opens the help there.
+            let typing = focused.is_some_and(|f| !f.is_choice());
+            let help_keys: &[KeySpec] = if typing { &[F1] } else { &HELP_KEYS };
+            v.push(b(help_keys, "F1", "all keys", Action::Help));
             v.push(b(&[CTRL_C], "Ctrl-C", "quit", Action::QuitAsk));
         }
         Screen::Preflight => {

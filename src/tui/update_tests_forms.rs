@@ -411,3 +411,17 @@ fn save_as_over_an_existing_file_asks_first_and_defaults_to_keeping_it() {
         "{cmds:?}"
     );
 }
+
+#[test]
+fn a_question_mark_typed_in_a_text_field_is_text_and_f1_is_help() {
+    let mut m = fixtures::welcome();
+    press(&mut m, KeyCode::Up); // "Start a new inventory"
+    press(&mut m, KeyCode::Enter);
+    press(&mut m, KeyCode::Tab);
+    assert_eq!(focused(&m), Some(FieldId::LbAddress));
+    typed(&mut m, "a?b");
+    assert!(m.popups.is_empty(), "{:?}", m.popups.front());
+    assert_eq!(m.form.as_ref().unwrap().lb_address.text(), "a?b");
+    press(&mut m, KeyCode::F(1));
+    assert!(matches!(m.popups.front(), Some(Popup::Help { .. })));
+}
