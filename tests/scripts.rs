@@ -438,3 +438,36 @@ fn a_mirror_key_is_trusted_only_with_the_pinned_fingerprint() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_hung_apt_update_is_ended_and_tried_again() {
+    // An `apt-get update` that hangs silently (seen behind the lab's caching proxy, with apt's
+    // own transfer timeouts set) is ended at the cap and tried again; three hangs end the step.
+    let fake = "mkdir -p \"$D/bin\"\n\
+        cat >\"$D/bin/apt-get\" <<FAKE\n\
+        #!/bin/bash\n\
+        n=\\$(cat \"$D/calls\" 2>/dev/null || echo 0); echo \\$((n + 1)) >\"$D/calls\"\n\
+        [ \"\\$n\" -ge \"\\$HANGS\" ] && { echo updated; exit 0; }\n\
+        exec sleep 30\n\
+        FAKE\n\
+        chmod +x \"$D/bin/apt-get\"; PATH=\"$D/bin:$PATH\"; APT_UPDATE_CAP=1\n";
+    let (ok, stdout, stderr) = with_lib(&format!(
+        "{fake}export HANGS=1\napt_get update\ncat \"$D/calls\""
+    ));
+    assert!(ok, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("did not finish within 1s; trying again"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("updated"), "{stdout}");
+    assert_eq!(stdout.lines().last(), Some("2"), "{stdout}");
+
+    let (ok, stdout, stderr) =
+        with_lib(&format!("{fake}export HANGS=9\napt_get update\necho after"));
+    assert!(!ok, "{stdout}");
+    assert!(!stdout.contains("after"), "{stdout}");
+    assert!(stderr.contains("three times"), "{stderr}");
+    // Other apt calls are not capped: an install may take long on a slow mirror.
+    let (ok, stdout, _) = with_lib(&format!("{fake}export HANGS=0\napt_get install -y x"));
+    assert!(ok && stdout.contains("updated"), "{stdout}");
+}

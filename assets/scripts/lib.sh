@@ -32,12 +32,29 @@ APT_OPTS=(-o Acquire::http::Timeout=10 -o Acquire::https::Timeout=10 -o Acquire:
 # apt-get that waits for another apt (unattended-upgrades on a fresh VM, or an apt left
 # running by a dropped connection) instead of failing. DPkg::Lock::Timeout covers dpkg's lock;
 # the lists lock of `apt-get update` has no timeout option, so that one is retried here.
+#
+# `apt-get update` also runs under a hard cap. apt's own timeouts end a stalled transfer, but an
+# update was seen to hang silently after an ignored index behind a caching proxy (nothing printed
+# for ten minutes, the lists lock held). `timeout --foreground` keeps apt in the step's process
+# group, so stopping the step still ends it; a capped update is tried twice more.
+APT_UPDATE_CAP=240
 apt_get() {
-  local err rc i
+  local err rc i capped=0 cap=()
+  [ "${1:-}" = update ] && cap=(timeout --foreground -k 10 "$APT_UPDATE_CAP")
   err=$(mktemp)
   for i in $(seq 1 60); do
     rc=0
-    apt-get "${APT_OPTS[@]}" -q "$@" 2>"$err" || rc=$?
+    "${cap[@]}" apt-get "${APT_OPTS[@]}" -q "$@" 2>"$err" || rc=$?
+    if [ "${#cap[@]}" -gt 0 ] && { [ "$rc" = 124 ] || [ "$rc" = 137 ]; }; then
+      capped=$((capped + 1))
+      if [ "$capped" -le 2 ]; then
+        log "apt-get update did not finish within ${APT_UPDATE_CAP}s; trying again"
+        continue
+      fi
+      cat "$err" >&2
+      rm -f "$err"
+      die "apt-get update did not finish within ${APT_UPDATE_CAP}s, three times"
+    fi
     if [ "$rc" != 0 ] && grep -q 'Could not get lock' "$err"; then
       [ "$i" = 1 ] && log "another apt holds its lock; waiting for it"
       sleep 5
