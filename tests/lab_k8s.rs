@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 
 const NODE_SH: &str = include_str!("lab/k8s/manual/node.sh");
 const LB_SH: &str = include_str!("lab/k8s/manual/lb.sh");
+/// `apt_update`, which node.sh and lb.sh call.
+const APT_SH: &str = include_str!("lab/k8s/manual/apt.sh");
 const TOKEN: &str = "abcdef.0123456789abcdef";
 /// An etcdctl of the bundled etcd "image", with the node's healthcheck client certificate.
 const ETCDCTL: &str = "/usr/lib/kha-standin/images/etcd/etcdctl --endpoints=https://127.0.0.1:2379 \
@@ -216,7 +218,7 @@ impl Lab {
             for &(host, minor, source, systemd) in nodes {
                 s.spawn(move || {
                     let script = format!(
-                        "set -- {minor} {www}/pkgs.k8s.io {www}/docker {source} {systemd}\n{NODE_SH}",
+                        "set -- {minor} {www}/pkgs.k8s.io {www}/docker {source} {systemd}\n{APT_SH}\n{NODE_SH}",
                         www = self.www
                     );
                     let out = self.ok(host, &script);
@@ -350,7 +352,7 @@ fn manual_ha_install_with_stand_ins() {
     thread::scope(|s| {
         s.spawn(|| {
             let script = format!(
-                "set -- 37 {}/pkgs.k8s.io {} {} {}\n{LB_SH}",
+                "set -- 37 {}/pkgs.k8s.io {} {} {}\n{APT_SH}\n{LB_SH}",
                 lab.www,
                 lab.ip(11),
                 lab.ip(12),

@@ -6,7 +6,7 @@ set -euo pipefail
 minor=$1 pkg=$2
 shift 2
 export DEBIAN_FRONTEND=noninteractive
-apt-get -q -o Dpkg::Use-Pty=0 update
+apt_update
 apt-get -q -o Dpkg::Use-Pty=0 install -y haproxy
 {
 	cat <<-'CFG'
@@ -43,7 +43,7 @@ install -d -m 0755 /etc/apt/keyrings
 curl -fsSL "$pkg/core:/stable:/v1.$minor/deb/Release.key" | gpg --batch --yes --dearmor -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg
 echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] $pkg/core:/stable:/v1.$minor/deb/ /" \
 	>/etc/apt/sources.list.d/kubernetes.list
-apt-get -q -o Dpkg::Use-Pty=0 update
+apt_update
 apt-get -q -o Dpkg::Use-Pty=0 install -y kubectl
 apt-mark hold kubectl >/dev/null
 echo "lb ready: $(haproxy -v | head -1)"

@@ -19,7 +19,7 @@ printf 'net.bridge.bridge-nf-call-iptables = 1\nnet.bridge.bridge-nf-call-ip6tab
 	>/etc/sysctl.d/k8s.conf
 sysctl -q -p /etc/sysctl.d/k8s.conf
 
-apt_get update
+apt_update
 need=1.7
 [ "$minor" -ge 36 ] && need=2.0
 cand=$(apt-cache policy containerd | awk '/Candidate:/ {print $2}')
@@ -35,7 +35,7 @@ else
 	curl -fsSL "$docker/$ID/gpg" -o /etc/apt/keyrings/docker.asc
 	echo "deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc] $docker/$ID $VERSION_CODENAME stable" \
 		>/etc/apt/sources.list.d/docker.list
-	apt_get update
+	apt_update
 	apt_get install -y containerd.io
 fi
 mkdir -p /etc/containerd
@@ -53,7 +53,7 @@ install -d -m 0755 /etc/apt/keyrings
 curl -fsSL "$pkg/core:/stable:/v1.$minor/deb/Release.key" | gpg --batch --yes --dearmor -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg
 echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] $pkg/core:/stable:/v1.$minor/deb/ /" \
 	>/etc/apt/sources.list.d/kubernetes.list
-apt_get update
+apt_update
 apt_get install -y kubelet kubeadm kubectl
 apt-mark hold kubelet kubeadm kubectl >/dev/null
 printf 'runtime-endpoint: unix:///run/containerd/containerd.sock\n' >/etc/crictl.yaml
