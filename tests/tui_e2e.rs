@@ -1,180 +1,49 @@
 //! The real binary in a real terminal: `kha-tui demo` inside tmux, typed into (one invalid CIDR
 //! that must be refused), the host-key and confirmation dialogs answered, until the done screen.
-//! Needs tmux (skips without it, except under CI=true).
+//! Needs tmux (skips without it, except under CI=true). The tmux harness is tests/common/tmux.rs.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+#[path = "common/prereq.rs"]
+mod prereq;
+#[path = "common/tmux.rs"]
+mod tmux;
+
+use tmux::Tmux;
+
 const BIN: &str = env!("CARGO_BIN_EXE_kha-tui");
 
-fn tmux_present() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-fn ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
-
-struct Session {
-    name: String,
-    socket: String,
-}
-
-impl Session {
-    fn tmux(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .expect("tmux runs")
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            let o = self.tmux(&["send-keys", "-t", &self.name, k]);
-            assert!(
-                o.status.success(),
-                "send-keys {k}: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
-            std::thread::sleep(Duration::from_millis(40));
+/// Presses Enter until the screen shows `what` (the node table takes Enter cell by cell).
+fn enter_until(s: &Tmux, what: &str, max: usize) {
+    for _ in 0..max {
+        if s.screen().contains(what) {
+            return;
         }
+        s.keys(&["Enter"]);
     }
-
-    fn text(&self, s: &str) {
-        let o = self.tmux(&["send-keys", "-t", &self.name, "-l", s]);
-        assert!(o.status.success());
-        std::thread::sleep(Duration::from_millis(80));
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", &self.name]).stdout)
-            .into_owned()
-    }
-
-    fn alive(&self) -> bool {
-        self.tmux(&["has-session", "-t", &self.name])
-            .status
-            .success()
-    }
-
-    /// Waits until the screen shows `what`; panics with the screen after `secs`.
-    fn wait(&self, what: &str, secs: u64) -> String {
-        self.wait_any(&[what], secs).1
-    }
-
-    /// Waits until the screen no longer shows `what` (a key was handled and drawn).
-    fn wait_gone(&self, what: &str, secs: u64) {
-        let end = Instant::now() + Duration::from_secs(secs);
-        while self.screen().contains(what) {
-            if Instant::now() > end {
-                panic!(
-                    "waited {secs}s for {what:?} to go; the screen:\n{}",
-                    self.screen()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Presses Enter until the screen shows `what` (the node table takes Enter cell by cell).
-    fn enter_until(&self, what: &str, max: usize) {
-        for _ in 0..max {
-            if self.screen().contains(what) {
-                return;
-            }
-            self.keys(&["Enter"]);
-        }
-        self.wait(what, 5);
-    }
-
-    fn wait_any(&self, what: &[&str], secs: u64) -> (usize, String) {
-        let end = Instant::now() + Duration::from_secs(secs);
-        loop {
-            let s = self.screen();
-            if let Some(i) = what.iter().position(|w| s.contains(w)) {
-                return (i, s);
-            }
-            if Instant::now() > end || !self.alive() {
-                panic!("waited {secs}s for {what:?}; the screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = self.tmux(&["kill-server"]);
-    }
-}
-
-fn demo_is_wired() -> bool {
-    Command::new(BIN)
-        .args(["demo", "--help"])
-        .output()
-        .is_ok_and(|o| o.status.success())
+    s.wait(what, 5);
 }
 
 /// Starts `kha-tui ARGS` in a fresh tmux server with a private HOME; `None` = skipped.
-fn start(args: &str, tag: &str) -> Option<(tempfile::TempDir, Session)> {
+fn start(args: &str, tag: &str) -> Option<(tempfile::TempDir, Tmux)> {
     start_sized(args, tag, 100, 30)
 }
 
 /// As [`start`], in a terminal of `w`×`h` cells.
-fn start_sized(args: &str, tag: &str, w: u16, hgt: u16) -> Option<(tempfile::TempDir, Session)> {
-    if !tmux_present() {
-        assert!(!ci(), "tmux is not installed");
-        println!("skipping: tmux is not installed");
-        return None;
-    }
-    if !demo_is_wired() {
-        assert!(!ci(), "`kha-tui demo` is not wired in src/main.rs");
-        println!("skipping: `kha-tui demo` is not wired in src/main.rs yet");
+fn start_sized(args: &str, tag: &str, w: u16, hgt: u16) -> Option<(tempfile::TempDir, Tmux)> {
+    if !prereq::require(tmux::tmux_present(), "tmux") {
         return None;
     }
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
-    let s = Session {
-        name: "kha".into(),
-        socket: format!("kha-tui-e2e-{}-{tag}", std::process::id()),
-    };
     let cmd = format!(
-        "env HOME={h} XDG_CONFIG_HOME={h}/config XDG_STATE_HOME={h}/state XDG_DATA_HOME={h}/data TMPDIR={h} TERM=xterm-256color sh -c '{BIN} {args}; echo $? > {h}/exit'",
+        "env HOME={h} XDG_CONFIG_HOME={h}/config XDG_STATE_HOME={h}/state XDG_DATA_HOME={h}/data TMPDIR={h} TERM=xterm-256color {BIN} {args}",
         h = h.display()
     );
-    let o = s.tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &s.name,
-        "-x",
-        &w.to_string(),
-        "-y",
-        &hgt.to_string(),
-        &cmd,
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    s.tmux(&["set-option", "-t", &s.name, "remain-on-exit", "on"]);
+    let s = Tmux::start(&format!("e2e-{tag}"), &cmd, &h.join("exit"), w, hgt);
     Some((home, s))
-}
-
-/// Waits for the exit status file the shell around kha-tui writes.
-fn exit_status(s: &Session, h: &Path) -> String {
-    let exit = h.join("exit");
-    let end = Instant::now() + Duration::from_secs(15);
-    loop {
-        let text = std::fs::read_to_string(&exit).unwrap_or_default();
-        if !text.is_empty() {
-            return text.trim().to_string();
-        }
-        assert!(Instant::now() < end, "kha-tui did not exit: {}", s.screen());
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[test]
@@ -195,7 +64,7 @@ fn the_demo_in_tmux_from_welcome_to_done() {
     s.wait("1. Load balancer and SSH", 10);
     s.keys(&["Enter"]);
     s.wait("2. Control planes and workers", 10);
-    s.enter_until("3. Kubernetes and networks", 40);
+    enter_until(&s, "3. Kubernetes and networks", 40);
     // The pod subnet: an invalid CIDR is refused with the reason beside the field.
     s.keys(&["Tab", "Tab", "Tab", "End"]);
     for _ in 0..16 {
@@ -234,7 +103,7 @@ fn the_demo_in_tmux_from_welcome_to_done() {
     s.wait("Log ·", 10);
 
     // A resize mid-run redraws cleanly at 80×24.
-    s.tmux(&["resize-window", "-t", &s.name, "-x", "80", "-y", "24"]);
+    s.resize(80, 24);
     let end = Instant::now() + Duration::from_secs(10);
     loop {
         let small = s.screen();
@@ -279,7 +148,7 @@ fn the_demo_in_tmux_from_welcome_to_done() {
 
     // q quits with status 0 (the shell around it writes the status to a file).
     s.keys(&["q"]);
-    assert_eq!(exit_status(&s, h), "0", "{}", s.screen());
+    assert_eq!(s.wait_exit(15), "0", "{}", s.screen());
     // The alternate screen was left: the TUI is gone from the terminal.
     std::thread::sleep(Duration::from_millis(200));
     let after = s.screen();
@@ -298,12 +167,12 @@ fn the_demo_in_tmux_from_welcome_to_done() {
 
 #[test]
 fn demo_fail_worker2_fails_mid_run_and_r_retries_to_done() {
-    let Some((home, s)) = start("demo --fail worker2 --speed 15", "fail") else {
+    let Some((_home, s)) = start("demo --fail worker2 --speed 15", "fail") else {
         return;
     };
     s.wait("Welcome to", 20);
     // Straight through the seed's forms, saved where suggested.
-    s.enter_until("Save the inventory as", 40);
+    enter_until(&s, "Save the inventory as", 40);
     s.keys(&["Enter"]);
     s.wait("Connect and preflight", 10);
     s.wait("Unknown host key", 30);
@@ -342,7 +211,7 @@ fn demo_fail_worker2_fails_mid_run_and_r_retries_to_done() {
     }
     assert!(retried, "worker2 never failed");
     s.keys(&["q"]);
-    assert_eq!(exit_status(&s, home.path()), "0", "{}", s.screen());
+    assert_eq!(s.wait_exit(15), "0", "{}", s.screen());
 }
 
 /// `kha-tui check --config FILE` outside the TUI: (exit 0, what it printed).
@@ -399,7 +268,7 @@ fn a_new_inventory_by_keys_alone_at_80x24() {
     s.keys(&["Down", "C-f"]);
     s.wait("master2 runs kubeadm init (the first control plane)", 10);
     // Enter goes cell by cell; on the last cell of the last row it moves on.
-    s.enter_until("3. Kubernetes and networks", 30);
+    enter_until(&s, "3. Kubernetes and networks", 30);
     s.keys(&["Enter"]);
     s.wait("Save the inventory as", 10);
     let path = h.join("ops/lab.toml");
@@ -412,7 +281,7 @@ fn a_new_inventory_by_keys_alone_at_80x24() {
     s.keys(&["q"]);
     s.wait("Quit?", 10);
     s.keys(&["y"]);
-    assert_eq!(exit_status(&s, h), "0", "{}", s.screen());
+    assert_eq!(s.wait_exit(15), "0", "{}", s.screen());
     let (ok, out) = check(&path);
     assert!(ok, "{out}");
     let text = std::fs::read_to_string(&path).unwrap();
@@ -433,13 +302,10 @@ const COMMENTED: &str = "# the lab, as the operator wrote it\n[cluster]\nname = 
 /// (its comments kept), `?` lists the keys, j/k move, q asks before losing later edits.
 #[test]
 fn continue_with_a_file_corrects_it_in_place() {
-    if !tmux_present() {
-        return;
-    }
     let cfg = tempfile::tempdir().unwrap();
     let file = cfg.path().join("lab.toml");
     std::fs::write(&file, COMMENTED).unwrap();
-    let Some((home, s)) = start(&format!("wizard --config {}", file.display()), "config") else {
+    let Some((_home, s)) = start(&format!("wizard --config {}", file.display()), "config") else {
         return;
     };
     s.wait("Continue with", 20);
@@ -481,7 +347,7 @@ fn continue_with_a_file_corrects_it_in_place() {
     s.keys(&["q"]);
     s.wait("will be lost", 10);
     s.keys(&["y"]);
-    assert_eq!(exit_status(&s, home.path()), "0", "{}", s.screen());
+    assert_eq!(s.wait_exit(15), "0", "{}", s.screen());
     assert_eq!(std::fs::read_to_string(&file).unwrap(), saved);
 }
 
@@ -492,7 +358,7 @@ fn stop_mid_run_cancels_and_says_stopping_until_the_engine_stopped() {
     };
     let h = home.path();
     s.wait("Welcome to", 20);
-    s.enter_until("Save the inventory as", 40);
+    enter_until(&s, "Save the inventory as", 40);
     s.keys(&["Enter"]);
     s.wait("Connect and preflight", 10);
     s.wait("Unknown host key", 60);
@@ -553,5 +419,5 @@ fn stop_mid_run_cancels_and_says_stopping_until_the_engine_stopped() {
     let finished_at = log.find("run finished: ok=false").expect("run finished");
     assert!(stop_at < finished_at, "{log}");
     s.keys(&["q"]);
-    assert_eq!(exit_status(&s, h), "0", "{}", s.screen());
+    assert_eq!(s.wait_exit(15), "0", "{}", s.screen());
 }
