@@ -161,6 +161,38 @@ fn kubeadm_config_is_v1beta4_with_endpoint_subnets_and_placeholders() {
     assert_eq!(w.files[0].mode, 0o600);
 }
 
+/// The `certSANs:` entries of a rendered kubeadm config, in order.
+fn cert_sans_in(yaml: &str) -> Vec<String> {
+    yaml.lines()
+        .skip_while(|l| l.trim() != "certSANs:")
+        .skip(1)
+        .take_while(|l| l.trim_start().starts_with("- "))
+        .map(|l| l.trim_start()[2..].trim_matches('"').to_string())
+        .collect()
+}
+
+#[test]
+fn cert_sans_list_the_lb_address_once_when_it_is_the_endpoint() {
+    // No endpoint name: the endpoint is the LB's address, which is also a SAN of its own.
+    let mut f = example();
+    f.load_balancer.endpoint = String::new();
+    let (c, _) = validate::check(&f).unwrap();
+    assert_eq!(plan::cert_sans(&c), ["10.0.0.10"]);
+    let p = plan::build(&c);
+    let init = &p.find("master1", "kubeadm-init").unwrap().files[0].content;
+    assert_eq!(cert_sans_in(init), ["10.0.0.10"], "{init}");
+    assert!(init.contains("controlPlaneEndpoint: \"10.0.0.10:6443\""));
+
+    // A name and the address: both, the endpoint first.
+    let p = build(&example());
+    let init = &p.find("master1", "kubeadm-init").unwrap().files[0].content;
+    assert_eq!(
+        cert_sans_in(init),
+        ["lb.example.internal", "10.0.0.10"],
+        "{init}"
+    );
+}
+
 #[test]
 fn versions_table_drives_the_scripts_environment() {
     let mut f = example();

@@ -79,7 +79,23 @@ pub fn haproxy_cfg(c: &Cluster) -> String {
     )
 }
 
+/// The API server certificate's extra names: the endpoint's host, then the LB's address, each
+/// once (the endpoint is the LB's address when the inventory names no other).
+pub fn cert_sans(c: &Cluster) -> Vec<String> {
+    let mut sans: Vec<String> = Vec::new();
+    for s in [c.endpoint_host.clone(), c.lb.address.to_string()] {
+        if !sans.contains(&s) {
+            sans.push(s);
+        }
+    }
+    sans
+}
+
 pub fn kubeadm_init_yaml(c: &Cluster, n: &Node) -> String {
+    let sans: Vec<String> = cert_sans(c)
+        .iter()
+        .map(|s| format!("    - \"{s}\""))
+        .collect();
     render(
         templates::KUBEADM_INIT,
         &[
@@ -89,8 +105,7 @@ pub fn kubeadm_init_yaml(c: &Cluster, n: &Node) -> String {
             ("endpoint", &c.control_plane_endpoint()),
             ("pod_subnet", &c.pod_subnet.to_string()),
             ("service_subnet", &c.service_subnet.to_string()),
-            ("endpoint_host", &c.endpoint_host),
-            ("lb_address", &c.lb.address.to_string()),
+            ("cert_sans", &sans.join("\n")),
         ],
     )
 }

@@ -7,7 +7,7 @@ mod print;
 use serde::Serialize;
 
 pub use build::{
-    RENEWED_BY_REFRESH, build, calico_installation_yaml, haproxy_cfg, host_in_url,
+    RENEWED_BY_REFRESH, build, calico_installation_yaml, cert_sans, haproxy_cfg, host_in_url,
     kubeadm_init_yaml, kubeadm_join_yaml, refresh_join_secrets,
 };
 pub use print::{to_json, to_text};
