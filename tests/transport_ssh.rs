@@ -18,7 +18,10 @@ use kha_tui::transport::{
 };
 use tokio::sync::mpsc;
 
-const SSHD: &str = "/usr/sbin/sshd";
+#[path = "common/sshd.rs"]
+mod sshd;
+
+use sshd::{Sshd, keygen, public_key_line};
 
 fn skip<T>(why: &str) -> Option<T> {
     if std::env::var("CI").as_deref() == Ok("true") {
@@ -38,53 +41,6 @@ fn run(cmd: &mut Command) -> std::process::Output {
     out
 }
 
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
-/// `(major, minor)` of the installed sshd, from `sshd -V` ("OpenSSH_9.2p1 …").
-fn sshd_version() -> (u32, u32) {
-    let out = Command::new(SSHD).arg("-V").output().unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
-    let v = text
-        .split("OpenSSH_")
-        .nth(1)
-        .unwrap_or("0.0")
-        .split(|c: char| !c.is_ascii_digit() && c != '.')
-        .next()
-        .unwrap_or("0.0")
-        .to_string();
-    let mut parts = v.split('.').map(|p| p.parse().unwrap_or(0));
-    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
-}
-
-/// Generates a key pair with ssh-keygen; returns the private key path.
-fn keygen(dir: &Path, name: &str, kind: &str, passphrase: &str) -> PathBuf {
-    let path = dir.join(name);
-    let mut cmd = Command::new("ssh-keygen");
-    cmd.args(["-q", "-t", kind, "-N", passphrase, "-C", name, "-f"])
-        .arg(&path);
-    if kind == "rsa" {
-        cmd.args(["-b", "2048"]);
-    }
-    run(&mut cmd);
-    path
-}
-
-fn public_key_line(private: &Path) -> String {
-    let text = std::fs::read_to_string(private.with_extension("pub")).unwrap();
-    // "type base64 comment" → "type base64"
-    text.split_whitespace()
-        .take(2)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// OpenSSH's fingerprint of a public key file, e.g. "SHA256:…".
 fn fingerprint(pubkey: &Path) -> String {
     let out = run(Command::new("ssh-keygen").arg("-lf").arg(pubkey));
@@ -99,23 +55,12 @@ fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
 }
 
-/// A private sshd on 127.0.0.1.
+/// A private sshd on 127.0.0.1 (tests/common/sshd.rs) and its directory.
 struct Lab {
-    dir: tempfile::TempDir,
+    sshd: Sshd,
     port: u16,
-    sshd: Child,
     host_key: PathBuf,
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = self.sshd.kill();
-        let _ = self.sshd.wait();
-        if std::thread::panicking() {
-            let log = std::fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default();
-            eprintln!("--- sshd log ---\n{log}");
-        }
-    }
+    dir: tempfile::TempDir,
 }
 
 impl Lab {
@@ -125,71 +70,17 @@ impl Lab {
 
     /// With extra sshd_config lines.
     fn start_with(extra: &str) -> Option<Lab> {
-        if !Path::new(SSHD).exists() {
-            return skip("no /usr/sbin/sshd (apt-get install openssh-server)");
+        if let Err(why) = sshd::prerequisites() {
+            return skip(&why);
         }
-        if !is_root() {
-            return skip("not root: the test sshd must run as root to log in");
-        }
-        if Command::new("ssh-keygen").arg("-?").output().is_err() {
-            return skip("no ssh-keygen");
-        }
-        // sshd's privilege separation directory.
-        std::fs::create_dir_all("/run/sshd").unwrap();
-
         let dir = tempfile::tempdir().unwrap();
-        let host_key = keygen(dir.path(), "host_ed25519", "ed25519", "");
-        std::fs::write(dir.path().join("authorized_keys"), "").unwrap();
-        let (major, minor) = sshd_version();
-
-        for _attempt in 0..5 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let d = dir.path().display();
-            let mut config = format!(
-                "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_ed25519\nPidFile none\n\
-                 StrictModes no\nUsePAM no\nPermitRootLogin yes\nPubkeyAuthentication yes\n\
-                 PasswordAuthentication yes\nKbdInteractiveAuthentication no\n\
-                 AuthorizedKeysFile {d}/authorized_keys\nMaxAuthTries 20\nLogLevel VERBOSE\n"
-            );
-            if (major, minor) >= (9, 8) {
-                // Refused host keys and failed logins must not lock the next test out.
-                config.push_str("PerSourcePenalties no\n");
-            }
-            config.push_str(extra);
-            let config_path = dir.path().join("sshd_config");
-            std::fs::write(&config_path, config).unwrap();
-            let log = std::fs::File::create(dir.path().join("sshd.log")).unwrap();
-            let mut sshd = Command::new(SSHD)
-                .args(["-D", "-e", "-f"])
-                .arg(&config_path)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()
-                .unwrap();
-            for _ in 0..200 {
-                if sshd.try_wait().unwrap().is_some() {
-                    break;
-                }
-                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Some(Lab {
-                        dir,
-                        port,
-                        sshd,
-                        host_key,
-                    });
-                }
-                std::thread::sleep(Duration::from_millis(25));
-            }
-            let _ = sshd.kill();
-            let _ = sshd.wait();
-        }
-        let log = std::fs::read_to_string(dir.path().join("sshd.log")).unwrap_or_default();
-        panic!("sshd did not start:\n{log}");
+        let sshd = Sshd::start(dir.path(), &["127.0.0.1"], extra);
+        Some(Lab {
+            port: sshd.port,
+            host_key: sshd.host_key.clone(),
+            sshd,
+            dir,
+        })
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -197,11 +88,7 @@ impl Lab {
     }
 
     fn authorize(&self, private: &Path) {
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(self.path("authorized_keys"))
-            .unwrap();
-        writeln!(f, "{}", public_key_line(private)).unwrap();
+        self.sshd.authorize(private);
     }
 
     /// A fresh authorized key of `kind`.

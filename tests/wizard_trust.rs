@@ -5,7 +5,7 @@
 //! except under CI=true).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,110 +15,42 @@ use kha_tui::tui::model::{Conn, Popup, Screen};
 use kha_tui::tui::runtime::{Headless, Logger};
 use kha_tui::tui::trust::WizardSsh;
 use kha_tui::tui::{Model, Msg, Setup, Source};
+use sshd::{Sshd, public_key_line};
 
-const SSHD: &str = "/usr/sbin/sshd";
+#[path = "common/sshd.rs"]
+mod sshd;
+
 const BIN: &str = env!("CARGO_BIN_EXE_kha-tui");
 
-fn skip(why: &str) -> bool {
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "cannot run under CI: {why}"
-    );
-    eprintln!("skipping: {why}");
-    false
-}
-
 fn can_run() -> bool {
-    if !Path::new(SSHD).exists() {
-        return skip("no /usr/sbin/sshd");
+    match sshd::prerequisites() {
+        Ok(()) => true,
+        Err(why) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "cannot run under CI: {why}"
+            );
+            eprintln!("skipping: {why}");
+            false
+        }
     }
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-    if !root {
-        return skip("not root: the test sshd runs as root");
-    }
-    true
 }
 
 fn keygen(dir: &Path, name: &str) -> PathBuf {
-    let p = dir.join(name);
-    let o = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "test", "-f"])
-        .arg(&p)
-        .output()
-        .expect("ssh-keygen");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    p
-}
-
-fn public_key(private: &Path) -> String {
-    let line = std::fs::read_to_string(private.with_extension("pub")).unwrap();
-    line.split_whitespace()
-        .take(2)
-        .collect::<Vec<_>>()
-        .join(" ")
+    sshd::keygen(dir, name, "ed25519", "")
 }
 
 /// An sshd listening on 127.0.0.1–127.0.0.6 at one free port.
-struct Sshd {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Sshd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start_sshd(dir: &Path) -> Sshd {
-    std::fs::create_dir_all("/run/sshd").unwrap();
-    keygen(dir, "host_key");
-    std::fs::write(dir.join("authorized_keys"), "").unwrap();
-    for _ in 0..5 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let d = dir.display();
-        let listen: String = (1..=6)
-            .map(|i| format!("ListenAddress 127.0.0.{i}\n"))
-            .collect();
-        let config = format!(
-            "Port {port}\n{listen}HostKey {d}/host_key\nPidFile none\nStrictModes no\nUsePAM no\n\
-             AuthorizedKeysFile {d}/authorized_keys\nLogLevel VERBOSE\n"
-        );
-        std::fs::write(dir.join("sshd_config"), config).unwrap();
-        let log = std::fs::File::create(dir.join("sshd.log")).unwrap();
-        let mut child = Command::new(SSHD)
-            .args(["-D", "-e", "-f"])
-            .arg(dir.join("sshd_config"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        for _ in 0..200 {
-            if child.try_wait().unwrap().is_some() {
-                break;
-            }
-            if (1..=6).all(|i| std::net::TcpStream::connect((format!("127.0.0.{i}"), port)).is_ok())
-            {
-                return Sshd { child, port };
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    panic!(
-        "sshd did not start: {}",
-        std::fs::read_to_string(dir.join("sshd.log")).unwrap_or_default()
-    );
+    let listen = [
+        "127.0.0.1",
+        "127.0.0.2",
+        "127.0.0.3",
+        "127.0.0.4",
+        "127.0.0.5",
+        "127.0.0.6",
+    ];
+    Sshd::start(dir, &listen, "")
 }
 
 /// An inventory on the loopback addresses whose `[ssh] known_hosts` pins a different key for
@@ -128,7 +60,7 @@ fn inventory(dir: &Path, port: u16) -> PathBuf {
     let pinned = dir.join("pinned_known_hosts");
     std::fs::write(
         &pinned,
-        format!("[127.0.0.3]:{port} {}\n", public_key(&impostor)),
+        format!("[127.0.0.3]:{port} {}\n", public_key_line(&impostor)),
     )
     .unwrap();
     let key = keygen(dir, "id_op");
