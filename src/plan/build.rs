@@ -471,6 +471,7 @@ pub fn build(c: &Cluster) -> Plan {
         cluster: c.name.clone(),
         kubernetes_version: v.minor.clone(),
         endpoint: c.control_plane_endpoint(),
+        init_node: first.name.clone(),
         phases,
         values: Some(ValueSources {
             node: first.name.clone(),

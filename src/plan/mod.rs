@@ -197,12 +197,28 @@ pub struct Plan {
     pub cluster: String,
     pub kubernetes_version: String,
     pub endpoint: String,
+    /// The first control plane: the node that runs `kubeadm init` (★ wherever nodes are listed).
+    pub init_node: String,
     pub phases: Vec<Phase>,
     #[serde(skip)]
     pub values: Option<ValueSources>,
 }
 
+/// How the node that runs `kubeadm init` is marked wherever nodes are listed, and what the mark
+/// means: the node table, the Plan and Run screens and `kha-tui plan` say it the same way.
+pub const INIT_MARK: &str = "★";
+pub const INIT_MEANS: &str = "runs kubeadm init";
+
 impl Plan {
+    /// The mark before a node's name: [`INIT_MARK`] for the init node, else a space.
+    pub fn mark(&self, node: &str) -> &'static str {
+        if node == self.init_node {
+            INIT_MARK
+        } else {
+            " "
+        }
+    }
+
     pub fn steps(&self) -> impl Iterator<Item = (&Phase, &Step)> {
         self.phases
             .iter()

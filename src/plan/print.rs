@@ -20,6 +20,13 @@ pub fn to_text(plan: &Plan, with_scripts: bool) -> String {
         "Plan for cluster {} (Kubernetes {}, endpoint {})",
         plan.cluster, plan.kubernetes_version, plan.endpoint
     );
+    let _ = writeln!(
+        s,
+        "{} {} {}",
+        super::INIT_MARK,
+        plan.init_node,
+        super::INIT_MEANS
+    );
     let total = plan.phases.len();
     for (i, ph) in plan.phases.iter().enumerate() {
         let mode = match ph.mode {
@@ -40,7 +47,14 @@ pub fn to_text(plan: &Plan, with_scripts: bool) -> String {
                 (None, true) => "  [handles secrets]",
                 _ => "",
             };
-            let _ = writeln!(s, "  {:<10} {:<16} {}{flag}", st.node, st.id, st.title);
+            let _ = writeln!(
+                s,
+                " {}{:<10} {:<16} {}{flag}",
+                plan.mark(&st.node),
+                st.node,
+                st.id,
+                st.title
+            );
             if !with_scripts {
                 continue;
             }

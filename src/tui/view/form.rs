@@ -6,6 +6,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::{fit, trunc, wrap};
 use crate::inventory::{Issue, Severity};
+use crate::plan::{INIT_MARK, INIT_MEANS};
 use crate::tui::form::{Col, FieldId, Form, Page, Role};
 use crate::tui::model::Model;
 use crate::tui::theme::Theme;
@@ -370,7 +371,7 @@ fn node_tables(m: &Model, form: &Form, w: usize, height: usize) -> Vec<Line<'sta
         let count = form.rows.iter().filter(|r| r.role == role).count();
         let title = match role {
             Role::ControlPlane => {
-                format!("Control planes ({count}) — three for HA; ★ runs kubeadm init")
+                format!("Control planes ({count}) — three for HA; {INIT_MARK} {INIT_MEANS}")
             }
             Role::Worker => format!("Workers ({count})"),
         };
@@ -403,7 +404,7 @@ fn node_tables(m: &Model, form: &Form, w: usize, height: usize) -> Vec<Line<'sta
             let init = form.init_row() == Some(row);
             let mut spans = vec![
                 Span::styled(if on_row { " ›" } else { "  " }, t.running()),
-                Span::styled(if init { "★" } else { " " }, t.warn()),
+                Span::styled(if init { INIT_MARK } else { " " }, t.warn()),
             ];
             let mut row_issue: Option<&Issue> = None;
             for (k, (col, cw)) in COLS.iter().enumerate() {
@@ -449,7 +450,10 @@ fn node_tables(m: &Model, form: &Form, w: usize, height: usize) -> Vec<Line<'sta
                     issue_style(t, i),
                 ));
             } else if init && side >= 8 {
-                spans.push(Span::styled(trunc("★ runs kubeadm init", side), t.dim()));
+                spans.push(Span::styled(
+                    trunc(&format!("{INIT_MARK} {INIT_MEANS}"), side),
+                    t.dim(),
+                ));
             }
             lines.push(Line::from(spans));
         }

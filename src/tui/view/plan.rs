@@ -5,7 +5,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::{fit, trunc, window_top};
-use crate::plan::Mode;
+use crate::plan::{INIT_MARK, INIT_MEANS, Mode};
 use crate::tui::model::{Model, PlanRow};
 
 pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
@@ -13,20 +13,36 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
     let Some(p) = &m.plan.plan else { return };
     let rows = m.plan.rows();
     let w = area.width.saturating_sub(2) as usize;
-    let h = area.height.saturating_sub(3) as usize;
+    // Borders and the two summary lines.
+    let h = area.height.saturating_sub(4) as usize;
     let steps = p.steps().count();
     let nodes = m.plan.nodes().len();
     let filter = m.plan.node.clone().unwrap_or_else(|| "all nodes".into());
-    let mut lines = vec![Line::styled(
-        fit(
-            &format!(
-                " {} · Kubernetes {} · endpoint {} · {steps} steps on {nodes} nodes · showing {filter}",
-                p.cluster, p.kubernetes_version, p.endpoint
+    let mut lines = vec![
+        Line::styled(
+            fit(
+                &format!(
+                    " {} · Kubernetes {} · endpoint {}",
+                    p.cluster, p.kubernetes_version, p.endpoint
+                ),
+                w,
             ),
-            w,
+            t.dim(),
         ),
-        t.dim(),
-    )];
+        Line::from(vec![
+            Span::styled(format!(" {INIT_MARK} "), t.warn()),
+            Span::styled(
+                fit(
+                    &format!(
+                        "{} {INIT_MEANS} · {steps} steps on {nodes} nodes · showing {filter}",
+                        p.init_node
+                    ),
+                    w.saturating_sub(3),
+                ),
+                t.dim(),
+            ),
+        ]),
+    ];
     let sel = m.plan.selected.min(rows.len().saturating_sub(1));
     let top = window_top(sel, rows.len(), h);
     for (i, r) in rows.iter().enumerate().skip(top).take(h) {
@@ -65,7 +81,9 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
             PlanRow::Step(pi, si) => {
                 let s = &p.phases[pi].steps[si];
                 let mut spans = vec![
-                    Span::styled(format!("   {} ", if on { "▶" } else { " " }), base),
+                    Span::styled(format!("  {} ", if on { "▶" } else { " " }), base),
+                    // The same mark as the node table's, before the name.
+                    Span::styled(p.mark(&s.node), base.patch(t.warn())),
                     Span::styled(format!("{:<9} ", trunc(&s.node, 9)), base.patch(t.bold())),
                     Span::styled(
                         format!("{:<16} ", trunc(&s.id, 16)),

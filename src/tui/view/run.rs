@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::{bar, fit, trunc, window_top};
+use crate::plan::{INIT_MARK, INIT_MEANS};
 use crate::tui::logs::{LineKind, LogLine};
 use crate::tui::model::{Dashboard, Model, NodeCard, NodeStatus, PhaseStatus};
 use crate::tui::theme::Theme;
@@ -222,12 +223,14 @@ fn timeline_line(d: &Dashboard, t: &Theme, w: usize) -> Line<'static> {
     Line::from(spans)
 }
 
+/// One node's card. `mark` goes before the name: the init node's mark, as in the node table.
 fn card_lines(
     c: &NodeCard,
     now: Duration,
     w: usize,
     tall: bool,
     on: bool,
+    mark: &'static str,
     t: &Theme,
 ) -> Vec<Line<'static>> {
     let (sym, word, style) = status_look(c.status, t);
@@ -240,10 +243,13 @@ fn card_lines(
     let head = format!("{:<9} {role} {}", trunc(&c.info.name, 9), c.info.address);
     let room = w.saturating_sub(3);
     let word_fits = head.chars().count() + 1 + word.len() <= room;
-    let mut l1 = vec![Span::styled(
-        format!("{}{sym} ", if on { "▶" } else { " " }),
-        base.patch(style),
-    )];
+    let mut l1 = vec![
+        Span::styled(
+            format!("{}{sym}", if on { "▶" } else { " " }),
+            base.patch(style),
+        ),
+        Span::styled(mark, base.patch(t.warn())),
+    ];
     if word_fits {
         l1.push(Span::styled(
             fit(&head, room - word.len()),
@@ -341,9 +347,28 @@ fn draw_cards(m: &Model, f: &mut Frame, area: Rect) {
     let per = if tall { 3 } else { 2 };
     let fit_n = (inner_h / per).max(1);
     let top = window_top(d.selected, n, fit_n);
+    let init = m.plan.plan.as_ref().map(|p| p.init_node.as_str());
     let mut lines = Vec::new();
     for (i, c) in d.nodes.iter().enumerate().skip(top).take(fit_n) {
-        lines.extend(card_lines(c, m.now, w, tall, i == d.selected, t));
+        let mark = if Some(c.info.name.as_str()) == init {
+            INIT_MARK
+        } else {
+            " "
+        };
+        lines.extend(card_lines(c, m.now, w, tall, i == d.selected, mark, t));
+    }
+    // What the mark means, on the pane's last row when the cards leave it free.
+    if let Some(init) = init
+        && lines.len() < inner_h
+    {
+        lines.resize(inner_h - 1, Line::default());
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {INIT_MARK} "), t.warn()),
+            Span::styled(
+                fit(&format!("{init} {INIT_MEANS}"), w.saturating_sub(3)),
+                t.dim(),
+            ),
+        ]));
     }
     let ready = d
         .nodes
