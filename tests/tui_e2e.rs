@@ -231,8 +231,12 @@ fn check(file: &Path) -> (bool, String) {
     )
 }
 
+/// A signing key's fingerprint as `gpg --show-keys` prints it.
+const FINGERPRINT: &str = "0123 4567 89AB CDEF 0123  4567 89AB CDEF 0123 4567";
+
 /// "Start a new inventory" at 80×24, every value typed, the node table cell by cell, the first
-/// control plane chosen explicitly, saved where the operator says; `kha-tui check` accepts it.
+/// control plane chosen explicitly, an http mirror refused until its key is pinned, saved where
+/// the operator says; `kha-tui check` accepts it.
 #[test]
 fn a_new_inventory_by_keys_alone_at_80x24() {
     let Some((home, s)) = start_sized("demo", "new", 80, 24) else {
@@ -269,6 +273,32 @@ fn a_new_inventory_by_keys_alone_at_80x24() {
     s.wait("master2 runs kubeadm init (the first control plane)", 10);
     // Enter goes cell by cell; on the last cell of the last row it moves on.
     enter_until(&s, "3. Kubernetes and networks", 30);
+    // A plain-http package mirror without its signing key: refused on the key's own field,
+    // with check's fix; Enter does not move on.
+    s.wait("› Cluster name", 10);
+    for _ in 0..6 {
+        s.keys(&["Tab"]);
+    }
+    s.wait("› Package mirror", 10);
+    s.text("http://192.0.2.1/k8s");
+    s.keys(&["Tab"]);
+    let scr = s.wait(
+        "cluster.package_mirror_key: fix: give the 40 hex digits",
+        10,
+    );
+    // The reason beside the focused key field, wrapped under itself.
+    let lines: Vec<&str> = scr.lines().collect();
+    let at = lines.iter().position(|l| l.contains("›   its key"));
+    let beside = at.map(|i| lines[i..i + 3].join(" ")).unwrap_or_default();
+    assert!(
+        beside.contains("✗ package_mirror") && beside.contains("is plain"),
+        "the error is on the key's field:\n{scr}"
+    );
+    s.keys(&["Enter"]);
+    let scr = s.wait("error(s) on this page", 10);
+    assert!(scr.contains("3. Kubernetes and networks"), "{scr}");
+    s.text(FINGERPRINT);
+    s.wait("✓ valid", 10);
     s.keys(&["Enter"]);
     s.wait("Save the inventory as", 10);
     let path = h.join("ops/lab.toml");
@@ -287,6 +317,11 @@ fn a_new_inventory_by_keys_alone_at_80x24() {
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(
         text.contains("192.0.2.21") && text.contains("~/.ssh/lab"),
+        "{text}"
+    );
+    assert!(
+        text.contains("package_mirror = \"http://192.0.2.1/k8s\"")
+            && text.contains(&format!("package_mirror_key = \"{FINGERPRINT}\"")),
         "{text}"
     );
     let first = text.find("name = \"master2\"").unwrap();

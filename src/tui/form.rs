@@ -4,180 +4,12 @@
 use crossterm::event::KeyEvent;
 
 pub use super::field::{Field, is_edit_key};
+pub use super::form_ids::{Col, FieldId, Page};
 
 use crate::inventory::file::InventoryFile;
 use crate::inventory::validate;
 use crate::inventory::{Issue, NodeEntry, Severity};
 use crate::versions::Table;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Page {
-    Access,
-    Nodes,
-    Cluster,
-}
-
-impl Page {
-    pub const ALL: [Page; 3] = [Page::Access, Page::Nodes, Page::Cluster];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Page::Access => "Load balancer and SSH",
-            Page::Nodes => "Control planes and workers",
-            Page::Cluster => "Kubernetes and networks",
-        }
-    }
-
-    pub fn number(self) -> usize {
-        self as usize + 1
-    }
-
-    /// Which page an inventory key is edited on.
-    pub fn of_key(key: &str) -> Page {
-        if key.starts_with("load_balancer") || key.starts_with("ssh") {
-            Page::Access
-        } else if key.starts_with("nodes") {
-            Page::Nodes
-        } else {
-            Page::Cluster
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Col {
-    Name,
-    Address,
-    User,
-    Port,
-}
-
-impl Col {
-    pub const ALL: [Col; 4] = [Col::Name, Col::Address, Col::User, Col::Port];
-    pub fn key(self) -> &'static str {
-        match self {
-            Col::Name => "name",
-            Col::Address => "address",
-            Col::User => "user",
-            Col::Port => "port",
-        }
-    }
-}
-
-/// Something that can have the focus on a form page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FieldId {
-    LbName,
-    LbAddress,
-    LbEndpoint,
-    LbPort,
-    SshUser,
-    SshPort,
-    /// Choice: key file or ssh-agent.
-    Auth,
-    IdentityFile,
-    /// A cell of the node tables; `row` counts control planes first, then workers (= `nodes[row]`).
-    Node {
-        row: usize,
-        col: Col,
-    },
-    ClusterName,
-    /// Choice from the versions table.
-    Kubernetes,
-    /// Choice from the versions table (for the chosen minor).
-    Calico,
-    PodSubnet,
-    ServiceSubnet,
-    /// Choice: auto, distro, docker.
-    Containerd,
-}
-
-impl FieldId {
-    /// The inventory key whose issues this field shows.
-    pub fn key(self) -> String {
-        match self {
-            FieldId::LbName => "load_balancer.name".into(),
-            FieldId::LbAddress => "load_balancer.address".into(),
-            FieldId::LbEndpoint => "load_balancer.endpoint".into(),
-            FieldId::LbPort => "load_balancer.port".into(),
-            FieldId::SshUser => "ssh.user".into(),
-            FieldId::SshPort => "ssh.port".into(),
-            FieldId::Auth => "ssh.use_agent".into(),
-            FieldId::IdentityFile => "ssh.identity_file".into(),
-            FieldId::Node { row, col } => format!("nodes[{row}].{}", col.key()),
-            FieldId::ClusterName => "cluster.name".into(),
-            FieldId::Kubernetes => "cluster.kubernetes_version".into(),
-            FieldId::Calico => "cluster.calico_version".into(),
-            FieldId::PodSubnet => "cluster.pod_subnet".into(),
-            FieldId::ServiceSubnet => "cluster.service_subnet".into(),
-            FieldId::Containerd => "cluster.containerd_source".into(),
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            FieldId::LbName => "Name",
-            FieldId::LbAddress => "Address",
-            FieldId::LbEndpoint => "Endpoint",
-            FieldId::LbPort => "API port",
-            FieldId::SshUser => "User",
-            FieldId::SshPort => "Port",
-            FieldId::Auth => "Log in with",
-            FieldId::IdentityFile => "Key file",
-            FieldId::Node { col, .. } => match col {
-                Col::Name => "Name",
-                Col::Address => "Address",
-                Col::User => "User",
-                Col::Port => "Port",
-            },
-            FieldId::ClusterName => "Cluster name",
-            FieldId::Kubernetes => "Kubernetes",
-            FieldId::Calico => "Calico",
-            FieldId::PodSubnet => "Pod subnet",
-            FieldId::ServiceSubnet => "Service subnet",
-            FieldId::Containerd => "containerd from",
-        }
-    }
-
-    /// A short help text shown when the field has the focus.
-    pub fn help(self) -> &'static str {
-        match self {
-            FieldId::LbName => "how plans and logs call the load-balancer node",
-            FieldId::LbAddress => "SSH target of the LB node (usually this machine)",
-            FieldId::LbEndpoint => "DNS name for the API endpoint; empty = the address",
-            FieldId::LbPort => "the port HAProxy listens on for the API, usually 6443",
-            FieldId::SshUser => "login user on every node (root, or a user with sudo)",
-            FieldId::SshPort => "SSH port of every node unless a node overrides it",
-            FieldId::Auth => "Space or ←/→: a private key file or the keys of your ssh-agent",
-            FieldId::IdentityFile => {
-                "private key used for every node; passwords are asked, never stored"
-            }
-            FieldId::Node { col, .. } => match col {
-                Col::Name => "RFC 1123 name, e.g. master1",
-                Col::Address => "IPv4 or IPv6 address the LB reaches the node at",
-                Col::User => "optional: overrides the SSH user for this node",
-                Col::Port => "optional: overrides the SSH port for this node",
-            },
-            FieldId::ClusterName => "RFC 1123 label",
-            FieldId::Kubernetes => {
-                "←/→: the minors of the versions table; the patch is resolved on the nodes"
-            }
-            FieldId::Calico => "←/→: the Calico releases known to work with this minor",
-            FieldId::PodSubnet => "one /24 per node is taken from it; must not contain any node",
-            FieldId::ServiceSubnet => "at most a /12; must not overlap the pod subnet",
-            FieldId::Containerd => {
-                "←/→: auto takes Docker's containerd.io where the distro's is too old"
-            }
-        }
-    }
-
-    pub fn is_choice(self) -> bool {
-        matches!(
-            self,
-            FieldId::Auth | FieldId::Kubernetes | FieldId::Calico | FieldId::Containerd
-        )
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -215,7 +47,7 @@ impl NodeRow {
     }
 }
 
-/// The three form pages' state. `base` keeps every key the forms do not edit (mirrors, known_hosts,
+/// The three form pages' state. `base` keeps every key the forms do not edit (known_hosts,
 /// per-node key files …) so that saving loses nothing.
 #[derive(Debug, Clone)]
 pub struct Form {
@@ -239,6 +71,11 @@ pub struct Form {
     pub pod_subnet: Field,
     pub service_subnet: Field,
     pub containerd: String,
+    pub package_mirror: Field,
+    pub package_mirror_key: Field,
+    pub containerd_mirror: Field,
+    pub containerd_mirror_key: Field,
+    pub manifest_mirror: Field,
     /// Every issue of the current values: the form's own (numbers) then `kha-tui check`'s on
     /// exactly the text that would be written ([`Form::render`]).
     pub issues: Vec<Issue>,
@@ -299,6 +136,11 @@ impl Form {
             pod_subnet: Field::new(&file.cluster.pod_subnet),
             service_subnet: Field::new(&file.cluster.service_subnet),
             containerd: file.cluster.containerd_source.clone(),
+            package_mirror: Field::new(&file.cluster.package_mirror),
+            package_mirror_key: Field::new(&file.cluster.package_mirror_key),
+            containerd_mirror: Field::new(&file.cluster.containerd_mirror),
+            containerd_mirror_key: Field::new(&file.cluster.containerd_mirror_key),
+            manifest_mirror: Field::new(&file.cluster.manifest_mirror),
             issues: Vec::new(),
             related: Vec::new(),
             original: None,
@@ -386,6 +228,11 @@ impl Form {
                 FieldId::PodSubnet,
                 FieldId::ServiceSubnet,
                 FieldId::Containerd,
+                FieldId::PackageMirror,
+                FieldId::PackageMirrorKey,
+                FieldId::ContainerdMirror,
+                FieldId::ContainerdMirrorKey,
+                FieldId::ManifestMirror,
             ],
         }
     }
@@ -407,6 +254,11 @@ impl Form {
             FieldId::ClusterName => &self.cluster_name,
             FieldId::PodSubnet => &self.pod_subnet,
             FieldId::ServiceSubnet => &self.service_subnet,
+            FieldId::PackageMirror => &self.package_mirror,
+            FieldId::PackageMirrorKey => &self.package_mirror_key,
+            FieldId::ContainerdMirror => &self.containerd_mirror,
+            FieldId::ContainerdMirrorKey => &self.containerd_mirror_key,
+            FieldId::ManifestMirror => &self.manifest_mirror,
             FieldId::Auth | FieldId::Kubernetes | FieldId::Calico | FieldId::Containerd => {
                 return None;
             }
@@ -426,6 +278,11 @@ impl Form {
             FieldId::ClusterName => &mut self.cluster_name,
             FieldId::PodSubnet => &mut self.pod_subnet,
             FieldId::ServiceSubnet => &mut self.service_subnet,
+            FieldId::PackageMirror => &mut self.package_mirror,
+            FieldId::PackageMirrorKey => &mut self.package_mirror_key,
+            FieldId::ContainerdMirror => &mut self.containerd_mirror,
+            FieldId::ContainerdMirrorKey => &mut self.containerd_mirror_key,
+            FieldId::ManifestMirror => &mut self.manifest_mirror,
             FieldId::Auth | FieldId::Kubernetes | FieldId::Calico | FieldId::Containerd => {
                 return None;
             }
@@ -591,6 +448,11 @@ impl Form {
         file.cluster.pod_subnet = self.pod_subnet.text().to_string();
         file.cluster.service_subnet = self.service_subnet.text().to_string();
         file.cluster.containerd_source = self.containerd.clone();
+        file.cluster.package_mirror = self.package_mirror.text().to_string();
+        file.cluster.package_mirror_key = self.package_mirror_key.text().to_string();
+        file.cluster.containerd_mirror = self.containerd_mirror.text().to_string();
+        file.cluster.containerd_mirror_key = self.containerd_mirror_key.text().to_string();
+        file.cluster.manifest_mirror = self.manifest_mirror.text().to_string();
         (file, local)
     }
 
@@ -642,7 +504,7 @@ impl Form {
             .filter(move |i| i.key == key)
     }
 
-    /// Issues whose key no field on the page shows (e.g. `nodes`, `cluster.cni`, mirrors).
+    /// Issues whose key no field on the page shows (e.g. `nodes`, `cluster.cni`).
     pub fn other_issues(&self, page: Page) -> Vec<&Issue> {
         let keys: Vec<String> = self
             .focusables(page)
@@ -861,6 +723,55 @@ mod tests {
         assert_eq!(f.kubernetes, "1.36");
         assert_eq!(f.calico, "v3.33.0");
         assert_eq!(f.errors(), 0, "{:?}", f.issues);
+    }
+
+    #[test]
+    fn an_http_mirror_needs_its_key_on_the_key_field_as_check_says() {
+        let mut f = example();
+        f.set(FieldId::PackageMirror, "http://192.168.50.1/k8s");
+        // The form's issue is check's own, word for word, on the key's field.
+        let (file, _) = f.to_file();
+        let checked = validate::issues(&file);
+        let want = checked
+            .iter()
+            .find(|i| i.key == "cluster.package_mirror_key")
+            .expect("check refuses an http mirror without a key");
+        let shown: Vec<_> = f.issues_of(FieldId::PackageMirrorKey).collect();
+        assert_eq!(shown, [want]);
+        assert!(want.message.contains("plain http"), "{want:?}");
+        assert!(want.fix.contains("package_mirror_key = "), "{want:?}");
+        assert_eq!(f.errors_on(Page::Cluster), 1);
+        // Not a fingerprint: refused on the same field.
+        f.set(FieldId::PackageMirrorKey, "abc");
+        assert!(
+            f.issues_of(FieldId::PackageMirrorKey)
+                .any(|i| i.message.contains("not an OpenPGP key fingerprint"))
+        );
+        // The key given: valid, and the text written has both keys, the comments kept.
+        let fpr = "0123 4567 89AB CDEF 0123  4567 89AB CDEF 0123 4567";
+        f.set(FieldId::PackageMirrorKey, fpr);
+        f.set(FieldId::ContainerdMirror, "https://192.168.50.1/docker");
+        assert_eq!(f.errors(), 0, "{:?}", f.issues);
+        f.original = Some(EXAMPLE.to_string());
+        let text = f.render();
+        assert!(
+            text.contains(&format!("package_mirror_key = \"{fpr}\"")),
+            "{text}"
+        );
+        assert!(text.contains("package_mirror = \"http://192.168.50.1/k8s\""));
+        assert!(text.contains("containerd_mirror = \"https://192.168.50.1/docker\""));
+        assert!(text.contains("# optional: replaces https://pkgs.k8s.io, same layout"));
+        let back = crate::inventory::parse(&text).unwrap();
+        assert!(validate::check(&back).is_ok());
+        assert_eq!(Form::from_file(&back).package_mirror_key.text(), fpr);
+        // Emptied again: the key is gone from the file.
+        f.set(FieldId::PackageMirror, "");
+        f.set(FieldId::PackageMirrorKey, "");
+        let text = f.render();
+        assert!(
+            !text.lines().any(|l| l.starts_with("package_mirror_key")),
+            "{text}"
+        );
     }
 
     #[test]

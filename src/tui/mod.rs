@@ -8,6 +8,7 @@
 pub mod field;
 pub mod fixtures;
 pub mod form;
+mod form_ids;
 mod form_nodes;
 pub mod keymap;
 mod keymap_dialogs;

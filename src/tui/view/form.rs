@@ -232,6 +232,19 @@ pub fn draw(m: &Model, page: Page, f: &mut Frame, area: Rect) {
             ] {
                 lines.extend(field_lines(m, form, id, w, hint));
             }
+            lines.push(section(
+                t,
+                "Mirrors — optional; an http:// one needs its signing key's fingerprint",
+            ));
+            for id in [
+                FieldId::PackageMirror,
+                FieldId::PackageMirrorKey,
+                FieldId::ContainerdMirror,
+                FieldId::ContainerdMirrorKey,
+                FieldId::ManifestMirror,
+            ] {
+                lines.extend(field_lines(m, form, id, w, None));
+            }
         }
     }
     let others = form.other_issues(page);
