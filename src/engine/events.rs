@@ -222,7 +222,8 @@ pub enum Event {
         stream: Stream,
         line: String,
     },
-    /// The running step printed nothing for `quiet_for` (first after 30 s, then every 10 s).
+    /// The running step printed nothing for `quiet_for` (first after `Options::quiet_after`,
+    /// 30 s by default, then every 10 s).
     StepQuiet {
         node: String,
         step: String,

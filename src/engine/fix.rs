@@ -83,7 +83,13 @@ pub async fn fix<T: Transport>(
         .await;
     let started = Instant::now();
     let result = conn
-        .run_step(&step, &RunValues::default(), &redactor, &events)
+        .run_step(
+            &step,
+            &RunValues::default(),
+            &redactor,
+            &events,
+            opts.quiet_after,
+        )
         .await;
     conn.finish().await;
     let (outcome, r) = match result {

@@ -91,6 +91,9 @@ pub struct Options {
     /// join (kubeadm deletes them after two hours).
     pub cert_upload_window: Duration,
     pub timeouts: Timeouts,
+    /// A running step that prints nothing for this long is reported (`Event::StepQuiet`),
+    /// then again every 10 s while it stays quiet. 30 s.
+    pub quiet_after: Duration,
     /// Shown on the viewer (demo / `--simulate`).
     pub simulated: bool,
 }
@@ -129,6 +132,7 @@ impl Options {
             key_passphrase: None,
             cert_upload_window: Duration::from_secs(2 * 3600 - 10 * 60),
             timeouts: Timeouts::default(),
+            quiet_after: node::QUIET_AFTER,
             simulated: false,
         }
     }

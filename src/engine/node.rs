@@ -97,7 +97,8 @@ pub struct StepOutput {
     pub reported: Vec<String>,
 }
 
-/// The first `StepQuiet` after this much silence, then one every `QUIET_REPEAT`.
+/// The first `StepQuiet` after this much silence (the default of `Options::quiet_after`),
+/// then one every `QUIET_REPEAT`.
 pub const QUIET_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
 pub const QUIET_REPEAT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -301,7 +302,8 @@ impl<S: Session> NodeConn<S> {
         )
     }
 
-    /// Uploads and runs one step, streaming its redacted output as `Log` events.
+    /// Uploads and runs one step, streaming its redacted output as `Log` events, and a
+    /// `StepQuiet` when it prints nothing for `quiet_after` (then every `QUIET_REPEAT`).
     /// Returns the exit status, the last lines of error output and the reported lines.
     pub async fn run_step(
         &mut self,
@@ -309,6 +311,7 @@ impl<S: Session> NodeConn<S> {
         values: &RunValues,
         redactor: &Redactor,
         events: &mpsc::Sender<Event>,
+        quiet_after: std::time::Duration,
     ) -> Result<(ExitStatus, StepOutput), NodeError> {
         let mut staged = Vec::new();
         for (i, f) in step.files.iter().enumerate() {
@@ -344,7 +347,7 @@ impl<S: Session> NodeConn<S> {
             let mut tail: std::collections::VecDeque<String> = Default::default();
             let mut reported = Vec::new();
             let mut last = tokio::time::Instant::now();
-            let mut next_quiet = last + QUIET_AFTER;
+            let mut next_quiet = last + quiet_after;
             loop {
                 let o = tokio::select! {
                     o = rx.recv() => o,
@@ -362,7 +365,7 @@ impl<S: Session> NodeConn<S> {
                 };
                 let Some(o) = o else { break };
                 last = tokio::time::Instant::now();
-                next_quiet = last + QUIET_AFTER;
+                next_quiet = last + quiet_after;
                 let (stream, line) = match o {
                     Output::Stdout(l) => (Stream::Stdout, l),
                     Output::Stderr(l) => (Stream::Stderr, l),

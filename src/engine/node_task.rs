@@ -150,6 +150,8 @@ pub struct NodeTask<T: Transport> {
     pub redactor: Redactor,
     /// Work directories of sessions that died; removed once the task ends.
     pub stale_workdirs: Vec<String>,
+    /// Silence after which a running step is reported quiet (`Options::quiet_after`).
+    pub quiet_after: Duration,
 }
 
 /// Waits between reconnect attempts.
@@ -276,6 +278,7 @@ impl<T: Transport> NodeTask<T> {
         let events = self.events.clone();
         let stop = self.stop.clone();
         let defaults = self.target.timeouts;
+        let quiet_after = self.quiet_after;
         let conn = match self.connected().await {
             Ok(c) => c,
             Err(e) => return failed(e.failure(), redactor.redact(&e.to_string())),
@@ -295,7 +298,7 @@ impl<T: Transport> NodeTask<T> {
         });
         let pgid_file = conn.pgid_path(step);
         let result = tokio::select! {
-            r = conn.run_step(step, values, redactor, &events) => Some(r),
+            r = conn.run_step(step, values, redactor, &events, quiet_after) => Some(r),
             _ = stop.cancelled() => None,
         };
         conn.session.set_timeouts(defaults);

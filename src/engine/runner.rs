@@ -268,6 +268,7 @@ pub async fn apply_plan<T: crate::transport::Transport>(
             stop: stop.clone(),
             redactor: redactor_for(&opts),
             stale_workdirs: vec![],
+            quiet_after: opts.quiet_after,
         }
         .spawn();
         nodes.insert(name, handle);
