@@ -55,6 +55,8 @@ pub enum Action {
     MakeFirst,
     /// Go to the next field with an error (any page).
     NextError,
+    /// Line editing in the text field that has the cursor ([`super::field::Field`] does it).
+    EditText,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +148,39 @@ pub(super) const Y: KeySpec = KeySpec::ch('y');
 pub(super) const N: KeySpec = KeySpec::ch('n');
 pub(super) const Q: KeySpec = KeySpec::ch('q');
 
+/// The line editing of a text field (readline's basics, as `Field::input` does them). Added last
+/// wherever a text field has the cursor, so the `?` overlay and README list them; a key that an
+/// earlier binding of the same state takes (Ctrl-F on a control plane's row) is left out.
+pub(super) fn text_field(v: &mut Vec<Binding>) {
+    const EDITS: [(&[KeySpec], &str); 9] = [
+        (&[KeySpec::ctrl('a'), HOME], "to the start of the line"),
+        (&[KeySpec::ctrl('e'), END], "to the end of the line"),
+        (&[KeySpec::ctrl('b'), LEFT], "one character back"),
+        (&[KeySpec::ctrl('f'), RIGHT], "one character forward"),
+        (
+            &[KeySpec::plain(KeyCode::Backspace), KeySpec::ctrl('h')],
+            "delete the character before the cursor",
+        ),
+        (
+            &[KeySpec::plain(KeyCode::Delete)],
+            "delete the character under the cursor",
+        ),
+        (&[KeySpec::ctrl('w')], "delete the word before the cursor"),
+        (&[KeySpec::ctrl('u')], "delete to the start of the line"),
+        (&[KeySpec::ctrl('k')], "delete to the end of the line"),
+    ];
+    for (keys, label) in EDITS {
+        let free: Vec<KeySpec> = keys
+            .iter()
+            .filter(|k| !v.iter().any(|b| b.keys.contains(k)))
+            .copied()
+            .collect();
+        if !free.is_empty() {
+            v.push(b(&free, "", label, Action::EditText));
+        }
+    }
+}
+
 fn help(v: &mut Vec<Binding>) {
     v.push(b(&HELP_KEYS, "?", "all keys", Action::Help));
 }
@@ -167,6 +202,7 @@ pub fn bindings(m: &Model) -> Vec<Binding> {
                 v.push(b(&[DOWN], "", "select the next item", Action::Down));
                 v.push(b(&[F1], "F1", "all keys", Action::Help));
                 v.push(b(&[CTRL_C], "Ctrl-C", "quit", Action::QuitAsk));
+                text_field(&mut v);
             } else {
                 v.push(b(&[ENTER], "Enter", "choose", Action::Next));
                 v.push(b(&[UP, K], "↑↓", "select", Action::Up));
@@ -271,6 +307,9 @@ pub fn bindings(m: &Model) -> Vec<Binding> {
             let help_keys: &[KeySpec] = if typing { &[F1] } else { &HELP_KEYS };
             v.push(b(help_keys, "F1", "all keys", Action::Help));
             v.push(b(&[CTRL_C], "Ctrl-C", "quit", Action::QuitAsk));
+            if typing {
+                text_field(&mut v);
+            }
         }
         Screen::Preflight => {
             let pf = &m.preflight;
@@ -431,14 +470,24 @@ pub fn help_rows(m: &Model) -> Vec<(String, &'static str)> {
         Some(Popup::Help { under, .. }) => under.clone(),
         _ => bindings(m),
     };
-    for b in list {
+    let (text, keys): (Vec<Binding>, Vec<Binding>) =
+        list.into_iter().partition(|b| b.action == Action::EditText);
+    for b in keys {
         let row = (b.key_names(), b.label);
         if !rows.contains(&row) {
             rows.push(row);
         }
     }
+    if !text.is_empty() {
+        rows.push((String::new(), ""));
+        rows.push((String::new(), TEXT_FIELD_HEADING));
+        rows.extend(text.into_iter().map(|b| (b.key_names(), b.label)));
+    }
     rows
 }
+
+/// Above the text field's keys in the `?` overlay, and README's section of them.
+pub const TEXT_FIELD_HEADING: &str = "In the text field:";
 
 /// The footer's entries: (keys, what they do).
 pub fn footer(m: &Model) -> Vec<(&'static str, &'static str)> {

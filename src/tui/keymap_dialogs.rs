@@ -49,6 +49,8 @@ pub(super) fn bindings(p: &Popup) -> Vec<Binding> {
             if typed.is_none() {
                 // With a typed confirmation, letters and ←→ go to the text field.
                 v.push(b(&[LEFT, RIGHT], "", "choose", Action::DialogToggle));
+            } else {
+                text_field(&mut v);
             }
             v
         }
@@ -88,16 +90,24 @@ pub(super) fn bindings(p: &Popup) -> Vec<Binding> {
                 b(&[CTRL_C], "", "no", Action::DialogNo),
             ]
         }
-        Popup::Secrets { .. } => vec![
-            b(&[ENTER], "Enter", "use & check again", Action::DialogEnter),
-            b(&[TAB, DOWN], "Tab/↓", "field", Action::FocusNext),
-            b(&[BACKTAB, UP], "", "previous field", Action::FocusPrev),
-            b(&[ESC], "Esc", "cancel", Action::DialogNo),
-        ],
-        Popup::SaveAs { .. } => vec![
-            b(&[ENTER], "Enter", "save here", Action::DialogEnter),
-            b(&[ESC], "Esc", "cancel", Action::DialogNo),
-        ],
+        Popup::Secrets { .. } => {
+            let mut v = vec![
+                b(&[ENTER], "Enter", "use & check again", Action::DialogEnter),
+                b(&[TAB, DOWN], "Tab/↓", "field", Action::FocusNext),
+                b(&[BACKTAB, UP], "", "previous field", Action::FocusPrev),
+                b(&[ESC], "Esc", "cancel", Action::DialogNo),
+            ];
+            text_field(&mut v);
+            v
+        }
+        Popup::SaveAs { .. } => {
+            let mut v = vec![
+                b(&[ENTER], "Enter", "save here", Action::DialogEnter),
+                b(&[ESC], "Esc", "cancel", Action::DialogNo),
+            ];
+            text_field(&mut v);
+            v
+        }
         Popup::Overwrite { yes, .. } => vec![
             b(&[Y], "y", "replace it", Action::DialogYes),
             b(&[ESC, N], "n/Esc", "keep it", Action::DialogNo),

@@ -6,7 +6,7 @@ use crossterm::event::KeyCode;
 
 use super::fixtures::{self, feed, key};
 use super::form::{Col, FieldId, Page};
-use super::keymap::{self, Binding};
+use super::keymap::{self, Action, Binding};
 use super::model::Model;
 
 /// (section title, the states that make up that section).
@@ -79,12 +79,16 @@ fn sections() -> Vec<(&'static str, Vec<Model>)> {
     ]
 }
 
-/// One section's rows: (keys, what they do), each once, in keymap order.
+/// README's section of the text fields' line editing (one for every screen and dialog).
+const TEXT_SECTION: &str = "Text fields (wherever one has the cursor)";
+
+/// One section's rows: (keys, what they do), each once, in keymap order. The text fields' keys
+/// have their own section.
 fn rows(states: &[Model]) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = Vec::new();
     for m in states {
         let list: Vec<Binding> = keymap::bindings(m);
-        for b in list {
+        for b in list.iter().filter(|b| b.action != Action::EditText) {
             let row = (b.key_names(), b.label.to_string());
             if !v.contains(&row) {
                 v.push(row);
@@ -94,20 +98,58 @@ fn rows(states: &[Model]) -> Vec<(String, String)> {
     v
 }
 
+/// The text fields' rows: each edit once, with every key any state gives it (a state where
+/// another binding takes a key, such as Ctrl-F on a control plane's row, lists fewer).
+fn text_rows(states: &[Model]) -> Vec<(Vec<String>, String)> {
+    let mut v: Vec<(Vec<String>, String)> = Vec::new();
+    for m in states {
+        for b in keymap::bindings(m)
+            .iter()
+            .filter(|b| b.action == Action::EditText)
+        {
+            let names: Vec<String> = b.keys.iter().map(|k| k.name()).collect();
+            match v.iter_mut().find(|(_, l)| l == b.label) {
+                Some((keys, _)) => {
+                    for n in names {
+                        if !keys.contains(&n) {
+                            keys.push(n);
+                        }
+                    }
+                }
+                None => v.push((names, b.label.to_string())),
+            }
+        }
+    }
+    v
+}
+
+/// Every state of every section.
+fn all_states() -> Vec<Model> {
+    sections().into_iter().flat_map(|(_, s)| s).collect()
+}
+
+fn table(title: &str, rows: &[(String, String)]) -> String {
+    let mut out = format!("\n**{title}**\n\n| keys | what they do |\n| --- | --- |\n");
+    for (k, label) in rows {
+        let k = k.replace('|', "\\|");
+        out.push_str(&format!("| {k} | {label} |\n"));
+    }
+    out
+}
+
 /// The Markdown of README's key tables.
 pub fn markdown() -> String {
     let mut out = String::from(
         "<!-- keys:begin (generated from src/tui/keymap.rs; `cargo test --lib keys_reference` checks it) -->\n",
     );
     for (title, states) in sections() {
-        out.push_str(&format!(
-            "\n**{title}**\n\n| keys | what they do |\n| --- | --- |\n"
-        ));
-        for (k, label) in rows(&states) {
-            let k = k.replace('|', "\\|");
-            out.push_str(&format!("| {k} | {label} |\n"));
-        }
+        out.push_str(&table(title, &rows(&states)));
     }
+    let text: Vec<(String, String)> = text_rows(&all_states())
+        .into_iter()
+        .map(|(keys, label)| (keys.join(" / "), label))
+        .collect();
+    out.push_str(&table(TEXT_SECTION, &text));
     out.push_str("\n<!-- keys:end -->\n");
     out
 }
@@ -140,20 +182,43 @@ mod tests {
         }
     }
 
+    /// README's table under `**title**`.
+    fn readme_section(readme: &str, title: &str) -> String {
+        let at = readme
+            .find(&format!("**{title}**"))
+            .unwrap_or_else(|| panic!("README has no {title:?} key table"));
+        let section = &readme[at..];
+        let end = section
+            .find("\n**")
+            .or_else(|| section.find("<!-- keys:end"))
+            .unwrap_or(section.len());
+        section[..end].to_string()
+    }
+
     #[test]
     fn the_help_overlay_lists_what_readme_lists_for_that_screen() {
         let readme = readme();
+        let text_section = readme_section(&readme, TEXT_SECTION);
+        // The text fields' row for `label`: its keys.
+        let text_keys = |label: &str| -> Vec<String> {
+            text_section
+                .lines()
+                .find(|l| l.ends_with(&format!(" | {label} |")))
+                .map(|l| {
+                    let keys = l.trim_start_matches("| ").split(" | ").next().unwrap_or("");
+                    keys.split(" / ").map(str::to_string).collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut text_seen = 0;
         for (title, states) in sections() {
-            let at = readme
-                .find(&format!("**{title}**"))
-                .unwrap_or_else(|| panic!("README has no {title:?} key table"));
-            let section = &readme[at..];
-            let end = section
-                .find("\n**")
-                .or_else(|| section.find("<!-- keys:end"))
-                .unwrap_or(section.len());
-            let section = &section[..end];
+            let section = readme_section(&readme, title);
             for mut m in states {
+                let text: Vec<(String, &str)> = keymap::bindings(&m)
+                    .into_iter()
+                    .filter(|b| b.action == Action::EditText)
+                    .map(|b| (b.key_names(), b.label))
+                    .collect();
                 let overlay: Vec<(String, &str)> = if m.popups.is_empty() {
                     // The overlay itself, opened by F1 on this state.
                     feed(&mut m, [key(KeyCode::F(1))]);
@@ -174,6 +239,21 @@ mod tests {
                 };
                 assert!(!overlay.is_empty());
                 for (k, label) in overlay {
+                    if k.is_empty() {
+                        continue; // the text fields' heading
+                    }
+                    if text.contains(&(k.clone(), label)) {
+                        // A text field's key: in README's text-field section, with that key.
+                        let listed = text_keys(label);
+                        for key in k.split(" / ") {
+                            assert!(
+                                listed.iter().any(|l| l == key),
+                                "{title}: the overlay shows {key} for {label:?}, README's {TEXT_SECTION:?} does not"
+                            );
+                        }
+                        text_seen += 1;
+                        continue;
+                    }
                     let row = format!("| {} | {label} |", k.replace('|', "\\|"));
                     assert!(
                         section.contains(&row),
@@ -181,6 +261,48 @@ mod tests {
                     );
                 }
             }
+        }
+        assert!(text_seen > 0, "no overlay listed a text field's keys");
+    }
+
+    /// The keymap's text-field keys are the ones the field edits with, and every one of those
+    /// is listed.
+    #[test]
+    fn the_text_field_keys_are_the_fields_own() {
+        use crossterm::event::{KeyEvent, KeyModifiers};
+        let listed: Vec<keymap::KeySpec> = all_states()
+            .iter()
+            .flat_map(keymap::bindings)
+            .filter(|b| b.action == Action::EditText)
+            .flat_map(|b| b.keys)
+            .collect();
+        for k in &listed {
+            assert!(
+                super::super::field::is_edit_key(&KeyEvent::new(k.code, k.mods)),
+                "{} is listed for text fields but the field ignores it",
+                k.name()
+            );
+        }
+        let ctrl = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+        let plain = |c| KeyEvent::new(c, KeyModifiers::NONE);
+        let mut edits: Vec<KeyEvent> = "aekuwbfh".chars().map(ctrl).collect();
+        edits.extend(
+            [
+                KeyCode::Backspace,
+                KeyCode::Delete,
+                KeyCode::Left,
+                KeyCode::Right,
+                KeyCode::Home,
+                KeyCode::End,
+            ]
+            .map(plain),
+        );
+        for e in edits {
+            assert!(super::super::field::is_edit_key(&e));
+            assert!(
+                listed.iter().any(|k| k.matches(&e)),
+                "{e:?} edits a text field but no keymap entry lists it"
+            );
         }
     }
 }

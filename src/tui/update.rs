@@ -188,7 +188,11 @@ pub(super) fn on_key(m: &mut Model, key: KeyEvent) -> Vec<Command> {
         return vec![];
     }
     let map = keymap::bindings(m);
-    if let Some(b) = map.iter().find(|b| b.matches(&key)) {
+    // Line-editing keys are listed in the keymap and go on to the focused field below.
+    if let Some(b) = map
+        .iter()
+        .find(|b| b.matches(&key) && b.action != Action::EditText)
+    {
         let action = b.action;
         if !matches!(
             action,

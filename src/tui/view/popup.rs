@@ -345,6 +345,11 @@ pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect) {
             let w = 72.min(area.width).saturating_sub(4) as usize;
             let mut lines: Vec<Line> = Vec::new();
             for (keys, label) in &rows {
+                if keys.is_empty() {
+                    // A heading (the text field's keys), or the blank line above it.
+                    lines.push(Line::styled(label.to_string(), t.title()));
+                    continue;
+                }
                 for (i, l) in wrap(label, w.saturating_sub(kw + 2))
                     .into_iter()
                     .enumerate()
@@ -361,10 +366,19 @@ pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect) {
             let r = frame_at(f, area, 72, h);
             let inner = r.height.saturating_sub(2) as usize;
             let top = (*scroll).min(lines.len().saturating_sub(inner));
+            // Say so when the list goes on below (a small terminal): ↓ scrolls to it.
+            let more = top + inner < lines.len();
             let lines: Vec<Line> = lines.into_iter().skip(top).collect();
             let block = Block::bordered()
                 .title(Span::styled(" Keys on this screen ", t.dialog()))
-                .title_bottom(Span::styled(" Esc closes ", t.dim()))
+                .title_bottom(Span::styled(
+                    if more {
+                        " Esc closes · ↓ more "
+                    } else {
+                        " Esc closes "
+                    },
+                    t.dim(),
+                ))
                 .border_style(t.dialog());
             f.render_widget(
                 Paragraph::new(lines)
