@@ -207,7 +207,7 @@ async fn headless(
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 eprintln!(
-                    "kha-tui: stopping after the commands now running (Ctrl-C again to abort)"
+                    "kha-tui: stopping: ending the commands now running on the nodes (Ctrl-C again quits at once and may leave them running)"
                 );
                 stop.cancel();
                 if tokio::signal::ctrl_c().await.is_ok() {

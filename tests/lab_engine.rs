@@ -1,19 +1,27 @@
 //! The engine over real SSH on lab hosts, for what only a real node shows. Checked outside
 //! kha-tui with `lab exec HOST ps`, `ls` and marks the steps leave on the hosts.
 //!
-//! One lab (`light:15`: sshd-only hosts) for every scenario; they run side by side, each on
-//! three hosts of its own (LB, control plane, worker), with stand-in steps (short shell):
+//! One lab (`lb,light:16`: one full host, sixteen sshd-only ones) for every scenario; they run
+//! side by side, each on hosts of its own. The engine's scenarios get three light hosts each
+//! (LB, control plane, worker) and stand-in steps (short shell):
 //! - stop mid-step, and a step abandoned at its idle limit (tests/lab_engine/stop.rs);
 //! - a quiet step reported quiet (quiet.rs);
 //! - a failed state save stops the run (state_save.rs);
 //! - a session lost mid-step (lost.rs).
 //!
+//! The CLI's scenario (cli_ctrl_c.rs) types Ctrl-C into the real `kha-tui apply` in tmux, with
+//! the real plan on the full host `lb` (and the last light host as its control plane).
+//!
 //! `KHA_LAB_ENGINE=quiet,lost` runs only those scenarios.
 
+#[path = "lab_engine/cli_ctrl_c.rs"]
+mod cli_ctrl_c;
 #[path = "common/lab.rs"]
 mod lab;
 #[path = "lab_engine/lost.rs"]
 mod lost;
+#[path = "common/prereq.rs"]
+mod prereq;
 #[path = "lab_engine/quiet.rs"]
 mod quiet;
 #[path = "lab_engine/run.rs"]
@@ -22,6 +30,8 @@ mod run;
 mod state_save;
 #[path = "lab_engine/stop.rs"]
 mod stop;
+#[path = "common/tmux.rs"]
+mod tmux;
 
 use std::time::{Duration, Instant};
 
@@ -37,6 +47,9 @@ const SCENARIOS: &[Scenario] = &[
     ("lost", lost::a_lost_session_is_cleaned_up_and_resumed),
 ];
 
+/// The CLI's scenario: on `lb` and the light host no engine scenario uses.
+const CLI: Scenario = ("cli", cli_ctrl_c::ctrl_c_in_apply_ends_the_remote_step);
+
 fn wanted(name: &str) -> bool {
     match std::env::var("KHA_LAB_ENGINE") {
         Ok(list) => list.split(',').any(|x| x.trim() == name),
@@ -50,17 +63,28 @@ fn engine_on_lab_hosts() {
         return;
     }
     let t0 = Instant::now();
-    let lab = lab::Lab::up(&format!("light:{}", 3 * SCENARIOS.len()));
+    let lights = 3 * SCENARIOS.len() + 1;
+    let lab = lab::Lab::up(&format!("lb,light:{lights}"));
     println!("lab up: {:.0?}", lab.up_time);
+    let light: Vec<lab::Host> = lab
+        .hosts
+        .iter()
+        .filter(|h| h.kind == "light")
+        .cloned()
+        .collect();
+    let mut hosts: Vec<Vec<lab::Host>> = light.chunks(3).map(<[_]>::to_vec).collect();
+    hosts.truncate(SCENARIOS.len());
+    hosts.push(vec![lab.host("lb").clone(), light[lights - 1].clone()]);
+    let all: Vec<&Scenario> = SCENARIOS.iter().chain([&CLI]).collect();
     let results: Vec<(&str, Duration, Result<(), String>)> = std::thread::scope(|sc| {
-        let handles: Vec<_> = SCENARIOS
+        let handles: Vec<_> = all
             .iter()
-            .enumerate()
-            .filter(|(_, (name, _))| wanted(name))
-            .map(|(i, (name, f))| {
+            .zip(&hosts)
+            .filter(|((name, _), _)| wanted(name))
+            .map(|((name, f), hosts)| {
                 let scene = Scene {
                     lab: &lab,
-                    hosts: &lab.hosts[3 * i..3 * i + 3],
+                    hosts,
                     name,
                 };
                 (
