@@ -79,6 +79,21 @@ pub fn form_invalid_cidr() -> Model {
     m
 }
 
+/// Page 3 with the bad pod subnet and a plain-http package mirror whose key is not pinned, the
+/// key's field focused (at 80×24 the page scrolls to it).
+pub fn form_mirror_key_missing() -> Model {
+    let mut m = form_invalid_cidr();
+    m.status = None;
+    let f = m.form.as_mut().expect("form");
+    f.set(FieldId::PackageMirror, "http://192.0.2.1/k8s");
+    f.focus = f
+        .focusables(Page::Cluster)
+        .iter()
+        .position(|id| *id == FieldId::PackageMirrorKey)
+        .expect("the key field");
+    m
+}
+
 /// The node tables with a mistyped address and a duplicate name.
 pub fn form_nodes_invalid() -> Model {
     let mut m = form(Page::Nodes);
@@ -816,6 +831,7 @@ pub fn all() -> Vec<Fixture> {
         ("form_nodes_invalid", form_nodes_invalid),
         ("form_cluster", || form(Page::Cluster)),
         ("form_invalid_cidr", form_invalid_cidr),
+        ("form_mirror_key_missing", form_mirror_key_missing),
         ("save_as", save_as),
         ("help_nodes", help_nodes),
         ("quit_unsaved", quit_unsaved),

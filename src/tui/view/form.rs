@@ -148,10 +148,11 @@ fn section(t: &Theme, title: &str) -> Line<'static> {
 pub fn draw(m: &Model, page: Page, f: &mut Frame, area: Rect) {
     let t = &m.theme;
     let Some(form) = &m.form else { return };
+    let detail_text = detail_lines(m, form, area.width.saturating_sub(2) as usize);
     let [tabs, body, detail] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(3),
-        Constraint::Length(3),
+        Constraint::Length(detail_text.len() as u16),
     ])
     .areas(area);
 
@@ -173,6 +174,15 @@ pub fn draw(m: &Model, page: Page, f: &mut Frame, area: Rect) {
 
     let w = body.width.saturating_sub(2) as usize;
     let mut lines: Vec<Line> = Vec::new();
+    // The focused field's lines (first, past the last), to keep it in view.
+    let mut focus_span = (0, 0);
+    let mut field = |lines: &mut Vec<Line<'static>>, id: FieldId, hint: Option<String>| {
+        let start = lines.len();
+        lines.extend(field_lines(m, form, id, w, hint));
+        if form.focused() == Some(id) {
+            focus_span = (start, lines.len());
+        }
+    };
     match page {
         Page::Access => {
             lines.push(section(
@@ -185,14 +195,14 @@ pub fn draw(m: &Model, page: Page, f: &mut Frame, area: Rect) {
                 FieldId::LbEndpoint,
                 FieldId::LbPort,
             ] {
-                lines.extend(field_lines(m, form, id, w, None));
+                field(&mut lines, id, None);
             }
             lines.push(section(t, "SSH — how kha-tui reaches every node"));
             for id in [FieldId::SshUser, FieldId::SshPort, FieldId::Auth] {
-                lines.extend(field_lines(m, form, id, w, None));
+                field(&mut lines, id, None);
             }
             if !form.use_agent {
-                lines.extend(field_lines(m, form, FieldId::IdentityFile, w, None));
+                field(&mut lines, FieldId::IdentityFile, None);
             } else {
                 lines.push(Line::styled(
                     "   keys offered by the ssh-agent at $SSH_AUTH_SOCK",
@@ -230,7 +240,7 @@ pub fn draw(m: &Model, page: Page, f: &mut Frame, area: Rect) {
                 (FieldId::ServiceSubnet, None),
                 (FieldId::Containerd, None),
             ] {
-                lines.extend(field_lines(m, form, id, w, hint));
+                field(&mut lines, id, hint);
             }
             lines.push(section(
                 t,
@@ -243,7 +253,7 @@ pub fn draw(m: &Model, page: Page, f: &mut Frame, area: Rect) {
                 FieldId::ContainerdMirrorKey,
                 FieldId::ManifestMirror,
             ] {
-                lines.extend(field_lines(m, form, id, w, None));
+                field(&mut lines, id, None);
             }
         }
     }
@@ -265,16 +275,36 @@ pub fn draw(m: &Model, page: Page, f: &mut Frame, area: Rect) {
             }
         }
     }
-    let block = Block::bordered()
+    // A page taller than the terminal (80×24 with errors) scrolls to keep the focused field in
+    // view, and says that more is below or above.
+    let h = body.height.saturating_sub(2) as usize;
+    let top = focus_span.1.saturating_sub(h).min(focus_span.0);
+    let below = lines.len() > top + h;
+    let lines: Vec<Line> = lines.into_iter().skip(top).collect();
+    let mut block = Block::bordered()
         .title(Span::styled(
             format!(" {}. {} ", page.number(), page.title()),
             t.title(),
         ))
         .border_style(t.dim());
+    let more = match (top > 0, below) {
+        (true, true) => Some(" ↑↓ more "),
+        (true, false) => Some(" ↑ more "),
+        (false, true) => Some(" ↓ more "),
+        (false, false) => None,
+    };
+    if let Some(more) = more {
+        block = block.title_bottom(Span::styled(more, t.dim()));
+    }
     f.render_widget(Paragraph::new(lines).block(block), body);
 
-    // Detail: the focused field's reason and fix (or help), then the page's verdict.
-    let dw = detail.width.saturating_sub(2) as usize;
+    f.render_widget(Paragraph::new(detail_text), detail);
+}
+
+/// Under the page: the focused field's reason and whole fix (or its help), then the page's
+/// verdict and the file it saves to. `dw` is the width for the text.
+fn detail_lines(m: &Model, form: &Form, dw: usize) -> Vec<Line<'static>> {
+    let t = &m.theme;
     let mut d: Vec<Line> = Vec::new();
     if let Some(id) = form.focused() {
         match first_issue(form, id) {
@@ -284,7 +314,8 @@ pub fn draw(m: &Model, page: Page, f: &mut Frame, area: Rect) {
                 } else {
                     format!("{}: fix: {}", id.key(), i.fix)
                 };
-                for l in wrap(&text, dw).into_iter().take(2) {
+                // The whole fix (a fix cut off is no fix), up to four lines.
+                for l in wrap(&text, dw).into_iter().take(4) {
                     d.push(Line::styled(format!(" {l}"), issue_style(t, i)));
                 }
             }
@@ -332,7 +363,7 @@ pub fn draw(m: &Model, page: Page, f: &mut Frame, area: Rect) {
             t.dim(),
         ),
     ]));
-    f.render_widget(Paragraph::new(d), detail);
+    d
 }
 
 /// Keeps the end of a long path (its file name), eliding the start.
