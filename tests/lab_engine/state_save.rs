@@ -23,7 +23,12 @@ pub fn a_failed_save_stops_the_run(s: &Scene) {
                 st.node, st.id
             )
         } else {
-            format!("echo stand-in; echo {}:{} >>{MARKS}", st.node, st.id)
+            // Half a second each: the failed save (milliseconds after the breaking step ends)
+            // always lands while the one step started in that moment still runs.
+            format!(
+                "echo stand-in; sleep 0.5; echo {}:{} >>{MARKS}",
+                st.node, st.id
+            )
         };
     });
     let file = state_file.clone();
