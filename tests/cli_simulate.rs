@@ -47,6 +47,27 @@ impl Home {
             String::from_utf8_lossy(&out.stderr).into(),
         )
     }
+    /// `apply --simulate --yes` on the other inventory, fast, with `extra` arguments.
+    fn simulate(&self, extra: &[&str]) -> (i32, String, String) {
+        let inventory = other_inventory();
+        let mut args = vec![
+            "apply",
+            "--config",
+            &inventory,
+            "--simulate",
+            "--yes",
+            "--speed",
+            "60",
+        ];
+        args.extend_from_slice(extra);
+        self.kha(&args)
+    }
+    /// As [`Home::simulate`] with no extra arguments, which must succeed: what it printed.
+    fn simulate_ok(&self) -> String {
+        let (code, out, err) = self.simulate(&[]);
+        assert_eq!(code, 0, "{out}\n{err}");
+        out
+    }
     /// Every file and directory under HOME with its content (directories: empty).
     fn tree(&self) -> BTreeMap<PathBuf, Vec<u8>> {
         fn walk(d: &Path, root: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
@@ -71,16 +92,7 @@ impl Home {
 fn a_simulation_writes_nothing_under_home_or_xdg() {
     let home = Home::new();
     let before = home.tree();
-    let (code, out, err) = home.kha(&[
-        "apply",
-        "--config",
-        &other_inventory(),
-        "--simulate",
-        "--yes",
-        "--speed",
-        "60",
-    ]);
-    assert_eq!(code, 0, "{out}\n{err}");
+    let out = home.simulate_ok();
     assert!(out.contains("SIMULATION"), "{out}");
     assert!(out.contains("kha-tui: cluster ready"), "{out}");
     assert!(
@@ -116,16 +128,7 @@ fn a_simulation_neither_reads_nor_changes_the_real_state_and_known_hosts() {
     )
     .unwrap();
     let before = home.tree();
-    let (code, out, err) = home.kha(&[
-        "apply",
-        "--config",
-        &other_inventory(),
-        "--simulate",
-        "--yes",
-        "--speed",
-        "60",
-    ]);
-    assert_eq!(code, 0, "{out}\n{err}");
+    let out = home.simulate_ok();
     // The real state was not read: the HAProxy step ran in the simulation.
     assert!(out.contains("[gate] haproxy: ok"), "{out}");
     assert!(!out.contains("done in an earlier run"), "{out}");
@@ -136,16 +139,7 @@ fn a_simulation_neither_reads_nor_changes_the_real_state_and_known_hosts() {
 #[test]
 fn the_simulated_fleet_follows_the_inventory() {
     let home = Home::new();
-    let (code, out, err) = home.kha(&[
-        "apply",
-        "--config",
-        &other_inventory(),
-        "--simulate",
-        "--yes",
-        "--speed",
-        "60",
-    ]);
-    assert_eq!(code, 0, "{out}\n{err}");
+    let out = home.simulate_ok();
     // Names, minor, port and endpoint are the inventory's.
     for want in [
         "[gate] haproxy: ok",
@@ -199,15 +193,7 @@ fn the_simulated_fleet_follows_the_inventory() {
 #[test]
 fn fail_names_a_node_of_the_inventory_or_is_refused() {
     let home = Home::new();
-    let (code, out, err) = home.kha(&[
-        "apply",
-        "--config",
-        &other_inventory(),
-        "--simulate",
-        "--yes",
-        "--fail",
-        "worker2",
-    ]);
+    let (code, out, err) = home.simulate(&["--fail", "worker2"]);
     assert_ne!(code, 0);
     assert!(out.is_empty(), "nothing ran: {out}");
     assert!(
@@ -216,17 +202,7 @@ fn fail_names_a_node_of_the_inventory_or_is_refused() {
         "{err}"
     );
 
-    let (code, out, err) = home.kha(&[
-        "apply",
-        "--config",
-        &other_inventory(),
-        "--simulate",
-        "--yes",
-        "--speed",
-        "60",
-        "--fail",
-        "damson",
-    ]);
+    let (code, out, err) = home.simulate(&["--fail", "damson"]);
     assert_ne!(code, 0, "{out}");
     assert!(
         out.contains("[damson] kube-packages: FAILED")
