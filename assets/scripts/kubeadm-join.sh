@@ -66,18 +66,25 @@ check_cp_joined() {
   if grep -q '"name":"[^"]' <<<"$member"; then joined=1; fi
 }
 
-# Undoes a control-plane join that did not finish: its Node object deleted (kubeadm refuses
-# to join over a Ready one), its etcd member removed through a healthy member (or it would
-# count against quorum, and the next member add would make four), then kubeadm reset. After
-# each step that takes this node's API server out, the endpoint must be steady again before
-# the next request: the load balancer keeps sending some connections here until its health
-# checks mark this server down.
+# Undoes a control-plane join that did not finish: the kubelet stopped first (so nothing
+# posts this node as Ready again), its Node object deleted (kubeadm refuses to join over a
+# Ready one), its etcd member removed through a healthy member (or it would count against
+# quorum, and the next member add would make four), then kubeadm reset. After each step that
+# takes this node's API server out, the endpoint must be steady again before the next
+# request: the load balancer keeps sending some connections here until its health checks
+# mark this server down.
 clean_cp() {
   local id
+  if systemctl is-active --quiet kubelet; then
+    systemctl stop kubelet
+    log "stopped the kubelet"
+    # This node's API server may go with it (where the kubelet's pods share its fate).
+    wait_endpoint_steady
+  fi
   if [ -f "$admin" ]; then
     ask_node "$admin"
     if [ -n "$node_json" ]; then
-      kubectl --kubeconfig "$admin" delete node "$KHA_NODE_NAME" >/dev/null
+      delete_node
       log "deleted the Node object $KHA_NODE_NAME"
     fi
   fi
@@ -97,6 +104,19 @@ clean_cp() {
   fi
   kubeadm reset -f
   wait_endpoint_steady
+}
+
+# Deletes this node's Node object, asking again a few times: a request the load balancer
+# sends to an API server on its way out fails, the next one does not.
+delete_node() {
+  local out
+  for _ in 1 2 3 4 5; do
+    if out=$(kubectl --kubeconfig "$admin" delete node "$KHA_NODE_NAME" --ignore-not-found 2>&1); then
+      return 0
+    fi
+    sleep 2
+  done
+  die "could not delete the Node object $KHA_NODE_NAME: $out"
 }
 
 # Waits until the API answers through the endpoint ten times in a row. The load balancer

@@ -3050,8 +3050,9 @@ class Kubelet:
             api.patch("/api/v1/nodes/%s/status" % self.node, {"status": status})
         except ApiError as e:
             if e.code == 404:
-                self.registered = False
-                return
+                # The real kubelet registers once per start (registrationCompleted is never
+                # reset): a deleted Node stays deleted until the kubelet restarts.
+                raise RuntimeError('error getting node "%s": nodes "%s" not found' % (self.node, self.node))
             raise
         lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                  "metadata": {"name": self.node, "namespace": "kube-node-lease"},
@@ -3587,8 +3588,15 @@ class Kubectl:
         if not r:
             raise KubectlError('error: the server doesn\'t have a resource type "%s"' % word)
         kind, plural, gv, nsd = r
+        # --ignore-not-found: a missing object is no error and prints nothing (kubectl delete).
+        ignore = flag(self.argv, "ignore-not-found") == "true"
         for n in names:
-            self.call(self.api().delete, self.path(gv, plural, nsd, self.namespace(), n))
+            try:
+                self.call(self.api().delete, self.path(gv, plural, nsd, self.namespace(), n))
+            except KubectlError as e:
+                if ignore and str(e).startswith("Error from server (NotFound)"):
+                    continue
+                raise
             out('%s "%s" deleted' % (kind.lower(), n))
 
     def cmd_wait(self, pos):
