@@ -98,9 +98,18 @@ fn the_demo_in_tmux_from_welcome_to_done() {
     s.keys(&["y"]);
     s.wait("nothing blocks the run", 60);
     s.keys(&["Enter"]);
-    s.wait("Plan review", 10);
+    // The node that runs kubeadm init is marked as in the node table, on the plan and the run.
+    let plan = s.wait("Plan review", 10);
+    assert!(plan.contains("★ master1 runs kubeadm init"), "{plan}");
+    assert!(plan.contains("★master1"), "its steps are marked: {plan}");
     s.keys(&["s"]);
     s.wait("Log ·", 10);
+    let run = s.wait("★ master1 runs kubeadm init", 10);
+    assert!(
+        run.lines()
+            .any(|l| l.contains("★master1") && l.contains("cp 10.0.0.11")),
+        "its card is marked: {run}"
+    );
 
     // A resize mid-run redraws cleanly at 80×24.
     s.resize(80, 24);
@@ -328,6 +337,20 @@ fn a_new_inventory_by_keys_alone_at_80x24() {
     assert!(
         first < text.find("name = \"master1\"").unwrap(),
         "master2 first: {text}"
+    );
+    // The plan of the saved file runs kubeadm init on the node chosen, and marks it.
+    let o = Command::new(BIN)
+        .args(["plan", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let plan = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{plan}");
+    assert!(plan.contains("★ master2 runs kubeadm init"), "{plan}");
+    assert!(
+        plan.lines()
+            .any(|l| l.starts_with(" ★master2") && l.contains("kubeadm-init")),
+        "{plan}"
     );
 }
 
