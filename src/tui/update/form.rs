@@ -75,7 +75,7 @@ pub(super) fn form_action(m: &mut Model, page: Page, a: Action) -> Vec<Command> 
                 m.status = Some((
                     Level::Error,
                     format!(
-                        "{errors} error(s) on this page: the reason is beside each red field (Ctrl-G goes to the next)"
+                        "{errors} error(s) on this page: each is beside its red field (Ctrl-G: next)"
                     ),
                 ));
                 return vec![];

@@ -352,16 +352,17 @@ fn detail_lines(m: &Model, form: &Form, dw: usize) -> Vec<Line<'static>> {
         None => "new: Ctrl-S asks where to save".into(),
     };
     let room = dw.saturating_sub(verdict.chars().count() + 3);
+    // A path keeps its file name when cut; the note for a new file is not a path: it is shown
+    // whole or shortened to what it means.
+    let file = match &form.path {
+        Some(_) if room >= 12 => format!(" · {}", trunc_start(&file, room)),
+        None if room >= file.chars().count() => format!(" · {file}"),
+        None if room >= 12 => " · new, not saved".into(),
+        _ => String::new(),
+    };
     d.push(Line::from(vec![
         Span::styled(verdict, style),
-        Span::styled(
-            if room >= 12 {
-                format!(" · {}", trunc_start(&file, room))
-            } else {
-                String::new()
-            },
-            t.dim(),
-        ),
+        Span::styled(file, t.dim()),
     ]));
     d
 }
