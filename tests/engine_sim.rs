@@ -129,7 +129,7 @@ async fn a_whole_install_succeeds_and_secrets_stay_secret() {
     // The sim's control plane saw the token kha-tui generated, in kubeadm's format.
     let token = f.accepted_token().expect("init received a token");
     assert!(engine::secrets::is_bootstrap_token(&token), "{token}");
-    let init_files = f.files_matching("master1", "file-kubeadm-init-0");
+    let init_files = f.files_matching("master1", "/etc/kha/kubeadm-init.yaml");
     let (_, init_cfg, mode) = init_files.last().unwrap();
     assert_eq!(*mode, 0o600);
     assert!(init_cfg.contains(&format!("token: \"{token}\"")));
@@ -141,14 +141,14 @@ async fn a_whole_install_succeeds_and_secrets_stay_secret() {
         .to_string();
     assert!(engine::secrets::is_certificate_key(&key));
     // The join carries the CA pin computed from the CA certificate, not from output.
-    let join = &f.files_matching("master2", "file-kubeadm-join-0")[0].1;
+    let join = &f.files_matching("master2", "/etc/kha/kubeadm-join.yaml")[0].1;
     let pin = engine::secrets::ca_cert_hash(kha_tui::transport::sim::SIM_CA_CERT).unwrap();
     assert!(join.contains(&pin), "{join}");
     assert!(
         join.contains(&key),
         "control-plane joins carry the certificate key"
     );
-    let wjoin = &f.files_matching("worker1", "file-kubeadm-join-0")[0].1;
+    let wjoin = &f.files_matching("worker1", "/etc/kha/kubeadm-join.yaml")[0].1;
     assert!(
         !wjoin.contains(&key),
         "workers never get the certificate key"
@@ -184,7 +184,7 @@ async fn a_whole_install_succeeds_and_secrets_stay_secret() {
             p.display()
         );
     }
-    // Commands never carry operator values or secrets: only the wrapper path.
+    // Command lines never carry operator values or secrets: those travel on stdin.
     for n in ["master1", "worker3", "lb"] {
         for c in f.commands(n) {
             assert!(!c.contains(&token) && !c.contains(&key), "{c}");
@@ -243,7 +243,7 @@ async fn a_failed_node_leaves_the_others_done_and_a_rerun_resumes() {
         Some(&StepOutcome::Succeeded)
     );
     assert!(
-        !f2.commands("master2").iter().any(|c| c.contains("run-")),
+        f2.steps_ran("master2").is_empty(),
         "nothing re-ran on master2"
     );
     // Secrets are never stored, so the resumed run made fresh ones on master1 before joining.
@@ -271,11 +271,7 @@ async fn init_needs_a_yes() {
         outcome(&seen, "master1", "kubeadm-init"),
         Some(StepOutcome::NotRun { .. })
     ));
-    assert!(
-        !f.commands("master1")
-            .iter()
-            .any(|c| c.contains("run-kubeadm-init"))
-    );
+    assert!(!f.steps_ran("master1").iter().any(|s| s == "kubeadm-init"));
 
     // Interactive, answered no: declined, nothing runs.
     o.interactive = true;
@@ -341,7 +337,7 @@ async fn one_node_from_a_step() {
         outcome(&seen, "worker1", "prepare"),
         Some(&StepOutcome::SkippedDone)
     );
-    assert!(f.commands("worker2").iter().all(|c| !c.contains("run-")));
+    assert!(f.steps_ran("worker2").is_empty());
     let mut o = opts(dir.path());
     o.only_node = Some("worker1".into());
     o.from_step = Some("nope".into());
@@ -382,7 +378,7 @@ async fn stop_before_start_runs_nothing() {
     let f = fleet(None);
     let s = engine::apply(f.clone(), cluster(), opts(dir.path()), tx, stop).await;
     assert!(!s.ok);
-    assert!(f.commands("master1").iter().all(|c| !c.contains("run-")));
+    assert!(f.steps_ran("master1").is_empty());
 }
 
 #[tokio::test]
@@ -430,11 +426,7 @@ async fn a_one_key_fix_turns_swap_off_and_preflight_sees_it() {
             .any(|e| e.contains("fix-swap-off") && e.contains("Succeeded")),
         "{seen:?}"
     );
-    assert!(
-        f.commands("worker1")
-            .iter()
-            .any(|c| c.contains("run-fix-swap-off.sh"))
-    );
+    assert!(f.steps_ran("worker1").iter().any(|s| s == "fix-swap-off"));
 
     let (tx, mut rx) = mpsc::channel(256);
     tokio::spawn(async move { while rx.recv().await.is_some() {} });

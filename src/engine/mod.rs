@@ -12,6 +12,7 @@ pub mod fix;
 pub mod logs;
 pub mod node;
 pub mod node_task;
+pub mod payload;
 pub mod preflight;
 mod pump;
 mod runner;

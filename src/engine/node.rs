@@ -1,10 +1,12 @@
 //! One node's connection as the engine uses it: how to become root (sudo with or without a
-//! password, or none), a private work directory, running a step (files installed as root,
-//! then the script) with its output streamed and redacted, and reading a file as root.
+//! password, or none), a private work directory, running a step (its files and script sent
+//! in one stream to one root shell) with its output streamed and redacted, and reading a
+//! file as root.
 
 use tokio::sync::mpsc;
 
 use super::events::{Event, Stream};
+use super::payload;
 use super::secrets::{Redactor, RunValues};
 use crate::plan::Step;
 use crate::shell::quote;
@@ -223,45 +225,6 @@ impl<S: Session> NodeConn<S> {
         Ok(c.stdout)
     }
 
-    /// The wrapper that installs the step's files as root, then runs its script with its
-    /// environment. Every value in it is quoted; no operator value is on the command line.
-    pub fn wrapper(&self, step: &Step, staged: &[String]) -> String {
-        let mut w = String::from("set -eu\numask 077\n");
-        for (f, src) in step.files.iter().zip(staged) {
-            let parent = std::path::Path::new(&f.path)
-                .parent()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "/".into());
-            let parent_mode = if parent == "/etc/kha" || parent.starts_with("/etc/kha/") {
-                "0700"
-            } else {
-                "0755"
-            };
-            let tmp = format!("{}.kha-tmp", f.path);
-            w.push_str(&format!(
-                "[ -d {p} ] || install -d -m {parent_mode} {p}\ninstall -m {:04o} -o root -g root {s} {t}\nmv -f {t} {d}\nrm -f {s}\n",
-                f.mode,
-                p = quote(&parent),
-                s = quote(src),
-                t = quote(&tmp),
-                d = quote(&f.path),
-            ));
-        }
-        // The script runs in a process group of its own whose id is kept in the work
-        // directory, so that stopping the run, a timeout or a lost session can end it and
-        // every child it started (apt, kubeadm), and a retry never waits behind it.
-        w.push_str("exec setsid -w env");
-        for (k, v) in &step.env {
-            w.push_str(&format!(" {}", quote(&format!("{k}={v}"))));
-        }
-        w.push_str(&format!(
-            " bash -c 'echo $$ > \"$0\"; exec bash \"$1\" </dev/null' {} {}\n",
-            quote(&self.pgid_path(step)),
-            quote(&self.script_path(step))
-        ));
-        w
-    }
-
     pub fn pgid_path(&self, step: &Step) -> String {
         format!("{}/{}.pgid", self.workdir, step.id)
     }
@@ -289,17 +252,14 @@ impl<S: Session> NodeConn<S> {
         format!("{}/{}.sh", self.workdir, step.id)
     }
 
-    pub fn wrapper_path(&self, step: &Step) -> String {
-        format!("{}/run-{}.sh", self.workdir, step.id)
-    }
-
-    /// The exact command line a step runs with (for confirmations and logs).
+    /// How a step runs, for confirmations: its script and files go on stdin to one root shell.
     pub fn command_for(&self, step: &Step) -> String {
-        format!(
-            "{}bash {}",
-            self.sudo.prefix(),
-            quote(&self.wrapper_path(step))
-        )
+        let files = match step.files.len() {
+            0 => String::new(),
+            1 => " with 1 file".to_string(),
+            n => format!(" with {n} files"),
+        };
+        format!("{}bash -s < {}.sh{files}", self.sudo.prefix(), step.id)
     }
 
     /// Uploads and runs one step, streaming its redacted output as `Log` events, and a
@@ -313,8 +273,8 @@ impl<S: Session> NodeConn<S> {
         events: &mpsc::Sender<Event>,
         quiet_after: std::time::Duration,
     ) -> Result<(ExitStatus, StepOutput), NodeError> {
-        let mut staged = Vec::new();
-        for (i, f) in step.files.iter().enumerate() {
+        let mut files = Vec::with_capacity(step.files.len());
+        for f in &step.files {
             let content = values.fill(&f.content).map_err(|p| {
                 NodeError::Remote(format!(
                     "internal: no value for {} when writing {}",
@@ -322,26 +282,21 @@ impl<S: Session> NodeConn<S> {
                     f.path
                 ))
             })?;
-            let path = format!("{}/file-{}-{i}", self.workdir, step.id);
-            self.session
-                .upload(&path, content.as_bytes(), 0o600)
-                .await?;
-            staged.push(path);
+            files.push((f, content));
         }
-        self.session
-            .upload(&self.script_path(step), step.script.as_bytes(), 0o600)
-            .await?;
-        self.session
-            .upload(
-                &self.wrapper_path(step),
-                self.wrapper(step, &staged).as_bytes(),
-                0o600,
-            )
-            .await?;
-
-        let command = self.command_for(step);
+        let (script, pgid) = (self.script_path(step), self.pgid_path(step));
+        let mut stdin = self.sudo.stdin().unwrap_or_default();
+        stdin.extend(payload::compose(
+            step,
+            &files,
+            &payload::Paths {
+                script: &script,
+                pgid: &pgid,
+            },
+        ));
+        let command = payload::command(self.sudo.prefix());
         let (tx, mut rx) = mpsc::channel::<Output>(1024);
-        let run = self.session.exec(&command, self.sudo.stdin(), tx);
+        let run = self.session.exec(&command, Some(stdin), tx);
         let node = self.name.clone();
         let forward = async {
             let mut tail: std::collections::VecDeque<String> = Default::default();

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use crate::engine::payload::{self, Parsed};
+
 use super::{ExitStatus, HostKeyQuestion, Output, Session, Target, Transport, TransportError};
 
 /// The simulated cluster CA (a real certificate, so the engine's CA pin is computed for real).
@@ -58,6 +60,8 @@ pub struct SimFleet {
     state: Arc<Mutex<FleetState>>,
     /// node → every command it ran through this handle, in order.
     commands: Arc<Mutex<HashMap<String, Vec<String>>>>,
+    /// node → the steps the engine sent it through this handle, in order.
+    steps_ran: Arc<Mutex<HashMap<String, Vec<String>>>>,
 }
 
 impl SimFleet {
@@ -66,6 +70,7 @@ impl SimFleet {
             opts,
             state: Arc::default(),
             commands: Arc::default(),
+            steps_ran: Arc::default(),
         }
     }
 
@@ -76,6 +81,7 @@ impl SimFleet {
             opts,
             state: self.state.clone(),
             commands: Arc::default(),
+            steps_ran: Arc::default(),
         }
     }
 
@@ -89,7 +95,7 @@ impl SimFleet {
         self
     }
 
-    /// Content of a file the engine uploaded to `node` (latest write wins).
+    /// Content of a file the engine wrote on `node` (latest write wins).
     pub fn file(&self, node: &str, path: &str) -> Option<(String, u32)> {
         let st = self.state.lock().expect("lock");
         st.files
@@ -98,7 +104,7 @@ impl SimFleet {
             .map(|(c, m)| (String::from_utf8_lossy(c).into_owned(), *m))
     }
 
-    /// Every uploaded file of a node whose path contains `part`, as (path, content, mode).
+    /// Every file the engine wrote on a node whose path contains `part`, as (path, content, mode).
     pub fn files_matching(&self, node: &str, part: &str) -> Vec<(String, String, u32)> {
         let st = self.state.lock().expect("lock");
         let mut v: Vec<_> = st
@@ -115,6 +121,16 @@ impl SimFleet {
             .unwrap_or_default();
         v.sort();
         v
+    }
+
+    /// The steps the engine sent to a node, in order (retries included).
+    pub fn steps_ran(&self, node: &str) -> Vec<String> {
+        self.steps_ran
+            .lock()
+            .expect("lock")
+            .get(node)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The commands a node ran, in order.
@@ -232,82 +248,26 @@ impl Transport for SimFleet {
     }
 }
 
-/// Splits a shell line into words, undoing the single quotes of `shell::quote`.
-fn shell_words(line: &str) -> Vec<String> {
-    let mut words = vec![];
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                for q in chars.by_ref() {
-                    if q == '\'' {
-                        break;
-                    }
-                    cur.push(q);
-                }
-            }
-            '\\' => {
-                in_word = true;
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                }
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                cur.push(c);
+impl SimSession {
+    /// Runs a step the engine sent (its stream read back as a node's bash would): its files
+    /// land where they are written, and the step behaves as the plan's script would.
+    async fn run_step(&mut self, sent: Parsed, out: &mpsc::Sender<Output>) -> ExitStatus {
+        let speed = self.fleet.opts.speed;
+        let step = sent.step.as_str();
+        {
+            let mut st = self.fleet.state.lock().expect("lock");
+            let files = st.files.entry(self.node.clone()).or_default();
+            for (path, content, mode) in &sent.files {
+                files.insert(path.clone(), (content.clone(), *mode));
             }
         }
-    }
-    if in_word {
-        words.push(cur);
-    }
-    words
-}
-
-/// The environment a step wrapper (`exec [setsid -w] env K=V … bash …`) passes to its script.
-fn wrapper_env(wrapper: &str) -> HashMap<String, String> {
-    wrapper
-        .lines()
-        .find(|l| l.starts_with("exec ") && l.contains(" env "))
-        .map(|l| {
-            shell_words(l)
-                .into_iter()
-                .skip_while(|w| w != "env")
-                .skip(1)
-                .take_while(|w| w != "bash")
-                .filter_map(|w| {
-                    w.split_once('=')
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-impl SimSession {
-    /// The latest uploaded file of this node whose path ends with `suffix`.
-    fn uploaded(&self, suffix: &str) -> Option<String> {
-        let st = self.fleet.state.lock().expect("lock");
-        st.files
-            .get(&self.node)?
-            .iter()
-            .filter(|(p, _)| p.ends_with(suffix))
-            .map(|(p, (c, _))| (p.clone(), String::from_utf8_lossy(c).into_owned()))
-            .max()
-            .map(|(_, c)| c)
-    }
-
-    async fn run_step(&mut self, step: &str, out: &mpsc::Sender<Output>) -> ExitStatus {
-        let speed = self.fleet.opts.speed;
+        self.fleet
+            .steps_ran
+            .lock()
+            .expect("lock")
+            .entry(self.node.clone())
+            .or_default()
+            .push(step.to_string());
         if step == "prepare" || step == "fix-swap-off" {
             self.fleet
                 .state
@@ -316,11 +276,11 @@ impl SimSession {
                 .swap_on
                 .remove(&self.node);
         }
-        let env = self
-            .uploaded(&format!("/run-{step}.sh"))
-            .map(|w| wrapper_env(&w))
-            .unwrap_or_default();
-        let file = self.uploaded(&format!("/file-{step}-0"));
+        let env = sent.env;
+        let file = sent
+            .files
+            .first()
+            .map(|(_, c, _)| String::from_utf8_lossy(c).into_owned());
         let script = {
             let mut st = self.fleet.state.lock().expect("lock");
             let fail_here = step == "kube-packages"
@@ -405,7 +365,7 @@ impl Session for SimSession {
     async fn exec(
         &mut self,
         command: &str,
-        _stdin: Option<Vec<u8>>,
+        stdin: Option<Vec<u8>>,
         out: mpsc::Sender<Output>,
     ) -> Result<ExitStatus, TransportError> {
         self.fleet
@@ -421,7 +381,9 @@ impl Session for SimSession {
                 let _ = out.send(Output::Stdout(s)).await;
             }
         };
-        if command.contains("mktemp -d") {
+        if let Some(sent) = stdin.as_deref().and_then(payload::parse) {
+            return Ok(self.run_step(sent, &out).await);
+        } else if command.contains("mktemp -d") {
             self.workdir_counter += 1;
             say(format!(
                 "/tmp/kha-tui.sim{:04}{}",
@@ -458,12 +420,6 @@ impl Session for SimSession {
                     return Ok(ExitStatus(Some(1)));
                 }
             }
-        } else if let Some(i) = command.find("/run-") {
-            let step = command[i + 5..]
-                .trim_end_matches(['\'', ' '])
-                .trim_end_matches(".sh")
-                .to_string();
-            return Ok(self.run_step(&step, &out).await);
         }
         Ok(ExitStatus(Some(0)))
     }

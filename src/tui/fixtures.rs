@@ -570,7 +570,7 @@ pub fn confirm_init() -> Model {
             nodes: vec!["master1".into()],
             title: "kubeadm init on master1 creates the cluster".into(),
             detail: "kubeadm init creates the cluster CA and control plane on master1 and uploads the control-plane certificates, encrypted under a generated key, into the cluster for two hours".into(),
-            command: "sudo -n -- bash /tmp/kha-tui.k3x9/run-kubeadm-init.sh".into(),
+            command: "sudo -n -- bash -s < kubeadm-init.sh with 1 file".into(),
             reply: reply(),
         },
     );

@@ -254,8 +254,8 @@ async fn run_once(
 }
 
 /// What one SSH operation costs on a light host, over one established connection (ms, median
-/// of 20): the building blocks of a step (the engine uploads the script and a wrapper, then
-/// runs the wrapper with sudo).
+/// of 20): the building blocks of a step (the engine sends a step's files and script on stdin
+/// to one `sudo -n bash`, so a step is one exec).
 async fn op_costs(cluster: &Cluster, known_hosts: &Path, data: &Path) -> Vec<(String, f64)> {
     let mut config = SshConfig::with_openssh_defaults(data.join("known_hosts"));
     config.known_hosts = vec![known_hosts.to_path_buf()];
@@ -449,7 +449,7 @@ fn main() {
         println!("    teardown               {:>7.3} s", mid.teardown);
         let is = util::Stats::of(&mid.in_step);
         println!(
-            "    inside a step (upload script + wrapper, run, collect): median {:.0} ms, p99 {:.0} ms over {} steps",
+            "    inside a step (one exec: files and script on stdin, run, collect): median {:.0} ms, p99 {:.0} ms over {} steps",
             is.median * 1000.0,
             is.p99 * 1000.0,
             is.n

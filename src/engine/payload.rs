@@ -1,0 +1,365 @@
+//! One round trip per step: the step's files and its script travel on stdin to a single root
+//! `bash -s`, instead of one upload per file, one for the script and one for a wrapper.
+//!
+//! The stream is a short bash program in which each file's bytes follow the line that takes
+//! them: bash reads a script from a pipe one byte at a time (so that commands may read the
+//! rest), and `head -c N` reads exactly N bytes, so after each file bash carries on with the
+//! next line. Every path and value in it is quoted; secrets are only in the file bytes.
+//!
+//! When sudo asks for a password, the password is the first line of the same stream. The
+//! command skips every line before the marker, so the password can never be read by bash
+//! as a command, whatever sudo did with it.
+
+use std::collections::HashMap;
+
+use crate::plan::{FileSpec, Step};
+use crate::shell::quote;
+
+/// The line after which the step's program starts.
+pub const MARKER: &str = "KHA-TUI-STEP";
+
+/// Exit status when the stream ended before the marker (nothing was run).
+pub const NO_MARKER_EXIT: u32 = 98;
+/// Exit status when a file arrived short (the stream was cut).
+pub const SHORT_FILE_EXIT: u32 = 97;
+
+/// The command a step runs with, after the `sudo` prefix (if any).
+pub fn command(sudo_prefix: &str) -> String {
+    format!(
+        "{sudo_prefix}bash -c 'while IFS= read -r l; do [ \"$l\" = {MARKER} ] && exec bash -s; done; exit {NO_MARKER_EXIT}'"
+    )
+}
+
+/// Where the pieces of a step go on the node.
+pub struct Paths<'a> {
+    /// The step's script, in the run's work directory.
+    pub script: &'a str,
+    /// Holds the id of the step's process group, so that it can be ended.
+    pub pgid: &'a str,
+}
+
+/// The stream for `step`: its files (filled with the run values) installed as root, then
+/// its script run with its environment in a process group of its own.
+pub fn compose(step: &Step, files: &[(&FileSpec, String)], paths: &Paths<'_>) -> Vec<u8> {
+    let mut p = Vec::new();
+    let line = |p: &mut Vec<u8>, s: &str| {
+        p.extend_from_slice(s.as_bytes());
+        p.push(b'\n');
+    };
+    line(&mut p, MARKER);
+    line(
+        &mut p,
+        &format!(
+            "# kha-tui step {} on {}",
+            quote(&step.id),
+            quote(&step.node)
+        ),
+    );
+    line(&mut p, "set -eu");
+    line(&mut p, "umask 077");
+    line(
+        &mut p,
+        &format!(
+            "kha_take() {{ head -c \"$1\" >\"$2\"; [ \"$(wc -c <\"$2\")\" -eq \"$1\" ] || {{ echo \"kha-tui: $2 arrived short: the stream from kha-tui was cut\" >&2; exit {SHORT_FILE_EXIT}; }}; }}"
+        ),
+    );
+    for (f, content) in files {
+        let parent = std::path::Path::new(&f.path)
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "/".into());
+        // kha-tui's own directory holds secrets: nobody else may list it.
+        let parent_mode = if parent == "/etc/kha" || parent.starts_with("/etc/kha/") {
+            "0700"
+        } else {
+            "0755"
+        };
+        let tmp = quote(&format!("{}.kha-tmp", f.path));
+        line(
+            &mut p,
+            &format!(
+                "[ -d {d} ] || install -d -m {parent_mode} {d}",
+                d = quote(&parent)
+            ),
+        );
+        line(&mut p, &format!("kha_take {} {tmp}", content.len()));
+        p.extend_from_slice(content.as_bytes());
+        line(&mut p, &format!("chmod {:04o} {tmp}", f.mode));
+        line(&mut p, &format!("mv -f {tmp} {}", quote(&f.path)));
+    }
+    line(
+        &mut p,
+        &format!("kha_take {} {}", step.script.len(), quote(paths.script)),
+    );
+    p.extend_from_slice(step.script.as_bytes());
+    // The script runs in a process group of its own whose id is kept in the work directory,
+    // so that stopping the run, a timeout or a lost session can end it and every child it
+    // started (apt, kubeadm), and a retry never waits behind it.
+    let mut run = String::from("exec setsid -w env");
+    for (k, v) in &step.env {
+        run.push_str(&format!(" {}", quote(&format!("{k}={v}"))));
+    }
+    run.push_str(&format!(
+        " bash -c 'echo $$ > \"$0\"; exec bash \"$1\" </dev/null' {} {}",
+        quote(paths.pgid),
+        quote(paths.script)
+    ));
+    line(&mut p, &run);
+    p
+}
+
+/// A step stream read back: what the simulated fleet does with it, as a node would.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Parsed {
+    pub step: String,
+    pub env: HashMap<String, String>,
+    /// Files installed, as (path, content, mode), in order.
+    pub files: Vec<(String, Vec<u8>, u32)>,
+    pub script: Vec<u8>,
+}
+
+/// Reads a stream made by [`compose`] (anything before the marker, such as a sudo password,
+/// is skipped). `None` when it is not one.
+pub fn parse(stream: &[u8]) -> Option<Parsed> {
+    let mut rest = stream;
+    let next_line = |rest: &mut &[u8]| -> Option<String> {
+        let end = rest.iter().position(|&b| b == b'\n')?;
+        let l = String::from_utf8_lossy(&rest[..end]).into_owned();
+        *rest = &rest[end + 1..];
+        Some(l)
+    };
+    while next_line(&mut rest)? != MARKER {}
+    let mut parsed = Parsed::default();
+    // Taken bytes waiting for their chmod/mv, by temporary path.
+    let mut taken: HashMap<String, (Vec<u8>, u32)> = HashMap::new();
+    while let Some(l) = next_line(&mut rest) {
+        let words = shell_words(&l);
+        match words.first().map(String::as_str) {
+            Some("#") if words.get(1).map(String::as_str) == Some("kha-tui") => {
+                parsed.step = words.get(3)?.clone();
+            }
+            Some("kha_take") => {
+                let n: usize = words.get(1)?.parse().ok()?;
+                let path = words.get(2)?.clone();
+                let bytes = rest.get(..n)?.to_vec();
+                rest = &rest[n..];
+                taken.insert(path, (bytes, 0o600));
+            }
+            Some("chmod") => {
+                let mode = u32::from_str_radix(words.get(1)?, 8).ok()?;
+                taken.get_mut(words.get(2)?)?.1 = mode;
+            }
+            Some("mv") => {
+                let (bytes, mode) = taken.remove(words.get(2)?)?;
+                parsed.files.push((words.get(3)?.clone(), bytes, mode));
+            }
+            Some("exec") => {
+                parsed.env = words
+                    .iter()
+                    .skip_while(|w| *w != "env")
+                    .skip(1)
+                    .take_while(|w| *w != "bash")
+                    .filter_map(|w| {
+                        w.split_once('=')
+                            .map(|(k, v)| (k.to_string(), v.to_string()))
+                    })
+                    .collect();
+                let script = words.last()?;
+                parsed.script = taken.remove(script)?.0;
+                return Some(parsed);
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Splits a shell line into words, undoing the single quotes of `shell::quote`.
+pub fn shell_words(line: &str) -> Vec<String> {
+    let mut words = vec![];
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                for q in chars.by_ref() {
+                    if q == '\'' {
+                        break;
+                    }
+                    cur.push(q);
+                }
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::{Command, Stdio};
+
+    fn step(files: Vec<FileSpec>) -> Step {
+        Step {
+            id: "kubeadm-join".into(),
+            node: "master2".into(),
+            title: "join".into(),
+            script: "echo \"joining $KHA_NODE_NAME\"\ncat \"$KHA_OUT\"/etc/kha/join.yaml\n".into(),
+            env: vec![
+                ("KHA_NODE_NAME".into(), "master2".into()),
+                ("KHA_ODD".into(), "it's $(not run)".into()),
+            ],
+            files,
+            after: vec![],
+            confirm: None,
+            sensitive: false,
+            holds: vec![],
+            makes: vec![],
+            limits: Default::default(),
+            reports_cluster_nodes: false,
+        }
+    }
+
+    /// The stream runs in a real bash as the command runs it on a node (without sudo, paths
+    /// under a temporary root): the files arrive byte for byte with their modes, a password
+    /// line before the marker is skipped, and the script runs with its environment.
+    #[test]
+    fn a_real_bash_installs_the_files_and_runs_the_script() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path().display().to_string();
+        let content = "token: \"abc.def\"\nno newline at the end, and a line: head -c 3 x";
+        let f = FileSpec {
+            path: format!("{r}/etc/kha/join.yaml"),
+            mode: 0o640,
+            content: "<<kha:bootstrap-token>>".into(),
+        };
+        let mut s = step(vec![f.clone()]);
+        s.env.push(("KHA_OUT".into(), r.clone()));
+        let (script, pgid) = (format!("{r}/step.sh"), format!("{r}/step.pgid"));
+        let stream = compose(
+            &s,
+            &[(&f, content.to_string())],
+            &Paths {
+                script: &script,
+                pgid: &pgid,
+            },
+        );
+        let mut with_password = b"hunter2\n".to_vec();
+        with_password.extend_from_slice(&stream);
+        let mut child = Command::new("bash")
+            .arg("-c")
+            .arg(
+                command("")
+                    .trim_start_matches("bash -c ")
+                    .trim_matches('\''),
+            )
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(&with_password)
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.starts_with("joining master2\n"), "{stdout}");
+        assert!(stdout.ends_with(content), "{stdout}");
+        assert!(!stdout.contains("hunter2"));
+        use std::os::unix::fs::PermissionsExt as _;
+        let meta = std::fs::metadata(&f.path).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o640);
+        // Only the real /etc/kha is private; a parent made elsewhere is 0755.
+        let dir = std::fs::metadata(format!("{r}/etc/kha")).unwrap();
+        assert_eq!(dir.permissions().mode() & 0o777, 0o755);
+        assert!(
+            std::fs::read_to_string(&pgid)
+                .unwrap()
+                .trim()
+                .parse::<u32>()
+                .is_ok()
+        );
+
+        let back = parse(&with_password).unwrap();
+        assert_eq!(back.step, "kubeadm-join");
+        assert_eq!(back.env["KHA_ODD"], "it's $(not run)");
+        assert_eq!(
+            back.files,
+            vec![(f.path.clone(), content.as_bytes().to_vec(), 0o640)]
+        );
+        assert_eq!(back.script, s.script.as_bytes());
+    }
+
+    /// A cut stream never runs the script: the short file is named.
+    #[test]
+    fn a_cut_stream_runs_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path().display().to_string();
+        let f = FileSpec {
+            path: format!("{r}/a.conf"),
+            mode: 0o600,
+            content: String::new(),
+        };
+        let s = step(vec![f.clone()]);
+        let (script, pgid) = (format!("{r}/step.sh"), format!("{r}/step.pgid"));
+        let stream = compose(
+            &s,
+            &[(&f, "x".repeat(100))],
+            &Paths {
+                script: &script,
+                pgid: &pgid,
+            },
+        );
+        let at = stream.windows(4).position(|w| w == b"xxxx").unwrap();
+        let cut = &stream[..at + 50];
+        let mut child = Command::new("bash")
+            .arg("-c")
+            .arg(
+                command("")
+                    .trim_start_matches("bash -c ")
+                    .trim_matches('\''),
+            )
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child.stdin.take().unwrap().write_all(cut).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(SHORT_FILE_EXIT as i32));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("arrived short"));
+        assert!(!std::path::Path::new(&f.path).exists());
+        assert!(!std::path::Path::new(&pgid).exists());
+    }
+}
