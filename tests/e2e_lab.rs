@@ -295,6 +295,22 @@ fn seed_topology_over_ssh_through_faults_and_resume() {
         lab.ssh_ok("worker1", w1_state),
         "a second run changed worker1"
     );
+    // Its join needed join secrets, which the run made fresh on master1; the plan's cleanup
+    // is not part of a `--node worker1` run, so the engine took them out again at the end.
+    assert!(
+        again.contains("[master1] refresh-join-secrets: ok"),
+        "{again}"
+    );
+    assert!(again.contains("[master1] cleanup-secrets: ok"), "{again}");
+    let tokens = lab.ssh_ok(
+        "master1",
+        "sudo kubeadm token list --kubeconfig /etc/kubernetes/admin.conf",
+    );
+    assert_eq!(
+        tokens.trim().lines().count(),
+        1,
+        "only the header:\n{tokens}"
+    );
 
     // The load balancer's: HAProxy is not restarted, the kubeconfig is the same.
     let lb_state = "systemctl show haproxy -p ActiveEnterTimestamp; md5sum ~/.kube/config";
@@ -444,6 +460,33 @@ fn seed_topology_over_ssh_through_faults_and_resume() {
     let t = text(&out);
     assert!(out.status.success(), "{t}");
     assert!(!t.contains(&lab.opspw_password()));
+    // Steps become root with that password too: it goes first on the same stream as the
+    // step's files and script (one round trip per step) and is never read as a command.
+    let out = kha(&[
+        "apply",
+        "--config",
+        inv3,
+        "--yes",
+        "--data-dir",
+        &dd,
+        "--sudo-password-file",
+        pw.to_str().unwrap(),
+        "--node",
+        "worker1",
+        "--from",
+        "kube-packages",
+    ]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    for s in [
+        "[worker1] kube-packages: ok",
+        "[worker1] kubeadm-join: ok",
+        "[master1] cleanup-secrets: ok",
+    ] {
+        assert!(t.contains(s), "{s}:\n{t}");
+    }
+    assert!(!t.contains(&lab.opspw_password()));
+    assert!(!t.contains("command not found"), "{t}");
     for f in files_under(data.path()) {
         let content = std::fs::read_to_string(&f).unwrap_or_default();
         assert!(

@@ -350,6 +350,45 @@ async fn one_node_from_a_step() {
     );
 }
 
+/// No join secret outlives a run: the plan's cleanup takes out what init made; a `--node`
+/// run that had to make fresh secrets (its join needs them) takes them out itself although
+/// the plan's cleanup step is not selected; so does a run that failed before its cleanup.
+#[tokio::test]
+async fn no_token_is_left_valid_after_a_partial_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = fleet(None);
+    let (summary, _) = run(first.clone(), opts(dir.path()), true).await;
+    assert!(summary.ok, "{summary:?}");
+    assert_eq!(first.valid_tokens(), Vec::<String>::new());
+
+    let mut o = opts(dir.path());
+    o.only_node = Some("master2".into());
+    o.from_step = Some("kubeadm-join".into());
+    let f = again(&first);
+    let (summary, seen) = run(f.clone(), o, true).await;
+    assert!(summary.ok, "{summary:?}");
+    let ran_on_master1 = f.steps_ran("master1");
+    assert_eq!(
+        ran_on_master1,
+        vec!["refresh-join-secrets", "cleanup-secrets"],
+        "fresh secrets for the join, then taken out again"
+    );
+    assert!(
+        seen.events
+            .iter()
+            .any(|e| e.contains("deleted bootstrap token")),
+        "the cleanup is shown"
+    );
+    assert_eq!(f.valid_tokens(), Vec::<String>::new());
+
+    let dir = tempfile::tempdir().unwrap();
+    let f = fleet(Some("worker2"));
+    let (summary, _) = run(f.clone(), opts(dir.path()), true).await;
+    assert!(!summary.ok);
+    assert!(f.accepted_token().is_some(), "init made a token");
+    assert_eq!(f.valid_tokens(), Vec::<String>::new());
+}
+
 #[tokio::test]
 async fn certificates_are_uploaded_again_when_the_window_has_passed() {
     let dir = tempfile::tempdir().unwrap();

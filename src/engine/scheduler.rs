@@ -336,6 +336,21 @@ pub async fn run(plan: &Plan, ctx: &Ctx) -> Finished {
             }
         }
     }
+    // Join secrets this run put into the cluster and did not take out again (a `--node` run,
+    // or one that failed before the plan's cleanup) are taken out now: a resumed run makes
+    // fresh ones anyway. Not after the operator's stop: stop means stop.
+    if !ctx.stop.is_cancelled() {
+        let source = ctx.values_node.as_ref().and_then(|n| ctx.nodes.get(n));
+        if let Some(done) = ctx.values.lock().await.take_out_secrets(source).await
+            && done.outcome != StepOutcome::Succeeded
+        {
+            ctx.halt.stop(format!(
+                "the join secrets this run made are still valid in the cluster: cleaning them up failed ({}); run apply again, or delete them with `kubeadm token delete` on {}",
+                done.outcome,
+                ctx.values_node.as_deref().unwrap_or("the first control plane")
+            ));
+        }
+    }
     Finished {
         phase_durations: g
             .phases
@@ -406,9 +421,11 @@ async fn drive(i: usize, step: Step, phase: String, d: Driver) -> (usize, StepDo
         return (i, StepDone::not_run("not confirmed".into()));
     }
     let done = node.run_step(step.clone(), values, redactor, phase).await;
-    if done.outcome == StepOutcome::Succeeded && !step.makes.is_empty() {
-        d.values.lock().await.made(&step);
-        d.state.certs_uploaded();
+    if done.outcome == StepOutcome::Succeeded {
+        d.values.lock().await.succeeded(&step);
+        if !step.makes.is_empty() {
+            d.state.certs_uploaded();
+        }
     }
     (i, done)
 }

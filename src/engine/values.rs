@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 use super::node_task::{NodeHandle, StepDone};
 use super::secrets::{self, Redactor, RunValues};
 use super::state_writer::StateWriter;
-use crate::plan::{Placeholder, Step, ValueSources};
+use crate::plan::{Placeholder, RENEWED_BY_REFRESH, Step, ValueSources};
 
-/// Values in the cluster: generated here, valid once a step put them there.
-const IN_CLUSTER: [Placeholder; 2] = [Placeholder::BootstrapToken, Placeholder::CertificateKey];
+/// Values in the cluster: generated here, valid once a step put them there, and made anew by
+/// every refresh.
+const IN_CLUSTER: [Placeholder; 2] = RENEWED_BY_REFRESH;
 
 pub struct Values {
     pub values: RunValues,
@@ -23,6 +24,8 @@ pub struct Values {
     /// kubeadm deletes uploaded certificates after two hours; a control-plane join after this
     /// long needs them uploaded again.
     window: Duration,
+    /// This run put join secrets into the cluster and no cleanup has taken them out since.
+    secrets_out: bool,
 }
 
 impl Values {
@@ -38,14 +41,48 @@ impl Values {
             sources,
             made_at: None,
             window,
+            secrets_out: false,
         }
     }
 
-    /// A step that makes values succeeded: they are fresh from now.
-    pub fn made(&mut self, step: &Step) {
+    /// A step succeeded: values it makes are fresh from now; the plan's cleanup took the
+    /// secrets out of the cluster.
+    pub fn succeeded(&mut self, step: &Step) {
         if step.makes.iter().any(|p| IN_CLUSTER.contains(p)) {
             self.made_at = Some(Instant::now());
+            self.secrets_out = true;
         }
+        if self
+            .sources
+            .as_ref()
+            .is_some_and(|s| s.cleanup.key() == step.key())
+        {
+            self.secrets_out = false;
+        }
+    }
+
+    /// At the end of a run that put join secrets into the cluster without reaching the
+    /// plan's cleanup: runs the cleanup on the source node. `None` when nothing is left out.
+    pub async fn take_out_secrets(&mut self, source: Option<&NodeHandle>) -> Option<StepDone> {
+        if !self.secrets_out {
+            return None;
+        }
+        let src = self.sources.clone()?;
+        let Some(node) = source else {
+            return Some(StepDone::not_run(format!("{} is not connected", src.node)));
+        };
+        let done = node
+            .run_extra_step(
+                src.cleanup.clone(),
+                self.values.clone(),
+                self.redactor.clone(),
+                "secrets".into(),
+            )
+            .await;
+        if done.outcome == super::StepOutcome::Succeeded {
+            self.secrets_out = false;
+        }
+        Some(done)
     }
 
     fn fresh(&self, p: Placeholder) -> bool {
@@ -125,7 +162,7 @@ impl Values {
                 outcome: super::StepOutcome::Succeeded,
                 ..
             } => {
-                self.made(&src.refresh);
+                self.succeeded(&src.refresh);
                 state.certs_uploaded();
                 Ok(())
             }

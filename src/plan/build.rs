@@ -232,7 +232,7 @@ pub fn refresh_join_secrets(c: &Cluster) -> Step {
             content: kubeadm_init_yaml(c, first),
         }],
     );
-    s.makes = vec![Placeholder::BootstrapToken, Placeholder::CertificateKey];
+    s.makes = RENEWED_BY_REFRESH.to_vec();
     s
 }
 
@@ -463,7 +463,7 @@ pub fn build(c: &Cluster) -> Plan {
         name: "finish".into(),
         title: "Kubeconfig on the LB, Calico, every node Ready".into(),
         mode: Mode::Serial,
-        steps: vec![kubeconfig, calico, ready, cleanup],
+        steps: vec![kubeconfig, calico, ready, cleanup.clone()],
     });
 
     link(c, &mut phases);
@@ -478,6 +478,7 @@ pub fn build(c: &Cluster) -> Plan {
             ca_cert: "/etc/kubernetes/pki/ca.crt".into(),
             admin_kubeconfig: "/etc/kubernetes/admin.conf".into(),
             refresh: refresh_join_secrets(c),
+            cleanup,
         }),
     }
 }

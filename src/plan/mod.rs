@@ -166,6 +166,10 @@ pub struct ValueSources {
     /// Puts fresh join secrets into the cluster (after a resume, or once the certificate
     /// upload window has passed).
     pub refresh: Step,
+    /// Takes them out again (the plan's own last step). The engine runs it after a run that
+    /// put secrets into the cluster and did not reach it (a `--node` run, or a failed one),
+    /// so that no token stays valid for a day because a run was partial.
+    pub cleanup: Step,
 }
 
 impl Step {

@@ -165,9 +165,15 @@ impl SimFleet {
             .unwrap_or(0)
     }
 
-    /// The newest token the simulated cluster accepts (set by init or a refresh).
+    /// The newest token the simulated cluster was given (by init or a refresh); cleanup may
+    /// have deleted it since.
     pub fn accepted_token(&self) -> Option<String> {
         self.state.lock().expect("lock").cluster.latest_token()
+    }
+
+    /// The ids of the bootstrap tokens valid in the simulated cluster now.
+    pub fn valid_tokens(&self) -> Vec<String> {
+        self.state.lock().expect("lock").cluster.token_ids()
     }
 
     /// The simulated cluster's `kubectl get nodes -o wide`: every node that joined it.

@@ -25,8 +25,11 @@ pub struct SimCluster {
     pub endpoint: Option<String>,
     /// The node that ran `kubeadm init`.
     pub init_node: Option<String>,
-    /// Every bootstrap token created (init and `kubeadm token create`), full `id.secret`.
+    /// The bootstrap tokens in the cluster now (init and `kubeadm token create`, until
+    /// `kubeadm token delete`), full `id.secret`.
     tokens: BTreeSet<String>,
+    /// Every token ever created, in order.
+    created: Vec<String>,
     /// The key the uploaded control-plane certificates are encrypted with (the last upload).
     certificate_key: Option<String>,
     /// In the order they joined.
@@ -54,9 +57,26 @@ impl SimCluster {
         self.members.clone()
     }
 
-    /// The newest token (what `kubeadm token list` would show last).
+    /// The newest token created (it may have been deleted since).
     pub fn latest_token(&self) -> Option<String> {
-        self.tokens.iter().next_back().cloned()
+        self.created.last().cloned()
+    }
+
+    /// The ids of the tokens in the cluster now (`kubeadm token list`).
+    pub fn token_ids(&self) -> Vec<String> {
+        self.tokens
+            .iter()
+            .map(|t| token_id(t).to_string())
+            .collect()
+    }
+
+    /// `kubeadm token delete` of every token (kha-tui's cleanup); deleting the token that owns
+    /// the uploaded certificates deletes them too. Returns the ids deleted.
+    pub fn delete_tokens(&mut self) -> Vec<String> {
+        let ids = self.token_ids();
+        self.tokens.clear();
+        self.certificate_key = None;
+        ids
     }
 
     pub fn certificate_key(&self) -> Option<String> {
@@ -80,6 +100,7 @@ impl SimCluster {
         }
         let token = yaml_value(cfg, "token:").unwrap_or("").to_string();
         check_token_form(&token)?;
+        self.created.push(token.clone());
         self.tokens.insert(token);
         self.certificate_key = yaml_value(cfg, "certificateKey:").map(str::to_string);
         self.endpoint = yaml_value(cfg, "controlPlaneEndpoint:").map(str::to_string);
@@ -106,6 +127,7 @@ impl SimCluster {
                 "failed to create or update bootstrap token with name {name}: secrets \"{name}\" already exists"
             ));
         }
+        self.created.push(token.clone());
         self.tokens.insert(token);
         self.certificate_key = yaml_value(cfg, "certificateKey:").map(str::to_string);
         Ok(())

@@ -140,7 +140,15 @@ pub fn run(
             ])
         }
         "wait-ready" => wait_ready(i, cluster, containerd),
-        "cleanup-secrets" => Script::ok(vec![t(200, "removed /etc/kha/kubeadm-init.yaml")]),
+        "cleanup-secrets" => {
+            let mut lines: Vec<_> = cluster
+                .delete_tokens()
+                .into_iter()
+                .map(|id| t(150, format!("deleted bootstrap token {id}")))
+                .collect();
+            lines.push(t(200, "removed /etc/kha/kubeadm-init.yaml"));
+            Script::ok(lines)
+        }
         "fix-swap-off" => Script::ok(vec![
             t(300, "swap turned off"),
             t(
