@@ -24,21 +24,7 @@ pub fn fix_step(node: &str, fix: &str) -> Option<Step> {
         ),
         _ => return None,
     };
-    Some(Step {
-        id: format!("fix-{fix}"),
-        node: node.to_string(),
-        title: title.into(),
-        script: body,
-        env: vec![],
-        files: vec![],
-        after: vec![],
-        confirm: None,
-        sensitive: false,
-        holds: vec![],
-        makes: vec![],
-        limits: Default::default(),
-        reports_cluster_nodes: false,
-    })
+    Some(Step::new(&format!("fix-{fix}"), node, title, body))
 }
 
 /// Runs the fix `fix` on `node`, emitting the step's events. `Err` says why it did not work.

@@ -221,24 +221,34 @@ mod tests {
     use std::process::{Command, Stdio};
 
     fn step(files: Vec<FileSpec>) -> Step {
+        let script = "echo \"joining $KHA_NODE_NAME\"\ncat \"$KHA_OUT\"/etc/kha/join.yaml\n";
         Step {
-            id: "kubeadm-join".into(),
-            node: "master2".into(),
-            title: "join".into(),
-            script: "echo \"joining $KHA_NODE_NAME\"\ncat \"$KHA_OUT\"/etc/kha/join.yaml\n".into(),
             env: vec![
                 ("KHA_NODE_NAME".into(), "master2".into()),
                 ("KHA_ODD".into(), "it's $(not run)".into()),
             ],
             files,
-            after: vec![],
-            confirm: None,
-            sensitive: false,
-            holds: vec![],
-            makes: vec![],
-            limits: Default::default(),
-            reports_cluster_nodes: false,
+            ..Step::new("kubeadm-join", "master2", "join", script.into())
         }
+    }
+
+    /// Feeds `stream` to a real bash running the step command (without sudo).
+    fn run_in_bash(stream: &[u8]) -> std::process::Output {
+        let mut child = Command::new("bash")
+            .arg("-c")
+            .arg(
+                command("")
+                    .trim_start_matches("bash -c ")
+                    .trim_matches('\''),
+            )
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child.stdin.take().unwrap().write_all(stream).unwrap();
+        child.wait_with_output().unwrap()
     }
 
     /// The stream runs in a real bash as the command runs it on a node (without sudo, paths
@@ -267,26 +277,7 @@ mod tests {
         );
         let mut with_password = b"hunter2\n".to_vec();
         with_password.extend_from_slice(&stream);
-        let mut child = Command::new("bash")
-            .arg("-c")
-            .arg(
-                command("")
-                    .trim_start_matches("bash -c ")
-                    .trim_matches('\''),
-            )
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write as _;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(&with_password)
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = run_in_bash(&with_password);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),
@@ -342,21 +333,7 @@ mod tests {
         );
         let at = stream.windows(4).position(|w| w == b"xxxx").unwrap();
         let cut = &stream[..at + 50];
-        let mut child = Command::new("bash")
-            .arg("-c")
-            .arg(
-                command("")
-                    .trim_start_matches("bash -c ")
-                    .trim_matches('\''),
-            )
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write as _;
-        child.stdin.take().unwrap().write_all(cut).unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = run_in_bash(cut);
         assert_eq!(out.status.code(), Some(SHORT_FILE_EXIT as i32));
         assert!(String::from_utf8_lossy(&out.stderr).contains("arrived short"));
         assert!(!std::path::Path::new(&f.path).exists());

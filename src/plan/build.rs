@@ -39,19 +39,9 @@ fn step(
     files: Vec<FileSpec>,
 ) -> Step {
     Step {
-        id: id.into(),
-        node: node.name.clone(),
-        title: title.into(),
-        script: script(body),
         env,
         files,
-        after: vec![],
-        confirm: None,
-        sensitive: false,
-        holds: vec![],
-        makes: vec![],
-        limits: Default::default(),
-        reports_cluster_nodes: false,
+        ..Step::new(id, &node.name, title, script(body))
     }
 }
 

@@ -173,6 +173,25 @@ pub struct ValueSources {
 }
 
 impl Step {
+    /// A step that runs `script` as root on `node`, with nothing else declared.
+    pub fn new(id: &str, node: &str, title: &str, script: String) -> Step {
+        Step {
+            id: id.into(),
+            node: node.into(),
+            title: title.into(),
+            script,
+            env: vec![],
+            files: vec![],
+            after: vec![],
+            confirm: None,
+            sensitive: false,
+            holds: vec![],
+            makes: vec![],
+            limits: Default::default(),
+            reports_cluster_nodes: false,
+        }
+    }
+
     pub fn key(&self) -> StepKey {
         StepKey {
             node: self.node.clone(),
