@@ -225,10 +225,11 @@ async fn headless(
         run_engine(fleet, cluster, opts, tx, stop, preflight_only).await
     } else {
         // The same trust sources as the wizard (kha_tui::tui::trust).
-        let cfg = kha_tui::tui::trust::ssh_config(
+        let mut cfg = kha_tui::tui::trust::ssh_config(
             opts.dirs.known_hosts.clone(),
             cluster.known_hosts.as_deref(),
         );
+        kha_tui::tui::trust::add_config_known_hosts(&mut cfg, &cluster);
         run_engine(
             Arc::new(SshTransport::new(cfg)),
             cluster,

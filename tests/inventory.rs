@@ -287,7 +287,7 @@ fn ports_out_of_range() {
     f.load_balancer.port = 70000;
     assert_error(&f, "load_balancer.port", "out of range");
     let mut f = example();
-    f.ssh.port = 0;
+    f.ssh.port = Some(0);
     assert_error(&f, "ssh.port", "out of range");
     let mut f = example();
     f.nodes[2].port = Some(-1);
@@ -367,7 +367,7 @@ fn mirrors_must_be_http_urls_with_safe_characters() {
 #[test]
 fn values_that_reach_a_shell_are_restricted() {
     let mut f = example();
-    f.ssh.user = "ops;reboot".into();
+    f.ssh.user = Some("ops;reboot".into());
     assert_error(&f, "ssh.user", "not a valid user name");
     let mut f = example();
     f.nodes[1].user = Some("$(id)".into());

@@ -123,6 +123,7 @@ impl Lab {
                 command: Duration::from_secs(60),
                 keepalive: Duration::from_secs(5),
             },
+            jump: None,
         }
     }
 
@@ -819,6 +820,7 @@ async fn refused_and_silent_ports_are_connect_errors() {
             connect: Duration::from_millis(500),
             ..Timeouts::default()
         },
+        jump: None,
     };
     let err = transport.connect(&target, None).await.unwrap_err();
     assert!(matches!(err, TransportError::Connect { .. }), "{err}");
@@ -830,4 +832,38 @@ async fn refused_and_silent_ports_are_connect_errors() {
         matches!(err, TransportError::ConnectTimeout { .. }),
         "{err}"
     );
+}
+
+/// A node the ssh config routes through a bastion is refused before any traffic, naming the
+/// node and the config line, instead of being dialled directly.
+#[tokio::test]
+async fn proxy_jump_is_refused_not_bypassed() {
+    let transport = SshTransport::new(SshConfig {
+        known_hosts: vec![],
+        learned_known_hosts: std::env::temp_dir().join("kha-unused-known_hosts"),
+        agent_socket: None,
+    });
+    // A listener that would see any connection attempt.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let target = Target {
+        node: "master1".into(),
+        host: "127.0.0.1".into(),
+        port: listener.local_addr().unwrap().port(),
+        user: "root".into(),
+        auth: Auth::Agent,
+        timeouts: Timeouts::default(),
+        jump: Some("ProxyJump ops@bastion:22 (/home/op/.ssh/config:4)".into()),
+    };
+    let err = transport
+        .connect(&target, None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("jump hosts are not supported yet"), "{err}");
+    assert!(
+        err.contains("master1") && err.contains("/home/op/.ssh/config:4"),
+        "{err}"
+    );
+    assert!(listener.accept().is_err(), "the node was dialled directly");
 }

@@ -27,13 +27,41 @@ pub fn target_for(n: &Node, opts: &Options) -> Target {
     } else {
         Auth::Agent
     };
+    // The ssh config's ConnectTimeout and ServerAliveInterval, where it sets them.
+    let mut timeouts = opts.timeouts;
+    if let Some(t) = n.ssh.connect_timeout.filter(|t| !t.is_zero()) {
+        timeouts.connect = t;
+    }
+    if let Some(k) = n.ssh.keepalive {
+        timeouts.keepalive = k;
+    }
     Target {
         node: n.name.clone(),
         host: n.address.to_string(),
         port: n.ssh.port,
         user: n.ssh.user.clone(),
         auth,
-        timeouts: opts.timeouts,
+        timeouts,
+        jump: n
+            .ssh
+            .jump
+            .as_ref()
+            .map(|j| format!("ProxyJump {} ({})", j.value, j.at)),
+    }
+}
+
+/// Whether unknown host keys of `n` may be asked about, and accepted without asking.
+/// `StrictHostKeyChecking yes` refuses unknown keys; `accept-new` and `no` accept them like
+/// `--accept-new-host-keys`. A changed key is refused whatever the config says (transport).
+fn host_key_policy(n: &Node, opts: &Options) -> (bool, bool) {
+    use crate::inventory::ssh_config::StrictHostKeys as S;
+    match n.ssh.strict_host_keys {
+        Some(S::Yes) => (false, false),
+        Some(S::AcceptNew | S::No) => (true, true),
+        Some(S::Ask) | None => (
+            opts.interactive || opts.accept_new_host_keys,
+            opts.accept_new_host_keys,
+        ),
     }
 }
 
@@ -75,10 +103,10 @@ impl<T: Transport> Run<T> {
                         node: n.name.clone(),
                     })
                     .await;
-                let questions = if opts.interactive || opts.accept_new_host_keys {
+                let (ask, accept) = host_key_policy(&n, &opts);
+                let questions = if ask {
                     let (qtx, mut qrx) = mpsc::channel::<HostKeyQuestion>(4);
                     let tx2 = tx.clone();
-                    let accept = opts.accept_new_host_keys;
                     tokio::spawn(async move {
                         while let Some(q) = qrx.recv().await {
                             if accept {

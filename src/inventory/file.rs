@@ -68,13 +68,15 @@ pub struct LoadBalancerSection {
     pub identity_file: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SshSection {
-    #[serde(default = "default_ssh_user")]
-    pub user: String,
-    #[serde(default = "default_ssh_port")]
-    pub port: i64,
+    /// Unset: the ssh config's `User`, else "root".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Unset: the ssh config's `Port`, else 22.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_file: Option<String>,
     #[serde(default)]
@@ -82,18 +84,9 @@ pub struct SshSection {
     /// An extra known_hosts file to trust (e.g. one the operator pinned); read, never written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known_hosts: Option<String>,
-}
-
-impl Default for SshSection {
-    fn default() -> Self {
-        SshSection {
-            user: default_ssh_user(),
-            port: default_ssh_port(),
-            identity_file: None,
-            use_agent: false,
-            known_hosts: None,
-        }
-    }
+    /// The OpenSSH client config to read (`ssh -F`); unset: `~/.ssh/config` when it exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,12 +120,6 @@ fn default_lb_name() -> String {
 }
 fn default_api_port() -> i64 {
     6443
-}
-fn default_ssh_user() -> String {
-    "root".into()
-}
-fn default_ssh_port() -> i64 {
-    22
 }
 
 impl InventoryFile {

@@ -3,6 +3,7 @@
 
 pub mod file;
 pub mod ssh_config;
+pub mod ssh_effective;
 pub mod validate;
 
 use std::net::IpAddr;
@@ -55,13 +56,78 @@ impl ContainerdSource {
     }
 }
 
-/// How to reach one node over SSH, defaults already applied.
+/// How to reach one node over SSH: the inventory's values, then the ssh config's, then
+/// kha-tui's defaults (see [`ssh_effective`]); `sources` says which gave each.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SshSettings {
     pub user: String,
     pub port: u16,
     pub identity_file: Option<PathBuf>,
     pub use_agent: bool,
+    /// `IdentitiesOnly` (kha-tui offers an identity file alone whenever it has one).
+    pub identities_only: bool,
+    /// `ProxyJump` from the ssh config; connecting refuses it until jump hosts are supported.
+    pub jump: Option<ssh_config::Found<String>>,
+    /// `UserKnownHostsFile` (expanded); empty = OpenSSH's defaults.
+    pub known_hosts_files: Vec<PathBuf>,
+    pub strict_host_keys: Option<ssh_config::StrictHostKeys>,
+    pub connect_timeout: Option<std::time::Duration>,
+    pub keepalive: Option<std::time::Duration>,
+    pub sources: SshSources,
+}
+
+impl SshSettings {
+    /// Settings given directly (benchmarks, tools): no ssh config, every source "default".
+    pub fn direct(user: &str, port: u16, identity_file: Option<PathBuf>) -> SshSettings {
+        SshSettings {
+            user: user.into(),
+            port,
+            identity_file,
+            use_agent: false,
+            identities_only: false,
+            jump: None,
+            known_hosts_files: Vec::new(),
+            strict_host_keys: None,
+            connect_timeout: None,
+            keepalive: None,
+            sources: SshSources {
+                host: Source::Default,
+                user: Source::Default,
+                port: Source::Default,
+                identity: Source::Default,
+            },
+        }
+    }
+}
+
+/// Where an effective SSH setting came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The inventory key that set it (e.g. `nodes[1].user`, `ssh.port`).
+    Inventory(String),
+    /// An ssh config line.
+    SshConfig(ssh_config::At),
+    Default,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Inventory(key) => write!(f, "inventory {key}"),
+            Source::SshConfig(at) => write!(f, "ssh config {at}"),
+            Source::Default => write!(f, "default"),
+        }
+    }
+}
+
+/// The source of each effective setting shown to the operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshSources {
+    pub host: Source,
+    pub user: Source,
+    pub port: Source,
+    /// Of the identity file, or of `use_agent` when there is none.
+    pub identity: Source,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,7 +233,7 @@ pub fn load(path: &Path) -> Result<(Cluster, Vec<Issue>), LoadError> {
         path: p.clone(),
         message,
     })?;
-    validate::check(&file).map_err(|issues| LoadError::Invalid { path: p, issues })
+    ssh_effective::check(&file).map_err(|issues| LoadError::Invalid { path: p, issues })
 }
 
 /// The seed topology shipped as an example (never a target of tests: its addresses are examples).

@@ -10,7 +10,7 @@ use ipnet::IpNet;
 use super::file::InventoryFile;
 use super::{
     Cluster, ContainerdSource, DEFAULT_DOCKER_BASE, DEFAULT_MANIFEST_BASE, DEFAULT_PACKAGE_BASE,
-    Node, Role, SshSettings,
+    Node, Role, Source, SshSettings, SshSources,
 };
 use crate::versions::{self, Status, Table};
 
@@ -252,9 +252,10 @@ fn parse_cidr(issues: &mut Issues, key: &str, v: &str) -> Option<IpNet> {
     }
 }
 
-/// All problems with an inventory, errors and warnings, in file order.
+/// All problems with an inventory, errors and warnings, in file order; the ssh config
+/// included (a node it leaves without a way to authenticate, a line it cannot use).
 pub fn issues(file: &InventoryFile) -> Vec<Issue> {
-    match check(file) {
+    match super::ssh_effective::check(file) {
         Ok((_, warnings)) => warnings,
         Err(all) => all,
     }
@@ -449,28 +450,23 @@ pub fn check(file: &InventoryFile) -> Result<(Cluster, Vec<Issue>), Vec<Issue>> 
         );
     }
 
-    // SSH defaults.
+    // SSH defaults (unset ones come from the ssh config, see `ssh_effective`).
     let ssh = &file.ssh;
-    if !is_user_name(&ssh.user) {
+    if let Some(user) = &ssh.user
+        && !is_user_name(user)
+    {
         is.error(
             "ssh.user",
-            format!("{:?} is not a valid user name", ssh.user),
+            format!("{user:?} is not a valid user name"),
             "use lowercase letters, digits, '_' and '-', starting with a letter or '_'",
         );
     }
-    let default_port = parse_port(ssh.port);
-    if default_port.is_none() {
+    let default_port = ssh.port.map(parse_port);
+    if let (Some(p), Some(None)) = (ssh.port, default_port) {
         is.error(
             "ssh.port",
-            format!("{} is out of range", ssh.port),
+            format!("{p} is out of range"),
             "use a port between 1 and 65535",
-        );
-    }
-    if ssh.identity_file.is_none() && !ssh.use_agent {
-        is.error(
-            "ssh.identity_file",
-            "no way to authenticate is set",
-            "set identity_file = \"~/.ssh/id_ed25519\" or use_agent = true",
         );
     }
     if let Some(f) = &ssh.identity_file
@@ -483,14 +479,52 @@ pub fn check(file: &InventoryFile) -> Result<(Cluster, Vec<Issue>), Vec<Issue>> 
         );
     }
     let settings =
-        |user: &Option<String>, port: Option<u16>, identity: &Option<String>| SshSettings {
-            user: user.clone().unwrap_or_else(|| ssh.user.clone()),
-            port: port.or(default_port).unwrap_or(22),
-            identity_file: identity
-                .as_ref()
-                .or(ssh.identity_file.as_ref())
-                .map(|p| expand_home(p)),
-            use_agent: ssh.use_agent,
+        |prefix: &str, user: &Option<String>, port: Option<u16>, identity: &Option<String>| {
+            let key = |k: &str| Source::Inventory(format!("{prefix}{k}"));
+            let (user, user_src) = match (user, &ssh.user) {
+                (Some(u), _) => (u.clone(), key("user")),
+                (None, Some(u)) => (u.clone(), Source::Inventory("ssh.user".into())),
+                (None, None) => ("root".to_string(), Source::Default),
+            };
+            let (port, port_src) = match (port, default_port.flatten()) {
+                (Some(p), _) => (
+                    p,
+                    key(if prefix == "load_balancer." {
+                        "ssh_port"
+                    } else {
+                        "port"
+                    }),
+                ),
+                (None, Some(p)) => (p, Source::Inventory("ssh.port".into())),
+                (None, None) => (22, Source::Default),
+            };
+            let (identity_file, identity_src) = match (identity, &ssh.identity_file) {
+                (Some(f), _) => (Some(expand_home(f)), key("identity_file")),
+                (None, Some(f)) => (
+                    Some(expand_home(f)),
+                    Source::Inventory("ssh.identity_file".into()),
+                ),
+                (None, None) if ssh.use_agent => (None, Source::Inventory("ssh.use_agent".into())),
+                (None, None) => (None, Source::Default),
+            };
+            SshSettings {
+                user,
+                port,
+                identity_file,
+                use_agent: ssh.use_agent,
+                identities_only: false,
+                jump: None,
+                known_hosts_files: Vec::new(),
+                strict_host_keys: None,
+                connect_timeout: None,
+                keepalive: None,
+                sources: SshSources {
+                    host: Source::Inventory(format!("{prefix}address")),
+                    user: user_src,
+                    port: port_src,
+                    identity: identity_src,
+                },
+            }
         };
 
     // Load balancer.
@@ -626,7 +660,7 @@ pub fn check(file: &InventoryFile) -> Result<(Cluster, Vec<Issue>), Vec<Issue>> 
                 name: n.name.clone(),
                 address,
                 role,
-                ssh: settings(&n.user, port, &n.identity_file),
+                ssh: settings(&format!("nodes[{i}]."), &n.user, port, &n.identity_file),
             });
         }
     }
@@ -721,6 +755,7 @@ pub fn check(file: &InventoryFile) -> Result<(Cluster, Vec<Issue>), Vec<Issue>> 
             address: lb_addr,
             role: Role::LoadBalancer,
             ssh: settings(
+                "load_balancer.",
                 &lbs.user,
                 lbs.ssh_port.and_then(parse_port),
                 &lbs.identity_file,

@@ -24,6 +24,9 @@ pub struct Target {
     pub user: String,
     pub auth: Auth,
     pub timeouts: Timeouts,
+    /// The jump host(s) the ssh config names for this node, with the line (e.g.
+    /// "ProxyJump bastion (~/.ssh/config:4)"): refused until jump hosts are supported.
+    pub jump: Option<String>,
 }
 
 #[derive(Clone, PartialEq, Eq)]

@@ -124,8 +124,9 @@ impl Form {
             lb_address: Field::new(&lb.address),
             lb_endpoint: Field::new(&lb.endpoint),
             lb_port: Field::new(&lb.port.to_string()),
-            ssh_user: Field::new(&file.ssh.user),
-            ssh_port: Field::new(&file.ssh.port.to_string()),
+            // Empty when the inventory leaves them to the ssh config (or the defaults).
+            ssh_user: Field::new(file.ssh.user.as_deref().unwrap_or("")),
+            ssh_port: Field::new(&file.ssh.port.map(|p| p.to_string()).unwrap_or_default()),
             use_agent: file.ssh.use_agent && file.ssh.identity_file.is_none(),
             // Never a key file nobody chose: empty until the operator gives one.
             identity_file: Field::new(file.ssh.identity_file.as_deref().unwrap_or("")),
@@ -397,8 +398,9 @@ impl Form {
         file.load_balancer.address = self.lb_address.text().to_string();
         file.load_balancer.endpoint = self.lb_endpoint.text().to_string();
         file.load_balancer.port = number("load_balancer.port".into(), &self.lb_port, 6443);
-        file.ssh.user = self.ssh_user.text().to_string();
-        file.ssh.port = number("ssh.port".into(), &self.ssh_port, 22);
+        file.ssh.user = Some(self.ssh_user.text().trim().to_string()).filter(|u| !u.is_empty());
+        file.ssh.port = (!self.ssh_port.text().trim().is_empty())
+            .then(|| number("ssh.port".into(), &self.ssh_port, 22));
         file.ssh.use_agent = self.use_agent;
         file.ssh.identity_file = if self.use_agent {
             None

@@ -21,10 +21,24 @@ pub fn ssh_config(learned_known_hosts: PathBuf, inventory_known_hosts: Option<&P
     cfg
 }
 
+/// Adds the ssh config's `UserKnownHostsFile`s of every node. They are consulted besides
+/// OpenSSH's defaults (not instead): a key changed in any of them is refused.
+pub fn add_config_known_hosts(cfg: &mut SshConfig, cluster: &crate::inventory::Cluster) {
+    for f in cluster
+        .all_hosts()
+        .flat_map(|n| n.ssh.known_hosts_files.iter())
+    {
+        if !cfg.known_hosts.contains(f) {
+            cfg.known_hosts.push(f.clone());
+        }
+    }
+}
+
 pub struct WizardSsh {
     learned: PathBuf,
-    /// The inventory's known_hosts this transport was built with, and the transport.
-    current: Mutex<(Option<PathBuf>, Arc<SshTransport>)>,
+    /// The inventory's known_hosts this transport was built with, the transport, and all the
+    /// known_hosts files it reads.
+    current: Mutex<(Option<PathBuf>, Arc<SshTransport>, Vec<PathBuf>)>,
 }
 
 impl WizardSsh {
@@ -32,7 +46,7 @@ impl WizardSsh {
         let t = SshTransport::new(ssh_config(learned_known_hosts.clone(), None));
         WizardSsh {
             learned: learned_known_hosts,
-            current: Mutex::new((None, Arc::new(t))),
+            current: Mutex::new((None, Arc::new(t), Vec::new())),
         }
     }
 
@@ -60,12 +74,15 @@ impl Transport for WizardSsh {
     }
 
     fn use_inventory(&self, cluster: &Cluster) {
+        let mut cfg = ssh_config(self.learned.clone(), cluster.known_hosts.as_deref());
+        add_config_known_hosts(&mut cfg, cluster);
         let mut cur = self.current.lock().expect("not poisoned");
-        if cur.0 != cluster.known_hosts {
-            let cfg = ssh_config(self.learned.clone(), cluster.known_hosts.as_deref());
+        if cur.0 != cluster.known_hosts || cur.2 != cfg.known_hosts {
+            let files = cfg.known_hosts.clone();
             *cur = (
                 cluster.known_hosts.clone(),
                 Arc::new(SshTransport::new(cfg)),
+                files,
             );
         }
     }

@@ -197,7 +197,7 @@ fn valid_on_the_form_means_check_accepts_the_file() {
     // key file is filled in for the operator).
     let text = COMMENTED.replace("identity_file = \"~/.ssh/lab\"\n", "");
     let file = crate::inventory::parse(&text).unwrap();
-    assert!(crate::inventory::validate::check(&file).is_err());
+    assert!(crate::inventory::ssh_effective::check(&file).is_err());
     let f = super::form::Form::from_text(&text, None).unwrap();
     assert_eq!(f.identity_file.text(), "");
     assert!(f.issues_of(FieldId::IdentityFile).next().is_some());
@@ -206,7 +206,7 @@ fn valid_on_the_form_means_check_accepts_the_file() {
     let f = super::form::Form::from_text(COMMENTED, None).unwrap();
     assert_eq!(f.errors(), 0, "{:?}", f.issues);
     let written = crate::inventory::parse(&f.render()).unwrap();
-    assert!(crate::inventory::validate::check(&written).is_ok());
+    assert!(crate::inventory::ssh_effective::check(&written).is_ok());
 }
 
 #[test]

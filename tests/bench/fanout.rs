@@ -73,12 +73,7 @@ fn child_fanout() -> ! {
                 name: name.clone(),
                 address: address.parse().expect("an IP address"),
                 role: Role::Worker,
-                ssh: SshSettings {
-                    user: USER.into(),
-                    port: 22,
-                    identity_file: Some(key.clone()),
-                    use_agent: false,
-                },
+                ssh: SshSettings::direct(USER, 22, Some(key.clone())),
             };
             engine::target_for(&node, &opts)
         })

@@ -153,7 +153,7 @@ fn connect(m: &mut Model, text: String) -> Vec<Command> {
     let checked = crate::inventory::parse(&text)
         .map_err(|e| e.to_string())
         .and_then(|file| {
-            validate::check(&file).map_err(|issues| {
+            crate::inventory::ssh_effective::check(&file).map_err(|issues| {
                 issues
                     .first()
                     .map(|i| i.to_string())

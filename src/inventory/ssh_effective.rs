@@ -1,0 +1,242 @@
+//! Effective SSH settings per node: the inventory's values win, then the operator's OpenSSH
+//! config (`[ssh] config`, else `~/.ssh/config`), then kha-tui's defaults. Each keeps its source.
+
+use std::path::{Path, PathBuf};
+
+use super::ssh_config::tokens::{self, TokenContext};
+use super::ssh_config::{ConfigError, SshConfig};
+use super::validate::{Issue, Severity};
+use super::{Cluster, InventoryFile, Node, Source};
+
+/// The ssh config this inventory uses, if any: `[ssh] config` (must exist), else
+/// `~/.ssh/config` when it exists.
+pub fn config_for(file: &InventoryFile) -> Result<Option<SshConfig>, Issue> {
+    let (_, _, home, _) = tokens::local_context();
+    let home = PathBuf::from(home);
+    let (path, explicit) = match &file.ssh.config {
+        Some(p) => (PathBuf::from(tokens::tilde(p, &home)), true),
+        None => (home.join(".ssh/config"), false),
+    };
+    if !explicit && !path.exists() {
+        return Ok(None);
+    }
+    SshConfig::load(&path, &home)
+        .map(Some)
+        .map_err(|e| issue("ssh.config", e.to_string(), fix_for(explicit)))
+}
+
+fn fix_for(explicit: bool) -> &'static str {
+    if explicit {
+        "fix that line, or point ssh.config at another file"
+    } else {
+        "fix that line, or set ssh.config in the inventory to a config kha-tui can read"
+    }
+}
+
+/// Fills every node's settings the inventory left unset from `cfg`, then checks that each node
+/// has a way to authenticate.
+pub fn apply(cluster: &mut Cluster, cfg: Option<&SshConfig>) -> Result<(), Vec<Issue>> {
+    let mut issues = Vec::new();
+    let mut no_auth = Vec::new();
+    let lb = std::iter::once(&mut cluster.lb);
+    for node in lb.chain(cluster.nodes.iter_mut()) {
+        if let Some(cfg) = cfg
+            && let Err(e) = apply_one(node, cfg)
+        {
+            issues.push(issue(
+                "ssh.config",
+                format!("{}: {e}", node.name),
+                fix_for(true),
+            ));
+        }
+        if node.ssh.identity_file.is_none() && !node.ssh.use_agent {
+            no_auth.push(node.name.clone());
+        }
+    }
+    if !no_auth.is_empty() {
+        issues.push(issue(
+            "ssh.identity_file",
+            format!(
+                "no way to authenticate is set for {} (no identity_file in the inventory, no \
+                 IdentityFile for it in the ssh config)",
+                no_auth.join(", ")
+            ),
+            "set identity_file = \"~/.ssh/id_ed25519\" or use_agent = true",
+        ));
+    }
+    if issues.is_empty() {
+        Ok(())
+    } else {
+        Err(issues)
+    }
+}
+
+fn apply_one(node: &mut Node, cfg: &SshConfig) -> Result<(), ConfigError> {
+    let (local_user, uid, _, local_host) = tokens::local_context();
+    let r = cfg.resolve(&node.name, &local_user);
+    let s = &mut node.ssh;
+    if s.sources.user == Source::Default
+        && let Some(u) = &r.user
+    {
+        s.user = u.value.clone();
+        s.sources.user = Source::SshConfig(u.at.clone());
+    }
+    if s.sources.port == Source::Default
+        && let Some(p) = &r.port
+    {
+        s.port = p.value;
+        s.sources.port = Source::SshConfig(p.at.clone());
+    }
+    // %h is the address kha-tui dials (the inventory's), %n the node's name.
+    let cx = TokenContext {
+        home: cfg.home().display().to_string(),
+        host: node.address.to_string(),
+        original_host: node.name.clone(),
+        port: s.port,
+        remote_user: s.user.clone(),
+        local_user,
+        uid,
+        local_host,
+    };
+    let expand = |raw: &str, at: &super::ssh_config::At| {
+        tokens::expand(raw, &cx).map_err(|message| ConfigError {
+            at: at.clone(),
+            message,
+        })
+    };
+    // `use_agent` does not name a key: a config's IdentityFile is still used (before the agent).
+    if s.identity_file.is_none() && !r.identity_files.is_empty() {
+        // OpenSSH tries each in turn; kha-tui takes the first that exists (else the first).
+        let mut files = Vec::new();
+        for f in &r.identity_files {
+            files.push((PathBuf::from(expand(&f.value, &f.at)?), f.at.clone()));
+        }
+        let (path, at) = files
+            .iter()
+            .find(|(p, _)| Path::new(p).exists())
+            .unwrap_or(&files[0])
+            .clone();
+        s.identity_file = Some(path);
+        s.sources.identity = Source::SshConfig(at);
+    }
+    s.identities_only = r.identities_only.as_ref().is_some_and(|o| o.value);
+    s.jump = r.jump().cloned();
+    if let Some(k) = &r.user_known_hosts {
+        s.known_hosts_files = k
+            .value
+            .iter()
+            .map(|p| expand(p, &k.at).map(PathBuf::from))
+            .collect::<Result<_, _>>()?;
+    }
+    s.strict_host_keys = r.strict_host_keys.as_ref().map(|x| x.value);
+    s.connect_timeout = r.connect_timeout.as_ref().map(|x| x.value);
+    s.keepalive = r.server_alive_interval.as_ref().map(|x| x.value);
+    Ok(())
+}
+
+fn issue(key: &str, message: String, fix: &str) -> Issue {
+    Issue {
+        severity: Severity::Error,
+        key: key.into(),
+        message,
+        fix: fix.into(),
+    }
+}
+
+/// `validate::check`, then the ssh config: the cluster as the engine will reach it.
+pub fn check(file: &InventoryFile) -> Result<(Cluster, Vec<Issue>), Vec<Issue>> {
+    let (mut cluster, warnings) = super::validate::check(file)?;
+    let cfg = config_for(file).map_err(|i| vec![i])?;
+    apply(&mut cluster, cfg.as_ref())?;
+    Ok((cluster, warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::ssh_config::StrictHostKeys;
+
+    const CONFIG: &str = "Host master*\n  User ops\n  Port 2222\n  IdentityFile /keys/%n\n\
+                          Host master2\n  ProxyJump bastion\n\
+                          Host *\n  User other\n  UserKnownHostsFile /kh/%h\n  \
+                          StrictHostKeyChecking accept-new\n  ConnectTimeout 7\n  \
+                          ServerAliveInterval 11\n";
+
+    fn cluster(edit: impl Fn(&mut InventoryFile)) -> Result<Cluster, Vec<Issue>> {
+        let mut file = crate::inventory::parse(crate::inventory::EXAMPLE).unwrap();
+        file.ssh.user = None;
+        file.ssh.port = None;
+        file.ssh.identity_file = None;
+        edit(&mut file);
+        let (mut c, _) = crate::inventory::validate::check(&file)?;
+        let cfg = SshConfig::parse(CONFIG, Path::new("/cfg"), Path::new("/home/op")).unwrap();
+        apply(&mut c, Some(&cfg))?;
+        Ok(c)
+    }
+
+    #[test]
+    fn the_config_fills_what_the_inventory_leaves_unset() {
+        let c = cluster(|f| f.ssh.use_agent = true).unwrap();
+        let m1 = c.host("master1").unwrap();
+        assert_eq!((m1.ssh.user.as_str(), m1.ssh.port), ("ops", 2222));
+        assert_eq!(
+            m1.ssh.identity_file.as_deref(),
+            Some(Path::new("/keys/master1"))
+        );
+        assert_eq!(m1.ssh.sources.user.to_string(), "ssh config /cfg:2");
+        assert_eq!(m1.ssh.sources.port.to_string(), "ssh config /cfg:3");
+        assert_eq!(m1.ssh.sources.identity.to_string(), "ssh config /cfg:4");
+        assert_eq!(
+            m1.ssh.sources.host.to_string(),
+            "inventory nodes[0].address"
+        );
+        let addr = m1.address.to_string();
+        assert_eq!(
+            m1.ssh.known_hosts_files,
+            vec![PathBuf::from(format!("/kh/{addr}"))]
+        );
+        assert_eq!(m1.ssh.strict_host_keys, Some(StrictHostKeys::AcceptNew));
+        assert_eq!(m1.ssh.connect_timeout.map(|d| d.as_secs()), Some(7));
+        assert_eq!(m1.ssh.keepalive.map(|d| d.as_secs()), Some(11));
+        assert_eq!(m1.ssh.jump, None);
+        let m2 = c.host("master2").unwrap();
+        assert_eq!(m2.ssh.jump.as_ref().unwrap().at.to_string(), "/cfg:6");
+        // The LB matches only `Host *`: its user from there, its port kha-tui's default, and
+        // the agent (use_agent) since the config names no key for it.
+        let lb = &c.lb;
+        assert_eq!((lb.ssh.user.as_str(), lb.ssh.port), ("other", 22));
+        assert_eq!(lb.ssh.sources.port, Source::Default);
+        assert_eq!(lb.ssh.identity_file, None);
+        assert_eq!(
+            lb.ssh.sources.identity.to_string(),
+            "inventory ssh.use_agent"
+        );
+    }
+
+    #[test]
+    fn inventory_values_override_the_config() {
+        let c = cluster(|f| {
+            f.ssh.user = Some("admin".into());
+            f.ssh.identity_file = Some("/inv/key".into());
+            f.nodes[0].port = Some(2200);
+        })
+        .unwrap();
+        let m1 = c.host(&c.nodes[0].name.clone()).unwrap();
+        assert_eq!((m1.ssh.user.as_str(), m1.ssh.port), ("admin", 2200));
+        assert_eq!(m1.ssh.identity_file.as_deref(), Some(Path::new("/inv/key")));
+        assert_eq!(m1.ssh.sources.user.to_string(), "inventory ssh.user");
+        assert_eq!(m1.ssh.sources.port.to_string(), "inventory nodes[0].port");
+        assert_eq!(
+            m1.ssh.sources.identity.to_string(),
+            "inventory ssh.identity_file"
+        );
+    }
+
+    #[test]
+    fn a_node_without_any_key_is_named() {
+        let e = cluster(|_| {}).unwrap_err();
+        let auth = e.iter().find(|i| i.key == "ssh.identity_file").unwrap();
+        assert!(auth.message.contains("lb"), "{auth}");
+        assert!(!auth.message.contains("master1"), "{auth}");
+    }
+}
