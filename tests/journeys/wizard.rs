@@ -468,14 +468,14 @@ impl Wizard {
     }
 }
 
-/// Waits until a kha-tui step runs on `node` (a `bash …/run-STEP.sh` in its process list);
-/// returns that command line.
+/// Waits until a kha-tui step runs on `node` (a `bash /tmp/kha-tui.XXXX/STEP.sh` in its
+/// process list, the preflight's script aside); returns that command line.
 pub fn wait_remote_step(lab: &Lab, node: &str, limit: Duration) -> String {
     let end = Instant::now() + limit;
     loop {
-        let out = lab.exec(node, &["pgrep", "-af", "kha-tui\\..*/run-"]);
+        let out = lab.exec(node, &["pgrep", "-af", "kha-tui\\.[^/ ]*/[a-z0-9-]+\\.sh"]);
         let s = String::from_utf8_lossy(&out.stdout).to_string();
-        if let Some(l) = s.lines().next() {
+        if let Some(l) = s.lines().find(|l| !l.contains("/preflight.sh")) {
             return l.to_string();
         }
         assert!(Instant::now() < end, "no kha-tui step ever ran on {node}");
