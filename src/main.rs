@@ -393,9 +393,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
                 p = p.for_node(n);
             }
+            let access = plan::access::of_cluster(&c, node.as_deref());
             match format {
-                Format::Text => print!("{}", plan::to_text(&p, !brief)),
-                Format::Json => println!("{}", plan::to_json(&p)),
+                Format::Text => print!(
+                    "{}\n{}",
+                    plan::access::to_text(&access),
+                    plan::to_text(&p, !brief)
+                ),
+                Format::Json => {
+                    // The plan's own JSON, with how each node is reached beside it.
+                    let mut v: serde_json::Value = serde_json::from_str(&plan::to_json(&p))?;
+                    v["access"] = serde_json::to_value(&access)?;
+                    println!("{}", serde_json::to_string_pretty(&v)?)
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -406,6 +416,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             check_fail_node(run.fail.as_deref(), &host_names(&c))?;
             let scratch = run.simulate.then(SimScratch::create).transpose()?;
             let opts = run.options(scratch.as_ref())?;
+            print!(
+                "{}",
+                plan::access::to_text(&plan::access::of_cluster(&c, None))
+            );
             headless(c, &run, opts, true).await
         }
         Command::Apply {

@@ -1,6 +1,7 @@
 //! The plan: which step runs on which node, in which order, with which script and files.
 //! Pure: built from a validated [`Cluster`] alone, printable, and the only thing the engine runs.
 
+pub mod access;
 mod build;
 mod print;
 
