@@ -158,6 +158,18 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
                 lines.push(Line::styled(format!(" {l}"), style));
             }
         }
+        // How the node is reached and where each setting came from (inventory, ssh config
+        // line): after a connection error, which it explains.
+        if let Some(host) = m.cluster.as_ref().and_then(|c| c.host(&n.name)) {
+            let a = crate::plan::access::Access::of(host);
+            let via = format!("via {} · key {}", a.address(), a.identity);
+            for l in wrap(&via, w.saturating_sub(2)) {
+                lines.push(Line::styled(format!(" {l}"), t.dim()));
+            }
+            for l in wrap(&format!("from {}", a.sources_line()), w.saturating_sub(2)) {
+                lines.push(Line::styled(format!(" {l}"), t.dim()));
+            }
+        }
         if n.checks.is_empty() {
             lines.push(Line::styled(
                 match n.conn {

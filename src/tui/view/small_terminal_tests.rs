@@ -183,3 +183,30 @@ fn the_init_confirmation_shows_its_whole_command_at_80x24_scrolling_within() {
         assert!(seen.contains(word), "{word:?} never shown at 80×24");
     }
 }
+
+/// The Connect screen says, for the selected node, how it is reached and which ssh config
+/// lines gave the user, port and key (80×24).
+#[test]
+fn connect_screen_shows_the_effective_ssh_settings_and_their_config_lines() {
+    use std::path::Path;
+
+    use crate::inventory::ssh_config::SshConfig;
+    let mut m = fixtures::preflight_done();
+    let mut file = crate::inventory::parse(crate::inventory::EXAMPLE).unwrap();
+    file.ssh.user = None;
+    file.ssh.port = None;
+    file.ssh.identity_file = None;
+    let (mut c, _) = crate::inventory::validate::check(&file).unwrap();
+    let cfg = "Host worker*\n  User ops\n  Port 2222\n  IdentityFile /keys/w\nHost *\n  IdentityFile /keys/all\n";
+    let cfg =
+        SshConfig::parse(cfg, Path::new("/etc/kha/ssh_config"), Path::new("/home/op")).unwrap();
+    crate::inventory::ssh_effective::apply(&mut c, Some(&cfg)).unwrap();
+    m.cluster = Some(c);
+    let s = screen(&m, 80, 24);
+    // worker3 is selected in the fixture.
+    assert!(s.contains("via ops@10.0.0.23:2222 · key /keys/w"), "{s}");
+    assert!(
+        s.contains("from user :2 · port :3 · key :4 (ssh config /etc/kha/ssh_config)"),
+        "{s}"
+    );
+}
