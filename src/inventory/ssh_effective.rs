@@ -239,4 +239,17 @@ mod tests {
         assert!(auth.message.contains("lb"), "{auth}");
         assert!(!auth.message.contains("master1"), "{auth}");
     }
+
+    #[test]
+    fn a_named_config_that_cannot_be_read_is_an_error_on_ssh_config() {
+        let mut file = crate::inventory::parse(crate::inventory::EXAMPLE).unwrap();
+        file.ssh.config = Some("/nonexistent/kha-tui/ssh_config".into());
+        let e = check(&file).unwrap_err();
+        assert!(
+            e.iter()
+                .any(|i| i.key == "ssh.config"
+                    && i.message.contains("/nonexistent/kha-tui/ssh_config")),
+            "{e:?}"
+        );
+    }
 }
