@@ -26,6 +26,10 @@ use tokio_util::sync::CancellationToken;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// The OpenSSH client config to read, as `ssh -F FILE` (over the inventory's `[ssh] config`
+    /// and `~/.ssh/config`).
+    #[arg(short = 'F', long = "ssh-config", global = true, value_name = "FILE")]
+    ssh_config: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -311,9 +315,13 @@ fn host_names(c: &inventory::Cluster) -> Vec<String> {
         .collect()
 }
 
+/// `-F FILE`, set once from the command line.
+static SSH_CONFIG: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+
 /// Loads an inventory, printing every problem; `None` when it has errors.
 fn load(path: &std::path::Path) -> anyhow::Result<Option<inventory::Cluster>> {
-    match inventory::load(path) {
+    let ssh_config = SSH_CONFIG.get().cloned().flatten();
+    match inventory::load_with(path, ssh_config.as_deref()) {
         Ok((cluster, warnings)) => {
             for w in warnings {
                 eprintln!("{w}");
@@ -336,6 +344,7 @@ fn load(path: &std::path::Path) -> anyhow::Result<Option<inventory::Cluster>> {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let _ = SSH_CONFIG.set(cli.ssh_config.clone());
     match cli.command.unwrap_or(Command::Wizard { config: None }) {
         Command::Demo { fail, speed } => {
             // The demo starts from the seed topology: --fail must name one of its hosts.

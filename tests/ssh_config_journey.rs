@@ -140,6 +140,34 @@ fn ssh_config_gives_user_port_and_key_and_preflight_connects_through_them() {
         format!("ssh config {}:6", ssh_dir.join("config").display())
     );
 
+    // `-F FILE` reads another config instead (as `ssh -F`): its lines are the sources now.
+    let alt = dir.path().join("alt_config");
+    std::fs::write(
+        &alt,
+        format!("Host *\n  Port {port}\n  IdentityFile ~/.ssh/id_cluster\n"),
+    )
+    .unwrap();
+    let (o, out) = kha(
+        &home,
+        &[
+            "plan",
+            "-F",
+            alt.to_str().unwrap(),
+            "--config",
+            inv_s,
+            "--brief",
+        ],
+    );
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains(&format!(
+            "user default · port :2 · key :3 (ssh config {})",
+            alt.display()
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("ProxyJump"), "{out}");
+
     // preflight: every node but master3 is reached through the config's settings.
     let before = sshd.log().len();
     let (_, out) = kha(&home, &["preflight", "--config", inv_s]);

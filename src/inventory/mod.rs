@@ -224,15 +224,26 @@ pub fn parse(text: &str) -> Result<InventoryFile, String> {
 
 /// Reads, parses and validates an inventory file. On success returns the cluster and its warnings.
 pub fn load(path: &Path) -> Result<(Cluster, Vec<Issue>), LoadError> {
+    load_with(path, None)
+}
+
+/// As [`load`], reading the ssh config `ssh_config` (`-F FILE`) instead of the inventory's.
+pub fn load_with(
+    path: &Path,
+    ssh_config: Option<&Path>,
+) -> Result<(Cluster, Vec<Issue>), LoadError> {
     let p = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
         path: p.clone(),
         source,
     })?;
-    let file = parse(&text).map_err(|message| LoadError::Parse {
+    let mut file = parse(&text).map_err(|message| LoadError::Parse {
         path: p.clone(),
         message,
     })?;
+    if let Some(cfg) = ssh_config {
+        file.ssh.config = Some(cfg.display().to_string());
+    }
     ssh_effective::check(&file).map_err(|issues| LoadError::Invalid { path: p, issues })
 }
 
