@@ -219,16 +219,7 @@ fn window_passing_in_one_run_half_joined_control_plane_and_no_token_left() {
     assert_eq!(nodes.matches("control-plane").count(), 3, "{nodes}");
 
     // No bootstrap token is valid after the run: `kubeadm token list` lists none.
-    let tokens = lab.ssh_ok(
-        "master1",
-        "sudo kubeadm token list --kubeconfig /etc/kubernetes/admin.conf",
-    );
-    assert_eq!(
-        tokens.trim().lines().count(),
-        1,
-        "only the header:\n{tokens}"
-    );
-    assert!(tokens.starts_with("TOKEN"), "{tokens}");
+    assert_eq!(lab.bootstrap_tokens("master1"), Vec::<String>::new());
     assert!(
         run2.contains("[master1] cleanup-secrets:   deleted bootstrap token"),
         "{run2}"
@@ -243,6 +234,13 @@ fn window_passing_in_one_run_half_joined_control_plane_and_no_token_left() {
         "{run3}"
     );
     assert!(!run3.contains("kubeadm join as"), "{run3}");
+    // That run made fresh join secrets for the join and, the plan's cleanup not being part of
+    // a `--node master2` run, took them out again itself.
+    assert!(
+        run3.contains("[master1] cleanup-secrets:   deleted bootstrap token"),
+        "{run3}"
+    );
+    assert_eq!(lab.bootstrap_tokens("master1"), Vec::<String>::new());
     assert_eq!(members(&lab).len(), 3);
 
     // The lab's mirrors are plain http with their signing keys pinned in the inventory: the

@@ -75,12 +75,11 @@ check_cp_joined() {
 # mark this server down.
 clean_cp() {
   local id
-  if systemctl is-active --quiet kubelet; then
-    systemctl stop kubelet
-    log "stopped the kubelet"
-    # This node's API server may go with it (where the kubelet's pods share its fate).
-    wait_endpoint_steady
-  fi
+  # Also when it is not active: one waiting to be restarted would register the Node again.
+  systemctl stop kubelet
+  log "stopped the kubelet"
+  # This node's API server may go with it (where the kubelet's pods share its fate).
+  wait_endpoint_steady
   if [ -f "$admin" ]; then
     ask_node "$admin"
     if [ -n "$node_json" ]; then

@@ -252,14 +252,18 @@ impl<S: Session> NodeConn<S> {
         format!("{}/{}.sh", self.workdir, step.id)
     }
 
-    /// How a step runs, for confirmations: its script and files go on stdin to one root shell.
+    /// The exact command a step runs with, and what goes on its stdin (for confirmations).
     pub fn command_for(&self, step: &Step) -> String {
         let files = match step.files.len() {
             0 => String::new(),
-            1 => " with 1 file".to_string(),
-            n => format!(" with {n} files"),
+            1 => "1 file, then ".to_string(),
+            n => format!("{n} files, then "),
         };
-        format!("{}bash -s < {}.sh{files}", self.sudo.prefix(), step.id)
+        format!(
+            "{}\n# on stdin: {files}the script of {}",
+            payload::command(self.sudo.prefix(), &self.pgid_path(step)),
+            step.id
+        )
     }
 
     /// Uploads and runs one step, streaming its redacted output as `Log` events, and a
@@ -286,15 +290,8 @@ impl<S: Session> NodeConn<S> {
         }
         let (script, pgid) = (self.script_path(step), self.pgid_path(step));
         let mut stdin = self.sudo.stdin().unwrap_or_default();
-        stdin.extend(payload::compose(
-            step,
-            &files,
-            &payload::Paths {
-                script: &script,
-                pgid: &pgid,
-            },
-        ));
-        let command = payload::command(self.sudo.prefix());
+        stdin.extend(payload::compose(step, &files, &script));
+        let command = payload::command(self.sudo.prefix(), &pgid);
         let (tx, mut rx) = mpsc::channel::<Output>(1024);
         let run = self.session.exec(&command, Some(stdin), tx);
         let node = self.name.clone();

@@ -23,24 +23,20 @@ pub const NO_MARKER_EXIT: u32 = 98;
 /// Exit status when a file arrived short (the stream was cut).
 pub const SHORT_FILE_EXIT: u32 = 97;
 
-/// The command a step runs with, after the `sudo` prefix (if any).
-pub fn command(sudo_prefix: &str) -> String {
+/// The command a step runs with, after the `sudo` prefix (if any). The root shell starts a
+/// process group of its own and records it in `pgid` before it reads anything, so that a
+/// stop that comes while the files are still arriving ends it too (the step's script later
+/// records its own group in the same file).
+pub fn command(sudo_prefix: &str, pgid: &str) -> String {
     format!(
-        "{sudo_prefix}bash -c 'while IFS= read -r l; do [ \"$l\" = {MARKER} ] && exec bash -s; done; exit {NO_MARKER_EXIT}'"
+        "{sudo_prefix}setsid -w bash -c 'echo $$ > \"$0\"; while IFS= read -r l; do [ \"$l\" = {MARKER} ] && exec bash -s; done; echo \"kha-tui: the step never arrived on stdin (did sudo ask for a password again?)\" >&2; exit {NO_MARKER_EXIT}' {}",
+        quote(pgid)
     )
 }
 
-/// Where the pieces of a step go on the node.
-pub struct Paths<'a> {
-    /// The step's script, in the run's work directory.
-    pub script: &'a str,
-    /// Holds the id of the step's process group, so that it can be ended.
-    pub pgid: &'a str,
-}
-
 /// The stream for `step`: its files (filled with the run values) installed as root, then
-/// its script run with its environment in a process group of its own.
-pub fn compose(step: &Step, files: &[(&FileSpec, String)], paths: &Paths<'_>) -> Vec<u8> {
+/// its script (kept at `script` in the work directory) run with its environment.
+pub fn compose(step: &Step, files: &[(&FileSpec, String)], script: &str) -> Vec<u8> {
     let mut p = Vec::new();
     let line = |p: &mut Vec<u8>, s: &str| {
         p.extend_from_slice(s.as_bytes());
@@ -89,21 +85,17 @@ pub fn compose(step: &Step, files: &[(&FileSpec, String)], paths: &Paths<'_>) ->
     }
     line(
         &mut p,
-        &format!("kha_take {} {}", step.script.len(), quote(paths.script)),
+        &format!("kha_take {} {}", step.script.len(), quote(script)),
     );
     p.extend_from_slice(step.script.as_bytes());
-    // The script runs in a process group of its own whose id is kept in the work directory,
-    // so that stopping the run, a timeout or a lost session can end it and every child it
-    // started (apt, kubeadm), and a retry never waits behind it.
-    let mut run = String::from("exec setsid -w env");
+    // The script runs in the process group the command started and recorded (`pgid`), so
+    // that stopping the run, a timeout or a lost session can end it and every child it
+    // started (apt, kubeadm), and a retry never waits behind it. `exec` keeps that group.
+    let mut run = String::from("exec env");
     for (k, v) in &step.env {
         run.push_str(&format!(" {}", quote(&format!("{k}={v}"))));
     }
-    run.push_str(&format!(
-        " bash -c 'echo $$ > \"$0\"; exec bash \"$1\" </dev/null' {} {}",
-        quote(paths.pgid),
-        quote(paths.script)
-    ));
+    run.push_str(&format!(" bash {} </dev/null", quote(script)));
     line(&mut p, &run);
     p
 }
@@ -116,6 +108,13 @@ pub struct Parsed {
     /// Files installed, as (path, content, mode), in order.
     pub files: Vec<(String, Vec<u8>, u32)>,
     pub script: Vec<u8>,
+}
+
+/// Whether `stream` is a step's (it has the marker line).
+pub fn is_step(stream: &[u8]) -> bool {
+    stream
+        .split(|&b| b == b'\n')
+        .any(|l| l == MARKER.as_bytes())
 }
 
 /// Reads a stream made by [`compose`] (anything before the marker, such as a sudo password,
@@ -164,7 +163,7 @@ pub fn parse(stream: &[u8]) -> Option<Parsed> {
                             .map(|(k, v)| (k.to_string(), v.to_string()))
                     })
                     .collect();
-                let script = words.last()?;
+                let script = words.iter().skip_while(|w| *w != "bash").nth(1)?;
                 parsed.script = taken.remove(script)?.0;
                 return Some(parsed);
             }
@@ -232,15 +231,11 @@ mod tests {
         }
     }
 
-    /// Feeds `stream` to a real bash running the step command (without sudo).
-    fn run_in_bash(stream: &[u8]) -> std::process::Output {
+    /// Feeds `stream` to the step command (without sudo) run by a real bash.
+    fn run_in_bash(stream: &[u8], pgid: &str) -> std::process::Output {
         let mut child = Command::new("bash")
             .arg("-c")
-            .arg(
-                command("")
-                    .trim_start_matches("bash -c ")
-                    .trim_matches('\''),
-            )
+            .arg(command("", pgid))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -267,17 +262,10 @@ mod tests {
         let mut s = step(vec![f.clone()]);
         s.env.push(("KHA_OUT".into(), r.clone()));
         let (script, pgid) = (format!("{r}/step.sh"), format!("{r}/step.pgid"));
-        let stream = compose(
-            &s,
-            &[(&f, content.to_string())],
-            &Paths {
-                script: &script,
-                pgid: &pgid,
-            },
-        );
+        let stream = compose(&s, &[(&f, content.to_string())], &script);
         let mut with_password = b"hunter2\n".to_vec();
         with_password.extend_from_slice(&stream);
-        let out = run_in_bash(&with_password);
+        let out = run_in_bash(&with_password, &pgid);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),
@@ -311,6 +299,18 @@ mod tests {
         assert_eq!(back.script, s.script.as_bytes());
     }
 
+    /// Without the marker (sudo took the step's first line as a password, say) nothing runs
+    /// and the reason is said.
+    #[test]
+    fn a_stream_without_the_marker_runs_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let pgid = root.path().join("step.pgid").display().to_string();
+        let out = run_in_bash(b"hunter2\necho ran\n", &pgid);
+        assert_eq!(out.status.code(), Some(NO_MARKER_EXIT as i32));
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("ran"));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("never arrived"));
+    }
+
     /// A cut stream never runs the script: the short file is named.
     #[test]
     fn a_cut_stream_runs_nothing() {
@@ -323,20 +323,14 @@ mod tests {
         };
         let s = step(vec![f.clone()]);
         let (script, pgid) = (format!("{r}/step.sh"), format!("{r}/step.pgid"));
-        let stream = compose(
-            &s,
-            &[(&f, "x".repeat(100))],
-            &Paths {
-                script: &script,
-                pgid: &pgid,
-            },
-        );
+        let stream = compose(&s, &[(&f, "x".repeat(100))], &script);
         let at = stream.windows(4).position(|w| w == b"xxxx").unwrap();
         let cut = &stream[..at + 50];
-        let out = run_in_bash(cut);
+        let out = run_in_bash(cut, &pgid);
         assert_eq!(out.status.code(), Some(SHORT_FILE_EXIT as i32));
         assert!(String::from_utf8_lossy(&out.stderr).contains("arrived short"));
         assert!(!std::path::Path::new(&f.path).exists());
-        assert!(!std::path::Path::new(&pgid).exists());
+        // The script never ran: the only process group recorded is the reading shell's.
+        assert!(!std::path::Path::new(&script).exists());
     }
 }

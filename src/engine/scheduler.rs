@@ -421,11 +421,9 @@ async fn drive(i: usize, step: Step, phase: String, d: Driver) -> (usize, StepDo
         return (i, StepDone::not_run("not confirmed".into()));
     }
     let done = node.run_step(step.clone(), values, redactor, phase).await;
-    if done.outcome == StepOutcome::Succeeded {
-        d.values.lock().await.succeeded(&step);
-        if !step.makes.is_empty() {
-            d.state.certs_uploaded();
-        }
+    d.values.lock().await.ran(&step, &done.outcome);
+    if done.outcome == StepOutcome::Succeeded && !step.makes.is_empty() {
+        d.state.certs_uploaded();
     }
     (i, done)
 }

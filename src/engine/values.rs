@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::StepOutcome;
 use super::node_task::{NodeHandle, StepDone};
 use super::secrets::{self, Redactor, RunValues};
 use super::state_writer::StateWriter;
@@ -45,12 +46,20 @@ impl Values {
         }
     }
 
-    /// A step succeeded: values it makes are fresh from now; the plan's cleanup took the
-    /// secrets out of the cluster.
-    pub fn succeeded(&mut self, step: &Step) {
-        if step.makes.iter().any(|p| IN_CLUSTER.contains(p)) {
-            self.made_at = Some(Instant::now());
+    /// A step ran to `outcome`. One that makes join secrets may have put them into the
+    /// cluster even when it failed later on (kubeadm init makes its token before the phases
+    /// that can fail after it), so they count as out unless it never ran; they are fresh only
+    /// when it succeeded. The plan's cleanup succeeding takes them out.
+    pub fn ran(&mut self, step: &Step, outcome: &StepOutcome) {
+        let makes = step.makes.iter().any(|p| IN_CLUSTER.contains(p));
+        if makes && !matches!(outcome, StepOutcome::NotRun { .. }) {
             self.secrets_out = true;
+        }
+        if *outcome != StepOutcome::Succeeded {
+            return;
+        }
+        if makes {
+            self.made_at = Some(Instant::now());
         }
         if self
             .sources
@@ -79,7 +88,7 @@ impl Values {
                 "secrets".into(),
             )
             .await;
-        if done.outcome == super::StepOutcome::Succeeded {
+        if done.outcome == StepOutcome::Succeeded {
             self.secrets_out = false;
         }
         Some(done)
@@ -157,12 +166,12 @@ impl Values {
                 "secrets".into(),
             )
             .await;
+        self.ran(&src.refresh, &done.outcome);
         match done {
             StepDone {
-                outcome: super::StepOutcome::Succeeded,
+                outcome: StepOutcome::Succeeded,
                 ..
             } => {
-                self.succeeded(&src.refresh);
                 state.certs_uploaded();
                 Ok(())
             }

@@ -387,7 +387,18 @@ impl Session for SimSession {
                 let _ = out.send(Output::Stdout(s)).await;
             }
         };
-        if let Some(sent) = stdin.as_deref().and_then(payload::parse) {
+        if let Some(stream) = stdin.as_deref().filter(|s| payload::is_step(s)) {
+            // A stream it cannot read is refused, as bash would stop on it: never a silent
+            // success.
+            let Some(sent) = payload::parse(stream) else {
+                let _ = out
+                    .send(Output::Stderr(
+                        "kha-tui: the step's stream arrived short: the stream from kha-tui was cut"
+                            .into(),
+                    ))
+                    .await;
+                return Ok(ExitStatus(Some(payload::SHORT_FILE_EXIT)));
+            };
             return Ok(self.run_step(sent, &out).await);
         } else if command.contains("mktemp -d") {
             self.workdir_counter += 1;

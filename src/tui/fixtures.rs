@@ -570,7 +570,13 @@ pub fn confirm_init() -> Model {
             nodes: vec!["master1".into()],
             title: "kubeadm init on master1 creates the cluster".into(),
             detail: "kubeadm init creates the cluster CA and control plane on master1 and uploads the control-plane certificates, encrypted under a generated key, into the cluster for two hours".into(),
-            command: "sudo -n -- bash -s < kubeadm-init.sh with 1 file".into(),
+            command: format!(
+                "{}\n# on stdin: 1 file, then the script of kubeadm-init",
+                crate::engine::payload::command(
+                    "sudo -n -- ",
+                    "/tmp/kha-tui.k3x9/kubeadm-init.pgid"
+                )
+            ),
             reply: reply(),
         },
     );

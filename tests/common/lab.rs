@@ -284,6 +284,19 @@ impl Lab {
         text(&out.stdout)
     }
 
+    /// The bootstrap tokens `kubeadm token list` shows on control plane `host` (its lines
+    /// without the header, which kubeadm prints only with the first token).
+    pub fn bootstrap_tokens(&self, host: &str) -> Vec<String> {
+        self.ssh_ok(
+            host,
+            "sudo kubeadm token list --kubeconfig /etc/kubernetes/admin.conf",
+        )
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("TOKEN "))
+        .map(str::to_string)
+        .collect()
+    }
+
     /// `lab --name NAME ARGS...`.
     pub fn lab(&self, args: &[&str]) -> Output {
         run(Command::new(LAB).args(["--name", &self.name]).args(args))

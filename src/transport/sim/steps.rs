@@ -141,12 +141,19 @@ pub fn run(
         }
         "wait-ready" => wait_ready(i, cluster, containerd),
         "cleanup-secrets" => {
-            let mut lines: Vec<_> = cluster
-                .delete_tokens()
-                .into_iter()
-                .map(|id| t(150, format!("deleted bootstrap token {id}")))
-                .collect();
-            lines.push(t(200, "removed /etc/kha/kubeadm-init.yaml"));
+            let mut lines = vec![t(200, "removed /etc/kha/kubeadm-init.yaml")];
+            if cluster.init_node.is_none() {
+                lines.push(t(
+                    100,
+                    "this node has not been initialised (no /etc/kubernetes/admin.conf): no bootstrap token to delete",
+                ));
+            }
+            lines.extend(
+                cluster
+                    .delete_tokens()
+                    .into_iter()
+                    .map(|id| t(150, format!("deleted bootstrap token {id}"))),
+            );
             Script::ok(lines)
         }
         "fix-swap-off" => Script::ok(vec![

@@ -2527,11 +2527,15 @@ def kubeadm_token(argv):
         else:
             out(tok)
     elif cmd == "list":
-        out("TOKEN                     TTL         EXPIRES                USAGES                   DESCRIPTION"
-            "                                                EXTRA GROUPS")
+        # kubeadm's text printer writes the header with the first token: no tokens, no output.
+        header = True
         for s in api.get("/api/v1/namespaces/kube-system/secrets").get("items", []):
             if s.get("type") != "bootstrap.kubernetes.io/token":
                 continue
+            if header:
+                out("TOKEN                     TTL         EXPIRES                USAGES                   DESCRIPTION"
+                    "                                                EXTRA GROUPS")
+                header = False
             d = {k: unb64(v).decode() for k, v in (s.get("data") or {}).items()}
             exp = d.get("expiration")
             ttl = "<forever>" if not exp else fmt_dur_short((parse_rfc3339(exp) - now()).total_seconds())
