@@ -46,7 +46,7 @@ pub fn target_for(n: &Node, opts: &Options) -> Target {
             .ssh
             .jump
             .as_ref()
-            .map(|j| format!("ProxyJump {} ({})", j.value, j.at)),
+            .map(|j| format!("{} ({})", j.value, j.at)),
     }
 }
 

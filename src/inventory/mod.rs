@@ -66,7 +66,9 @@ pub struct SshSettings {
     pub use_agent: bool,
     /// `IdentitiesOnly` (kha-tui offers an identity file alone whenever it has one).
     pub identities_only: bool,
-    /// `ProxyJump` from the ssh config; connecting refuses it until jump hosts are supported.
+    /// `ProxyJump HOPS` or `ProxyCommand CMD` from the ssh config, as written; connecting
+    /// refuses it until jump hosts are supported (dialling the node directly instead would
+    /// go around what the operator set up).
     pub jump: Option<ssh_config::Found<String>>,
     /// `UserKnownHostsFile` (expanded); empty = OpenSSH's defaults.
     pub known_hosts_files: Vec<PathBuf>,

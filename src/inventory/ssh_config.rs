@@ -74,6 +74,9 @@ pub struct Resolved {
     pub identities_only: Option<Found<bool>>,
     /// As written (comma-separated hops); `none` is kept out.
     pub proxy_jump: Option<Found<String>>,
+    /// As written (its `%` tokens too); `none` is kept out. OpenSSH takes whichever of
+    /// ProxyJump and ProxyCommand comes first and ignores the other.
+    pub proxy_command: Option<Found<String>>,
     pub user_known_hosts: Option<Found<Vec<String>>>,
     pub strict_host_keys: Option<Found<StrictHostKeys>>,
     pub connect_timeout: Option<Found<Duration>>,
@@ -113,6 +116,7 @@ enum Opt {
     IdentityFile(Vec<String>),
     IdentitiesOnly(bool),
     ProxyJump(Option<String>),
+    ProxyCommand(Option<String>),
     UserKnownHostsFile(Vec<String>),
     StrictHostKeyChecking(StrictHostKeys),
     ConnectTimeout(Duration),
@@ -245,7 +249,14 @@ fn apply(opt: &Opt, at: &At, r: &mut Resolved) {
         }
         Opt::IdentitiesOnly(v) => first(&mut r.identities_only, v, at),
         // `ProxyJump none` is a first value too (kept as ""): later lines cannot set a jump.
-        Opt::ProxyJump(v) => first(&mut r.proxy_jump, &v.clone().unwrap_or_default(), at),
+        Opt::ProxyJump(v) if r.proxy_command.is_none() => {
+            first(&mut r.proxy_jump, &v.clone().unwrap_or_default(), at)
+        }
+        Opt::ProxyCommand(v) if r.proxy_jump.is_none() => {
+            first(&mut r.proxy_command, &v.clone().unwrap_or_default(), at)
+        }
+        // The other of the two came first.
+        Opt::ProxyJump(_) | Opt::ProxyCommand(_) => {}
         Opt::UserKnownHostsFile(v) => first(&mut r.user_known_hosts, v, at),
         Opt::StrictHostKeyChecking(v) => first(&mut r.strict_host_keys, v, at),
         Opt::ConnectTimeout(v) => first(&mut r.connect_timeout, v, at),
@@ -257,6 +268,23 @@ impl Resolved {
     /// The jump hosts the node needs, if any (`ProxyJump none` → none).
     pub fn jump(&self) -> Option<&Found<String>> {
         self.proxy_jump.as_ref().filter(|j| !j.value.is_empty())
+    }
+
+    /// The command the node is reached through, if any (`ProxyCommand none` → none).
+    pub fn proxy_command(&self) -> Option<&Found<String>> {
+        self.proxy_command.as_ref().filter(|c| !c.value.is_empty())
+    }
+
+    /// How the node is to be reached other than directly, as the config line says it
+    /// (`ProxyJump HOPS` or `ProxyCommand CMD`), if at all.
+    pub fn proxy(&self) -> Option<Found<String>> {
+        let with = |word: &str, f: &Found<String>| Found {
+            value: format!("{word} {}", f.value),
+            at: f.at.clone(),
+        };
+        self.jump()
+            .map(|j| with("ProxyJump", j))
+            .or_else(|| self.proxy_command().map(|c| with("ProxyCommand", c)))
     }
 }
 
@@ -367,13 +395,14 @@ fn crate_parse(line: &str, home: &Path) -> Result<ssh2_config::SshConfig, String
 
 /// The options kha-tui uses; others are left to OpenSSH (`None`).
 fn option(keyword: &str, line: &str, home: &Path) -> Result<Option<Opt>, String> {
-    const USED: [&str; 10] = [
+    const USED: [&str; 11] = [
         "hostname",
         "user",
         "port",
         "identityfile",
         "identitiesonly",
         "proxyjump",
+        "proxycommand",
         "userknownhostsfile",
         "stricthostkeychecking",
         "connecttimeout",
@@ -420,6 +449,23 @@ fn option(keyword: &str, line: &str, home: &Path) -> Result<Option<Opt>, String>
                 Opt::ProxyJump(None)
             } else {
                 Opt::ProxyJump(Some(hops.join(",")))
+            }
+        }
+        "proxycommand" => {
+            // The rest of the line, as OpenSSH keeps it (tokens expanded only when it runs).
+            let cmd = line
+                .trim_start()
+                .get(keyword.len()..)
+                .unwrap_or("")
+                .trim_start_matches([' ', '\t', '='])
+                .trim();
+            if cmd.is_empty() {
+                return Err(missing());
+            }
+            if cmd.eq_ignore_ascii_case("none") {
+                Opt::ProxyCommand(None)
+            } else {
+                Opt::ProxyCommand(Some(cmd.to_string()))
             }
         }
         "userknownhostsfile" => Opt::UserKnownHostsFile(raw("userknownhostsfile")?),

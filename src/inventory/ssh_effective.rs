@@ -120,7 +120,7 @@ fn apply_one(node: &mut Node, cfg: &SshConfig) -> Result<(), ConfigError> {
         s.sources.identity = Source::SshConfig(at);
     }
     s.identities_only = r.identities_only.as_ref().is_some_and(|o| o.value);
-    s.jump = r.jump().cloned();
+    s.jump = r.proxy();
     if let Some(k) = &r.user_known_hosts {
         s.known_hosts_files = k
             .value
@@ -158,6 +158,7 @@ mod tests {
 
     const CONFIG: &str = "Host master*\n  User ops\n  Port 2222\n  IdentityFile /keys/%n\n\
                           Host master2\n  ProxyJump bastion\n\
+                          Host master3\n  ProxyCommand nc bastion 22\n\
                           Host *\n  User other\n  UserKnownHostsFile /kh/%h\n  \
                           StrictHostKeyChecking accept-new\n  ConnectTimeout 7\n  \
                           ServerAliveInterval 11\n";
@@ -201,6 +202,15 @@ mod tests {
         assert_eq!(m1.ssh.jump, None);
         let m2 = c.host("master2").unwrap();
         assert_eq!(m2.ssh.jump.as_ref().unwrap().at.to_string(), "/cfg:6");
+        assert_eq!(m2.ssh.jump.as_ref().unwrap().value, "ProxyJump bastion");
+        // A ProxyCommand is refused the same way: dialling the node directly would go around
+        // what the operator set up.
+        let m3 = c.host("master3").unwrap();
+        let proxy = m3.ssh.jump.as_ref().unwrap();
+        assert_eq!(
+            (proxy.value.as_str(), proxy.at.to_string().as_str()),
+            ("ProxyCommand nc bastion 22", "/cfg:8")
+        );
         // The LB matches only `Host *`: its user from there, its port kha-tui's default, and
         // the agent (use_agent) since the config names no key for it.
         let lb = &c.lb;

@@ -15,7 +15,8 @@ pub struct Access {
     pub port: u16,
     /// The private key file, or "ssh-agent".
     pub identity: String,
-    /// The ssh config's ProxyJump with its line (refused when connecting, for now).
+    /// The ssh config's ProxyJump or ProxyCommand with its line (refused when connecting, for
+    /// now).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jump: Option<String>,
     pub sources: AccessSources,
@@ -123,11 +124,7 @@ pub fn to_text(access: &[Access]) -> String {
         let _ = writeln!(s, "  {:w$}  {}  key {}", a.node, a.address(), a.identity);
         let _ = writeln!(s, "  {:w$}    {}", "", a.sources_line());
         if let Some(j) = &a.jump {
-            let _ = writeln!(
-                s,
-                "  {:w$}    ProxyJump {j}: jump hosts are not supported yet",
-                ""
-            );
+            let _ = writeln!(s, "  {:w$}    {j}: jump hosts are not supported yet", "");
         }
     }
     s

@@ -21,13 +21,14 @@ fn me() -> (String, u32, String) {
     panic!("uid {uid} not in /etc/passwd");
 }
 
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 11] = [
     "user",
     "hostname",
     "port",
     "identityfile",
     "identitiesonly",
     "proxyjump",
+    "proxycommand",
     "stricthostkeychecking",
     "connecttimeout",
     "serveraliveinterval",
@@ -124,6 +125,9 @@ fn ours(cfg: &SshConfig, host: &str) -> BTreeMap<String, String> {
     );
     if let Some(j) = r.jump() {
         m.insert("proxyjump".into(), j.value.clone());
+    }
+    if let Some(c) = r.proxy_command() {
+        m.insert("proxycommand".into(), c.value.clone());
     }
     let strict = r
         .strict_host_keys
@@ -245,6 +249,29 @@ fn include_is_read_in_place_like_openssh() {
         ],
         &["master1", "master2", "lb"],
     );
+}
+
+/// ProxyCommand, and whichever of it and ProxyJump comes first (the other is ignored, and
+/// `none` still counts as first), as OpenSSH resolves them.
+#[test]
+fn proxy_command_and_proxy_jump_match_openssh() {
+    agree(
+        "Host a\n  ProxyCommand nc bastion 22\n\
+         Host b\n  ProxyJump j1\n  ProxyCommand nc x 22\n\
+         Host c\n  ProxyCommand=ssh -W %h:%p bastion\n  ProxyJump j2\n\
+         Host d\n  ProxyCommand none\n  ProxyJump j3\n",
+        &[],
+        &["a", "b", "c", "d", "e"],
+    );
+    let cfg = SshConfig::parse(
+        "Host c\n  ProxyCommand ssh -W %h:%p bastion\n  ProxyJump j2\n",
+        Path::new("/cfg"),
+        Path::new("/home/op"),
+    )
+    .unwrap();
+    let p = cfg.resolve("c", "op").proxy().unwrap();
+    assert_eq!(p.value, "ProxyCommand ssh -W %h:%p bastion");
+    assert_eq!(p.at.to_string(), "/cfg:2");
 }
 
 #[test]
