@@ -11,8 +11,16 @@ use super::{Cluster, InventoryFile, Node, Source};
 /// The ssh config this inventory uses, if any: `[ssh] config` (must exist), else
 /// `~/.ssh/config` when it exists.
 pub fn config_for(file: &InventoryFile) -> Result<Option<SshConfig>, Issue> {
-    let (_, _, home, _) = tokens::local_context();
-    let home = PathBuf::from(home);
+    config_under(file, &local_home())
+}
+
+fn local_home() -> PathBuf {
+    PathBuf::from(tokens::local_context().2)
+}
+
+/// [`config_for`] with `home` as the operator's home directory.
+fn config_under(file: &InventoryFile, home: &Path) -> Result<Option<SshConfig>, Issue> {
+    let home = home.to_path_buf();
     let (path, explicit) = match &file.ssh.config {
         Some(p) => (PathBuf::from(tokens::tilde(p, &home)), true),
         None => (home.join(".ssh/config"), false),
@@ -145,9 +153,38 @@ fn issue(key: &str, message: String, fix: &str) -> Issue {
 
 /// `validate::check`, then the ssh config: the cluster as the engine will reach it.
 pub fn check(file: &InventoryFile) -> Result<(Cluster, Vec<Issue>), Vec<Issue>> {
-    let (mut cluster, warnings) = super::validate::check(file)?;
-    let cfg = config_for(file).map_err(|i| vec![i])?;
-    apply(&mut cluster, cfg.as_ref())?;
+    check_under(file, &local_home())
+}
+
+/// [`check`] with `home` as the operator's home directory.
+fn check_under(file: &InventoryFile, home: &Path) -> Result<(Cluster, Vec<Issue>), Vec<Issue>> {
+    let (mut cluster, mut warnings) = super::validate::check(file)?;
+    let cfg = match config_under(file, home) {
+        Ok(cfg) => cfg,
+        // The operator's own ~/.ssh/config, which the inventory does not name, with a line
+        // kha-tui cannot use (a `Match exec`, say): it is not used at all, rather than in
+        // part, and that is said. Blocking here would leave the wizard with no field to fix.
+        Err(e) if file.ssh.config.is_none() => {
+            warnings.push(Issue {
+                severity: Severity::Warning,
+                key: "ssh.config".into(),
+                message: format!(
+                    "~/.ssh/config is not used: {}; every node is reached with the \
+                     inventory's settings and kha-tui's defaults",
+                    e.message
+                ),
+                fix: "set ssh.config in the inventory to a config kha-tui can read, or fix \
+                      that line"
+                    .into(),
+            });
+            None
+        }
+        Err(e) => return Err(vec![e]),
+    };
+    apply(&mut cluster, cfg.as_ref()).map_err(|mut e| {
+        e.extend(warnings.iter().cloned());
+        e
+    })?;
     Ok((cluster, warnings))
 }
 
@@ -248,6 +285,39 @@ mod tests {
         let auth = e.iter().find(|i| i.key == "ssh.identity_file").unwrap();
         assert!(auth.message.contains("lb"), "{auth}");
         assert!(!auth.message.contains("master1"), "{auth}");
+    }
+
+    /// A `~/.ssh/config` the inventory does not name, with a line kha-tui cannot use, is
+    /// left out as a whole with a warning that names the line: the operator's own ssh setup
+    /// never blocks kha-tui (the wizard has no field for it). Named, the same file is an error.
+    #[test]
+    fn an_unusable_default_config_is_not_used_and_said() {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(home.path().join(".ssh")).unwrap();
+        std::fs::write(
+            home.path().join(".ssh/config"),
+            "Host *\n  User other\nMatch exec \"true\"\n  Port 2200\n",
+        )
+        .unwrap();
+        let mut file = crate::inventory::parse(crate::inventory::EXAMPLE).unwrap();
+        file.ssh.user = None;
+        let (c, warnings) = check_under(&file, home.path()).unwrap();
+        let w = warnings.iter().find(|i| i.key == "ssh.config").unwrap();
+        assert_eq!(w.severity, Severity::Warning);
+        assert!(w.message.contains("~/.ssh/config is not used"), "{w}");
+        assert!(w.message.contains(":3"), "names the line: {w}");
+        assert_ne!(
+            c.host("master1").unwrap().ssh.user,
+            "other",
+            "not used in part"
+        );
+        file.ssh.config = Some(home.path().join(".ssh/config").display().to_string());
+        let e = check_under(&file, home.path()).unwrap_err();
+        assert!(
+            e.iter()
+                .any(|i| i.key == "ssh.config" && i.severity == Severity::Error),
+            "{e:?}"
+        );
     }
 
     #[test]
