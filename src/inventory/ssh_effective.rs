@@ -86,6 +86,17 @@ fn apply_one(node: &mut Node, cfg: &SshConfig) -> Result<(), ConfigError> {
     if s.sources.user == Source::Default
         && let Some(u) = &r.user
     {
+        // The same rule as the inventory's user: it reaches the node's scripts.
+        if !super::validate::is_user_name(&u.value) {
+            return Err(ConfigError {
+                at: u.at.clone(),
+                message: format!(
+                    "User {:?} is not a Linux user name (lowercase letters, digits, '_' and \
+                     '-', starting with a letter or '_')",
+                    u.value
+                ),
+            });
+        }
         s.user = u.value.clone();
         s.sources.user = Source::SshConfig(u.at.clone());
     }
@@ -285,6 +296,33 @@ mod tests {
         let auth = e.iter().find(|i| i.key == "ssh.identity_file").unwrap();
         assert!(auth.message.contains("lb"), "{auth}");
         assert!(!auth.message.contains("master1"), "{auth}");
+    }
+
+    /// A user from the config is held to the inventory's rule for user names.
+    #[test]
+    fn a_user_from_the_config_is_checked_like_the_inventorys() {
+        let mut c = crate::inventory::validate::check(
+            &crate::inventory::parse(crate::inventory::EXAMPLE).unwrap(),
+        )
+        .unwrap()
+        .0;
+        for n in c.nodes.iter_mut().chain(std::iter::once(&mut c.lb)) {
+            n.ssh.sources.user = Source::Default;
+        }
+        let cfg = SshConfig::parse(
+            "Host master1\n  User -x\n",
+            Path::new("/cfg"),
+            Path::new("/home/op"),
+        )
+        .unwrap();
+        let e = apply(&mut c, Some(&cfg)).unwrap_err();
+        assert!(
+            e.iter().any(|i| i.key == "ssh.config"
+                && i.message.contains("master1")
+                && i.message.contains("/cfg:2")
+                && i.message.contains("not a Linux user name")),
+            "{e:?}"
+        );
     }
 
     /// A `~/.ssh/config` the inventory does not name, with a line kha-tui cannot use, is

@@ -92,7 +92,7 @@ pub fn is_dns_subdomain(s: &str) -> bool {
 }
 
 /// A Linux user name as useradd accepts it (and nothing a shell would interpret).
-fn is_user_name(s: &str) -> bool {
+pub fn is_user_name(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && b.len() <= 32
