@@ -88,6 +88,28 @@ impl Home {
     }
 }
 
+/// The simulated fleet refuses a node the operator's ssh config routes through a jump host,
+/// as the real transport does, instead of pretending to reach it.
+#[test]
+fn a_simulation_refuses_a_node_behind_a_jump_host_as_ssh_does() {
+    let home = Home::new();
+    std::fs::create_dir_all(home.path().join(".ssh")).unwrap();
+    std::fs::write(
+        home.path().join(".ssh/config"),
+        "Host birch\n  ProxyJump ops@bastion.invalid\n",
+    )
+    .unwrap();
+    let (code, out, err) = home.simulate(&[]);
+    assert_ne!(code, 0, "{out}\n{err}");
+    assert!(
+        out.lines().any(|l| l.starts_with("[birch] unreachable")
+            && l.contains("jump hosts are not supported yet")
+            && l.contains("ProxyJump ops@bastion.invalid")),
+        "{out}\n{err}"
+    );
+    assert!(!out.contains("kha-tui: cluster ready"), "{out}");
+}
+
 #[test]
 fn a_simulation_writes_nothing_under_home_or_xdg() {
     let home = Home::new();

@@ -80,6 +80,19 @@ impl Default for Timeouts {
     }
 }
 
+/// Refuses a target the operator's ssh config routes through a jump host or a proxy command:
+/// dialling it directly would go around what the operator set up. Every transport asks this
+/// first, the simulated fleet too.
+pub fn refuse_unsupported_route(target: &Target) -> Result<(), TransportError> {
+    match &target.jump {
+        Some(route) => Err(TransportError::Other(format!(
+            "{}: jump hosts are not supported yet; the ssh config asks for {route}",
+            target.node
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// A host key the transport has not seen before, with the answer channel.
 #[derive(Debug)]
 pub struct HostKeyQuestion {

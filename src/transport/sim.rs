@@ -214,6 +214,7 @@ impl Transport for SimFleet {
         target: &Target,
         questions: Option<mpsc::Sender<HostKeyQuestion>>,
     ) -> Result<SimSession, TransportError> {
+        super::refuse_unsupported_route(target)?;
         tokio::time::sleep(
             Duration::from_millis(150 + 40 * (target.node.len() as u64 % 5))
                 .div_f64(self.opts.speed),

@@ -136,12 +136,7 @@ impl Transport for SshTransport {
         questions: Option<mpsc::Sender<HostKeyQuestion>>,
     ) -> Result<SshSession, TransportError> {
         // Never dial the node directly when the operator's config routes it through a bastion.
-        if let Some(jump) = &target.jump {
-            return Err(TransportError::Other(format!(
-                "{}: jump hosts are not supported yet; the ssh config asks for {jump}",
-                target.node
-            )));
-        }
+        super::refuse_unsupported_route(target)?;
         // Local problems with the key come first, before any network traffic.
         let key = self.key_for(&target.auth).await?;
         // known_hosts is read once per run, off the async workers; the host key check in the
