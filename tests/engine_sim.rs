@@ -407,6 +407,24 @@ async fn certificates_are_uploaded_again_when_the_window_has_passed() {
     );
 }
 
+/// While another run of the same cluster holds its lock, a run is refused before it touches a
+/// node; once that run ends, the next one goes ahead.
+#[tokio::test]
+async fn a_second_run_of_a_cluster_waits_for_the_first_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = opts(dir.path());
+    let held = kha_tui::engine::run_lock::RunLock::take(&o.dirs.state, &cluster().name).unwrap();
+    let f = fleet(None);
+    let (summary, _) = run(f.clone(), opts(dir.path()), true).await;
+    assert!(!summary.ok);
+    let why = summary.stopped.unwrap_or_default();
+    assert!(why.contains("another kha-tui run of cluster"), "{why}");
+    assert!(f.commands("master1").is_empty(), "nothing ran anywhere");
+    drop(held);
+    let (summary, _) = run(fleet(None), opts(dir.path()), true).await;
+    assert!(summary.ok, "{summary:?}");
+}
+
 #[tokio::test]
 async fn stop_before_start_runs_nothing() {
     let dir = tempfile::tempdir().unwrap();

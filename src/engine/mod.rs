@@ -15,6 +15,7 @@ pub mod node_task;
 pub mod payload;
 pub mod preflight;
 mod pump;
+pub mod run_lock;
 mod runner;
 pub mod scheduler;
 pub mod secrets;

@@ -168,10 +168,21 @@ pub async fn apply_plan<T: crate::transport::Transport>(
             .display()
             .to_string(),
     };
+    // Held until the last state save; released before RunFinished, so that a viewer may start
+    // the next run (a resume) the moment it hears the end of this one.
+    let lock = match super::run_lock::RunLock::take(&dirs.state, &cluster.name) {
+        Ok(l) => l,
+        Err(e) => {
+            summary.stopped = Some(e);
+            let _ = events.send(Event::RunFinished(summary.clone())).await;
+            return summary;
+        }
+    };
     let (plan, state) = match prepare(&cluster, plan, &opts) {
         Ok(x) => x,
         Err(e) => {
             summary.stopped = Some(e);
+            drop(lock);
             let _ = events.send(Event::RunFinished(summary.clone())).await;
             return summary;
         }
@@ -181,6 +192,7 @@ pub async fn apply_plan<T: crate::transport::Transport>(
             "cannot write state in {}: {e}",
             dirs.state.display()
         ));
+        drop(lock);
         let _ = events.send(Event::RunFinished(summary.clone())).await;
         return summary;
     }
@@ -329,6 +341,7 @@ pub async fn apply_plan<T: crate::transport::Transport>(
         summary.stopped =
             Some("some steps did not run (see above); run apply again to resume".into());
     }
+    drop(lock);
     let _ = tx.send(Event::RunFinished(summary.clone())).await;
     drop(tx);
     drop(run);
