@@ -276,9 +276,16 @@ pub fn draw(m: &Model, page: Page, f: &mut Frame, area: Rect) {
         }
     }
     // A page taller than the terminal (80×24 with errors) scrolls to keep the focused field in
-    // view, and says that more is below or above.
+    // view, and says that more is below or above. On the last field it scrolls to the end, so
+    // the issues listed under the fields can be read too.
     let h = body.height.saturating_sub(2) as usize;
-    let top = focus_span.1.saturating_sub(h).min(focus_span.0);
+    let on_last = form.focus + 1 >= form.focusables(page).len();
+    let end = if on_last {
+        lines.len().max(focus_span.1)
+    } else {
+        focus_span.1
+    };
+    let top = end.saturating_sub(h).min(focus_span.0);
     let below = lines.len() > top + h;
     let lines: Vec<Line> = lines.into_iter().skip(top).collect();
     let mut block = Block::bordered()

@@ -210,3 +210,26 @@ fn connect_screen_shows_the_effective_ssh_settings_and_their_config_lines() {
         "{s}"
     );
 }
+
+/// On a page taller than 80×24, the issues listed under the fields (those no field shows) are
+/// reached by going to the last field: the page scrolls to its end.
+#[test]
+fn the_issues_under_a_tall_page_are_reached_from_its_last_field() {
+    use crate::inventory::validate::{Issue, Severity};
+    use crate::tui::form_ids::Page;
+    let mut m = fixtures::form_mirror_key_missing();
+    let f = m.form.as_mut().expect("form");
+    f.issues.push(Issue {
+        severity: Severity::Error,
+        key: "cluster.somewhere".into(),
+        message: "a problem no field of this page shows".into(),
+        fix: String::new(),
+    });
+    f.focus = f.focusables(Page::Cluster).len() - 1;
+    let s = screen(&m, 80, 24);
+    assert!(
+        flat(&s).contains("a problem no field of this page shows"),
+        "{s}"
+    );
+    assert!(!s.contains("↓ more"), "nothing is left below:\n{s}");
+}
