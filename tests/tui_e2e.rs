@@ -274,11 +274,11 @@ fn a_new_inventory_by_keys_alone_at_80x24() {
         s.text(a);
         s.keys(&["Tab", "Tab", "Tab"]);
     }
-    // The first control plane runs kubeadm init: toggling it is refused, Ctrl-F moves it.
+    // The first control plane runs kubeadm init: toggling it is refused, Ctrl-P moves it.
     s.keys(&["Up", "Up", "Up", "Up"]); // row 0, the Name column
     s.keys(&["C-t"]);
     s.wait("master1 runs kubeadm init: make another", 10);
-    s.keys(&["Down", "C-f"]);
+    s.keys(&["Down", "C-p"]);
     s.wait("master2 runs kubeadm init (the first control plane)", 10);
     // Enter goes cell by cell; on the last cell of the last row it moves on.
     enter_until(&s, "3. Kubernetes and networks", 30);

@@ -415,7 +415,7 @@ role = "control-plane"
     #[test]
     fn node_tables_follow_their_node_not_their_place() {
         let f = InventoryFile::from_toml(THREE).unwrap();
-        // Reordered (as Ctrl-F makes master3 the first).
+        // Reordered (as Ctrl-P makes master3 the first).
         let mut g = f.clone();
         g.nodes.rotate_right(1);
         let out = g.to_toml_keeping(THREE).unwrap();

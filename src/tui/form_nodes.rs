@@ -97,7 +97,7 @@ impl Form {
         };
         if self.init_row() == Some(row) && self.control_planes() > 1 {
             return Err(format!(
-                "{} runs kubeadm init: make another control plane the first (Ctrl-F on it) before turning this one into a worker",
+                "{} runs kubeadm init: make another control plane the first (Ctrl-P on it) before turning this one into a worker",
                 self.rows[row].name.text()
             ));
         }

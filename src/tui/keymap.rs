@@ -150,7 +150,7 @@ pub(super) const Q: KeySpec = KeySpec::ch('q');
 
 /// The line editing of a text field (readline's basics, as `Field::input` does them). Added last
 /// wherever a text field has the cursor, so the `?` overlay and README list them; a key that an
-/// earlier binding of the same state takes (Ctrl-F on a control plane's row) is left out.
+/// earlier binding of the same state takes is left out.
 pub(super) fn text_field(v: &mut Vec<Binding>) {
     const EDITS: [(&[KeySpec], &str); 9] = [
         (&[KeySpec::ctrl('a'), HOME], "to the start of the line"),
@@ -285,8 +285,9 @@ pub fn bindings(m: &Model) -> Vec<Binding> {
                     ));
                     if form.is_some_and(|f| f.focused_role() == super::form::Role::ControlPlane) {
                         v.push(b(
-                            &[KeySpec::ctrl('f')],
-                            "Ctrl-F",
+                            // Not Ctrl-F: that moves the cursor in the cell's text.
+                            &[KeySpec::ctrl('p')],
+                            "Ctrl-P",
                             "runs kubeadm init",
                             Action::MakeFirst,
                         ));

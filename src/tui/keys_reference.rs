@@ -99,7 +99,7 @@ fn rows(states: &[Model]) -> Vec<(String, String)> {
 }
 
 /// The text fields' rows: each edit once, with every key any state gives it (a state where
-/// another binding takes a key, such as Ctrl-F on a control plane's row, lists fewer).
+/// another binding takes a key lists fewer).
 fn text_rows(states: &[Model]) -> Vec<(Vec<String>, String)> {
     let mut v: Vec<(Vec<String>, String)> = Vec::new();
     for m in states {

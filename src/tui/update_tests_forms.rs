@@ -360,7 +360,10 @@ fn the_first_control_plane_is_chosen_explicitly() {
     assert_eq!(m.form.as_ref().unwrap().init_name().unwrap(), first);
     press(&mut m, KeyCode::Down);
     let second = m.form.as_ref().unwrap().rows[1].name.text().to_string();
+    // Ctrl-F is the text field's "one character forward" here too: it changes nothing else.
     update(&mut m, ctrl('f'));
+    assert_eq!(m.form.as_ref().unwrap().init_name().unwrap(), first);
+    update(&mut m, ctrl('p'));
     assert_eq!(m.form.as_ref().unwrap().init_name().unwrap(), second);
     assert!(m.status.as_ref().unwrap().1.contains(&second));
     // The plan's kubeadm init runs there.
