@@ -508,22 +508,14 @@ pub fn check(file: &InventoryFile) -> Result<(Cluster, Vec<Issue>), Vec<Issue>> 
                 (None, None) => (None, Source::Default),
             };
             SshSettings {
-                user,
-                port,
-                identity_file,
                 use_agent: ssh.use_agent,
-                identities_only: false,
-                jump: None,
-                known_hosts_files: Vec::new(),
-                strict_host_keys: None,
-                connect_timeout: None,
-                keepalive: None,
                 sources: SshSources {
                     host: Source::Inventory(format!("{prefix}address")),
                     user: user_src,
                     port: port_src,
                     identity: identity_src,
                 },
+                ..SshSettings::direct(&user, port, identity_file)
             }
         };
 
