@@ -286,11 +286,7 @@ fn lab_journeys() {
                 match h.join() {
                     Ok(d) => (n, what, d, Ok(())),
                     Err(e) => {
-                        let msg = e
-                            .downcast_ref::<String>()
-                            .cloned()
-                            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-                            .unwrap_or_default();
+                        let msg = prereq::panic_message(&*e);
                         (n, what, started.elapsed(), Err(msg))
                     }
                 }

@@ -102,11 +102,7 @@ fn engine_on_lab_hosts() {
             .map(|(name, h)| match h.join() {
                 Ok(d) => (name, d, Ok(())),
                 Err(e) => {
-                    let msg = e
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_default();
+                    let msg = prereq::panic_message(&*e);
                     (name, Duration::ZERO, Err(msg))
                 }
             })

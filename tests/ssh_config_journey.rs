@@ -17,20 +17,6 @@ mod sshd;
 
 const BIN: &str = env!("CARGO_BIN_EXE_kha-tui");
 
-fn can_run() -> bool {
-    match sshd::prerequisites() {
-        Ok(()) => true,
-        Err(why) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "cannot run under CI: {why}"
-            );
-            eprintln!("skipping: {why}");
-            false
-        }
-    }
-}
-
 fn kha(home: &Path, args: &[&str]) -> (Output, String) {
     let o = Command::new(BIN)
         .args(args)
@@ -48,7 +34,7 @@ fn kha(home: &Path, args: &[&str]) -> (Output, String) {
 
 #[test]
 fn ssh_config_gives_user_port_and_key_and_preflight_connects_through_them() {
-    if !can_run() {
+    if !sshd::available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

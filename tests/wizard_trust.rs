@@ -22,20 +22,6 @@ mod sshd;
 
 const BIN: &str = env!("CARGO_BIN_EXE_kha-tui");
 
-fn can_run() -> bool {
-    match sshd::prerequisites() {
-        Ok(()) => true,
-        Err(why) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "cannot run under CI: {why}"
-            );
-            eprintln!("skipping: {why}");
-            false
-        }
-    }
-}
-
 fn keygen(dir: &Path, name: &str) -> PathBuf {
     sshd::keygen(dir, name, "ed25519", "")
 }
@@ -85,7 +71,7 @@ fn key(h: &mut Headless<WizardSsh>, code: KeyCode) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_changed_key_pinned_in_the_inventory_is_refused_by_wizard_and_cli() {
-    if !can_run() {
+    if !sshd::available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
