@@ -80,18 +80,23 @@ impl Values {
         let Some(node) = source else {
             return Some(StepDone::not_run(format!("{} is not connected", src.node)));
         };
-        let done = node
-            .run_extra_step(
-                src.cleanup.clone(),
-                self.values.clone(),
-                self.redactor.clone(),
-                "secrets".into(),
-            )
-            .await;
+        let done = self.run_secrets_step(node, &src.cleanup).await;
         if done.outcome == StepOutcome::Succeeded {
             self.secrets_out = false;
         }
         Some(done)
+    }
+
+    /// Runs one of the plan's join-secret steps (refresh, cleanup) on the source node with this
+    /// run's values, shown in the "secrets" phase.
+    async fn run_secrets_step(&self, node: &NodeHandle, step: &Step) -> StepDone {
+        node.run_extra_step(
+            step.clone(),
+            self.values.clone(),
+            self.redactor.clone(),
+            "secrets".into(),
+        )
+        .await
     }
 
     fn fresh(&self, p: Placeholder) -> bool {
@@ -158,14 +163,7 @@ impl Values {
         self.redactor.add_token(&self.values.token);
         self.redactor
             .add_value(Placeholder::CertificateKey, &self.values.certificate_key);
-        let done = node
-            .run_extra_step(
-                src.refresh.clone(),
-                self.values.clone(),
-                self.redactor.clone(),
-                "secrets".into(),
-            )
-            .await;
+        let done = self.run_secrets_step(node, &src.refresh).await;
         self.ran(&src.refresh, &done.outcome);
         match done {
             StepDone {
