@@ -140,6 +140,17 @@ pub struct Node {
     pub ssh: SshSettings,
 }
 
+/// Two load balancers sharing a virtual address (keepalived, unicast VRRP).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LbPair {
+    /// The second HAProxy node; `Cluster::lb` is the first.
+    pub backup: Node,
+    /// The address clients use; keepalived holds it on one LB at a time.
+    pub vip: IpAddr,
+    /// VRRP's `virtual_router_id` (1–255), one per segment and pair.
+    pub virtual_router_id: u8,
+}
+
 /// A validated inventory. Every value here passed `validate`.
 #[derive(Debug, Clone)]
 pub struct Cluster {
@@ -160,7 +171,11 @@ pub struct Cluster {
     pub docker_key: String,
     /// Base URL replacing https://raw.githubusercontent.com/projectcalico/calico.
     pub manifest_base: String,
+    /// The load balancer kha-tui runs on (HAProxy; the admin kubeconfig lands here).
     pub lb: Node,
+    /// A second load balancer and the virtual address keepalived moves between the two;
+    /// `None` is the seed's single-LB topology.
+    pub lb_pair: Option<LbPair>,
     /// controlPlaneEndpoint host (DNS name or address).
     pub endpoint_host: String,
     pub api_port: u16,
@@ -182,9 +197,13 @@ impl Cluster {
             .next()
             .expect("validated: at least one control plane")
     }
-    /// LB first, then control planes, then workers.
+    /// The load balancers: `lb`, then the pair's backup when there is one.
+    pub fn load_balancers(&self) -> impl Iterator<Item = &Node> {
+        std::iter::once(&self.lb).chain(self.lb_pair.iter().map(|p| &p.backup))
+    }
+    /// Load balancers first, then control planes, then workers.
     pub fn all_hosts(&self) -> impl Iterator<Item = &Node> {
-        std::iter::once(&self.lb).chain(self.nodes.iter())
+        self.load_balancers().chain(self.nodes.iter())
     }
     pub fn host(&self, name: &str) -> Option<&Node> {
         self.all_hosts().find(|n| n.name == name)

@@ -753,6 +753,7 @@ pub fn check(file: &InventoryFile) -> Result<(Cluster, Vec<Issue>), Vec<Issue>> 
                 &lbs.identity_file,
             ),
         },
+        lb_pair: None,
         endpoint_host: if lbs.endpoint.is_empty() {
             lb_addr.to_string()
         } else {
