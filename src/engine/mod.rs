@@ -11,6 +11,7 @@ pub mod fanout;
 pub mod fix;
 pub mod logs;
 pub mod node;
+pub mod node_setup;
 pub mod node_task;
 pub mod payload;
 pub mod preflight;

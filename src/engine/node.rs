@@ -6,6 +6,7 @@
 use tokio::sync::mpsc;
 
 use super::events::{Event, Stream};
+use super::node_setup::{self, SudoAnswer};
 use super::payload;
 use super::secrets::{Redactor, RunValues};
 use crate::plan::Step;
@@ -137,67 +138,62 @@ pub async fn collect<S: Session>(
 }
 
 impl<S: Session> NodeConn<S> {
-    /// After connecting: find out how to become root, make the work directory, read the OS.
+    /// After connecting: find out how to become root, make the work directory, read the OS
+    /// and the machine id, in one round trip (see `node_setup`).
     pub async fn setup(
         name: &str,
         mut session: S,
         user: &str,
         sudo_password: Option<&str>,
     ) -> Result<NodeConn<S>, NodeError> {
-        let sudo = if user == "root" {
-            Sudo::Root
-        } else if collect(&mut session, "sudo -n true", None)
-            .await?
-            .status
-            .success()
-        {
-            Sudo::NoPassword
-        } else if let Some(pw) = sudo_password {
-            let s = Sudo::Password(pw.to_string());
-            let c = collect(&mut session, &format!("{}true", s.prefix()), s.stdin()).await?;
-            if !c.status.success() {
+        let as_root = user == "root";
+        let password = sudo_password.filter(|_| !as_root);
+        let command = node_setup::command(as_root, password.is_some());
+        let c = collect(
+            &mut session,
+            &command,
+            password.map(|p| format!("{p}\n").into_bytes()),
+        )
+        .await?;
+        let a = node_setup::parse(&c.stdout);
+        let sudo = match a.sudo {
+            Some(SudoAnswer::Root) => Sudo::Root,
+            Some(SudoAnswer::NoPassword) => Sudo::NoPassword,
+            Some(SudoAnswer::PasswordAccepted) => {
+                Sudo::Password(password.unwrap_or_default().to_string())
+            }
+            Some(SudoAnswer::PasswordRefused) => {
                 return Err(NodeError::Sudo(format!(
                     "sudo on {name} refused the password given for user {user}"
                 )));
             }
-            s
-        } else {
-            return Err(NodeError::Sudo(format!(
-                "sudo on {name} asks user {user} for a password: give it with --ask-sudo-password or --sudo-password-file, or allow NOPASSWD for {user}"
-            )));
+            Some(SudoAnswer::AsksForPassword) => {
+                return Err(NodeError::Sudo(format!(
+                    "sudo on {name} asks user {user} for a password: give it with --ask-sudo-password or --sudo-password-file, or allow NOPASSWD for {user}"
+                )));
+            }
+            None => {
+                return Err(NodeError::Remote(format!(
+                    "cannot set up {name}: the setup command answered nothing (exit {}): {}",
+                    c.status.0.map_or("none".to_string(), |n| n.to_string()),
+                    c.stderr.trim()
+                )));
+            }
         };
-        let wd = collect(
-            &mut session,
-            "umask 077 && mktemp -d /tmp/kha-tui.XXXXXXXX",
-            None,
-        )
-        .await?;
-        let workdir = wd.stdout.trim().to_string();
-        if !wd.status.success() || !workdir.starts_with("/tmp/kha-tui.") {
+        let workdir = a.workdir.unwrap_or_default();
+        if !c.status.success() || !workdir.starts_with("/tmp/kha-tui.") {
             return Err(NodeError::Remote(format!(
                 "cannot make a work directory on {name}: {}",
-                wd.stderr.trim()
+                c.stderr.trim()
             )));
         }
-        let os = collect(
-            &mut session,
-            ". /etc/os-release 2>/dev/null && printf '%s' \"$PRETTY_NAME\"",
-            None,
-        )
-        .await
-        .map(|c| c.stdout.trim().to_string())
-        .unwrap_or_default();
-        let machine_id = collect(&mut session, "cat /etc/machine-id", None)
-            .await
-            .map(|c| c.stdout.trim().to_string())
-            .unwrap_or_default();
         Ok(NodeConn {
             name: name.to_string(),
             session,
             sudo,
             workdir,
-            os,
-            machine_id,
+            os: a.os.unwrap_or_default(),
+            machine_id: a.machine_id.unwrap_or_default(),
         })
     }
 

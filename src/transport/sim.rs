@@ -349,6 +349,16 @@ impl SimSession {
         )
     }
 
+    /// This node's /etc/machine-id (changes when it is reinstalled).
+    fn machine_id(&self) -> String {
+        let generation = self.fleet.machine_generation(&self.node);
+        format!("{:032x}", {
+            use sha2::Digest as _;
+            let d = sha2::Sha256::digest(format!("sim machine {}/{generation}", self.node));
+            u128::from_be_bytes(d[..16].try_into().expect("16 bytes"))
+        })
+    }
+
     /// `cat` of a root file the engine reads back: what this node has, or cat's refusal.
     fn read_file(&self, path: &str) -> Result<String, String> {
         let st = self.fleet.state.lock().expect("lock");
@@ -401,24 +411,25 @@ impl Session for SimSession {
                 return Ok(ExitStatus(Some(payload::SHORT_FILE_EXIT)));
             };
             return Ok(self.run_step(sent, &out).await);
-        } else if command.contains("mktemp -d") {
+        } else if command.contains(crate::engine::node_setup::PREFIX) {
+            // The node setup in one command (engine::node_setup): sudo works without a
+            // password on every simulated node.
             self.workdir_counter += 1;
+            let p = crate::engine::node_setup::PREFIX;
+            let sudo = if command.contains("sudo -n true") {
+                "nopasswd"
+            } else {
+                "root"
+            };
+            say(format!("{p}sudo={sudo}")).await;
             say(format!(
-                "/tmp/kha-tui.sim{:04}{}",
+                "{p}workdir=/tmp/kha-tui.sim{:04}{}",
                 self.workdir_counter,
                 self.node.len()
             ))
             .await;
-        } else if command.contains("/etc/machine-id") {
-            let generation = self.fleet.machine_generation(&self.node);
-            say(format!("{:032x}", {
-                use sha2::Digest as _;
-                let d = sha2::Sha256::digest(format!("sim machine {}/{generation}", self.node));
-                u128::from_be_bytes(d[..16].try_into().expect("16 bytes"))
-            }))
-            .await;
-        } else if command.contains("/etc/os-release") {
-            say("Ubuntu 24.04.3 LTS".into()).await;
+            say(format!("{p}os=Ubuntu 24.04.3 LTS")).await;
+            say(format!("{p}machine-id={}", self.machine_id())).await;
         } else if command.contains("preflight.sh") {
             for l in self.preflight_facts().lines() {
                 say(l.to_string()).await;
