@@ -253,6 +253,10 @@ pub async fn run(plan: &Plan, ctx: &Ctx) -> Finished {
     let mut stopping_sent = false;
     let mut cluster_nodes = Vec::new();
     loop {
+        // No step starts before what is done so far is on disk: when that save fails, the
+        // run halts here (the writer's failure halts it before `saved` answers) and nothing
+        // more starts; a resume then knows exactly what ran.
+        ctx.state.saved().await;
         g.close_blocked().await;
         // Start what can start, in plan order.
         for i in g.pending().collect::<Vec<_>>() {
