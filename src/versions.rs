@@ -42,6 +42,24 @@ impl Minor {
 #[serde(deny_unknown_fields)]
 pub struct Table {
     pub kubernetes: Vec<Minor>,
+    /// sha256 of a Calico release's manifests, where known.
+    #[serde(default)]
+    pub calico_sums: Vec<CalicoSums>,
+}
+
+/// The sha256 (64 lowercase hex) of `operator-crds.yaml` and `tigera-operator.yaml` of one
+/// Calico release.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalicoSums {
+    pub version: String,
+    pub operator_crds: String,
+    pub tigera_operator: String,
+}
+
+/// Whether `s` is a sha256 written as 64 lowercase hex digits.
+pub fn is_sha256(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// "1.37" → 37; None when the text is not of the form 1.NN.
@@ -72,6 +90,11 @@ impl Table {
 
     pub fn find(&self, minor: &str) -> Option<&Minor> {
         self.kubernetes.iter().find(|m| m.minor == minor)
+    }
+
+    /// The known sums of Calico `version`'s manifests.
+    pub fn calico_sums(&self, version: &str) -> Option<&CalicoSums> {
+        self.calico_sums.iter().find(|c| c.version == version)
     }
 
     /// The newest supported minor: what kha-tui installs when nothing else is said.
@@ -142,6 +165,30 @@ mod tests {
         let supported: Vec<_> = t.supported().map(|m| m.minor.as_str()).collect();
         assert_eq!(supported, ["1.37", "1.36", "1.35"]);
         assert_eq!(t.find("1.34").unwrap().status, Status::EndOfLife);
+    }
+
+    /// Every sum is a well-formed sha256 of a release the table offers, listed once; v3.31.3's
+    /// are the ones computed from its release tag.
+    #[test]
+    fn calico_sums_are_sha256_of_listed_releases() {
+        let t = Table::get();
+        let offered: Vec<&String> = t.kubernetes.iter().flat_map(|m| &m.calico).collect();
+        for (i, c) in t.calico_sums.iter().enumerate() {
+            assert!(
+                offered.contains(&&c.version),
+                "{} is not offered",
+                c.version
+            );
+            assert!(
+                is_sha256(&c.operator_crds) && is_sha256(&c.tigera_operator),
+                "{c:?}"
+            );
+            assert!(t.calico_sums[..i].iter().all(|o| o.version != c.version));
+        }
+        let s = t.calico_sums("v3.31.3").unwrap();
+        assert!(s.operator_crds.starts_with("d6193da8"));
+        assert!(t.calico_sums("v9.9.9").is_none());
+        assert!(!is_sha256(&"A".repeat(64)) && !is_sha256("abc"));
     }
 
     #[test]

@@ -493,3 +493,19 @@ fn a_plain_http_mirror_needs_its_signing_key_pinned() {
     .unwrap();
     assert!(errors(&f).is_empty(), "{:?}", errors(&f));
 }
+
+/// The manifests' pinned sums: both or neither, each 64 hex digits; the error names the key.
+#[test]
+fn manifest_sums_are_sha256_and_come_in_pairs() {
+    let mut f = example();
+    f.cluster.manifest_crds_sha256 = "abc".into();
+    f.cluster.manifest_operator_sha256 = "0".repeat(64);
+    assert_error(&f, "cluster.manifest_crds_sha256", "is not a sha256");
+    let mut f = example();
+    f.cluster.manifest_crds_sha256 = "0".repeat(64);
+    assert_error(&f, "cluster.manifest_operator_sha256", "both are checked");
+    let mut f = example();
+    f.cluster.manifest_crds_sha256 = "0".repeat(64);
+    f.cluster.manifest_operator_sha256 = "F".repeat(64);
+    assert!(errors(&f).is_empty(), "{:?}", errors(&f));
+}

@@ -448,3 +448,40 @@ fn a_control_plane_join_can_ask_etcd_through_the_other_control_planes() {
     assert!(plan::RENEWED_BY_REFRESH.contains(&Placeholder::BootstrapToken));
     assert!(plan::RENEWED_BY_REFRESH.iter().all(|p| p.is_secret()));
 }
+
+/// The calico step carries the sums its manifests must have: the versions table's for a
+/// release it knows, the inventory's pins when given (they win), none otherwise.
+#[test]
+fn calico_manifest_sums_reach_the_script() {
+    let sums = |f: &InventoryFile| {
+        let p = build(f);
+        let env = &p.find("master1", "calico").unwrap().env;
+        let get = |k: &str| {
+            env.iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| panic!("{k} not in {env:?}"))
+        };
+        (
+            get("KHA_CALICO_CRDS_SHA256"),
+            get("KHA_CALICO_OPERATOR_SHA256"),
+        )
+    };
+    let mut f = example();
+    f.cluster.kubernetes_version = "1.35".into();
+    f.cluster.calico_version = "v3.31.3".into();
+    let table = kha_tui::versions::Table::get()
+        .calico_sums("v3.31.3")
+        .unwrap();
+    assert_eq!(
+        sums(&f),
+        (table.operator_crds.clone(), table.tigera_operator.clone())
+    );
+    f.cluster.manifest_crds_sha256 = "A".repeat(64);
+    f.cluster.manifest_operator_sha256 = "b".repeat(64);
+    assert_eq!(sums(&f), ("a".repeat(64), "b".repeat(64)));
+    let mut f = example();
+    f.cluster.kubernetes_version = "1.37".into();
+    f.cluster.calico_version = "v3.33.0".into();
+    assert_eq!(sums(&f), (String::new(), String::new()));
+}

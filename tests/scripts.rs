@@ -471,3 +471,49 @@ fn a_hung_apt_update_is_ended_and_tried_again() {
     let (ok, stdout, _) = with_lib(&format!("{fake}export HANGS=0\napt_get install -y x"));
     assert!(ok && stdout.contains("updated"), "{stdout}");
 }
+
+/// A manifest whose sha256 differs from the pinned one fails naming the URL, the expected and
+/// the actual sum, and is removed; the right one passes; no pin passes with a warning. In
+/// calico.sh every manifest is checked before the first `kubectl apply`.
+#[test]
+fn manifests_are_checked_against_their_pinned_sums() {
+    let (ok, stdout, stderr) = with_lib(
+        "printf 'kind: CRD\\n' >\"$D/m.yaml\"\n\
+         good=$(sha256sum <\"$D/m.yaml\"); good=${good%% *}\n\
+         bad=$(printf '0%.0s' $(seq 64))\n\
+         try() { if (pinned_sum \"$D/m.yaml\" \"$1\" http://m/v/manifests/m.yaml) 2>&1; then echo \"=> ok\"; else echo \"=> refused\"; fi; }\n\
+         try \"$good\"; try ''; try \"$bad\"; [ -e \"$D/m.yaml\" ] || echo '=> removed'; echo \"good=$good\"",
+    );
+    assert!(ok, "{stderr}");
+    let verdicts: Vec<&str> = stdout.lines().filter(|l| l.starts_with("=> ")).collect();
+    assert_eq!(
+        verdicts,
+        ["=> ok", "=> ok", "=> refused", "=> removed"],
+        "{stdout}"
+    );
+    let good = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("good="))
+        .unwrap();
+    assert!(
+        stdout.contains("sha256 of http://m/v/manifests/m.yaml checked"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("warning: no sha256 is known for http://m/v/manifests/m.yaml"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "http://m/v/manifests/m.yaml has sha256 {good}, but {} is expected",
+            "0".repeat(64)
+        )),
+        "{stdout}"
+    );
+    let calico = scripts::CALICO;
+    let check = calico
+        .find("pinned_sum \"$dir/$f\"")
+        .expect("calico.sh checks");
+    let apply = calico.find("kubectl apply").unwrap();
+    assert!(check < apply);
+}

@@ -145,6 +145,24 @@ fetch() {
   mv -f "$tmp" "$path"
 }
 
+# Fails unless FILE (downloaded from URL) has the sha256 WANT, naming the URL, the expected and
+# the actual sum; the file is removed then, so that nothing uses it and a retry downloads it
+# again. An empty WANT (no sum known) checks nothing and says so on stderr.
+pinned_sum() {
+  local file=$1 want=$2 url=$3 got
+  if [ -z "$want" ]; then
+    printf 'kha-tui: warning: no sha256 is known for %s: it is used unchecked (pin it in the inventory: manifest_crds_sha256, manifest_operator_sha256)\n' "$url" >&2
+    return 0
+  fi
+  got=$(sha256sum <"$file") || die "cannot read $file"
+  got=${got%% *}
+  if [ "$got" != "$want" ]; then
+    rm -f "$file"
+    die "$url has sha256 $got, but $want is expected: nothing was applied (the source serves another file than the release pinned, or the download was altered)"
+  fi
+  log "sha256 of $url checked"
+}
+
 # Fails unless every primary key in the OpenPGP key file FILE (armored or binary) has the
 # fingerprint WANT, which the inventory pins as NAME; an empty WANT pins nothing (https only,
 # which kha-tui's check enforces). A key fetched over plain http could have been swapped.

@@ -46,6 +46,13 @@ pub struct ClusterSection {
     pub containerd_mirror_key: String,
     #[serde(default)]
     pub manifest_mirror: String,
+    /// sha256 of `operator-crds.yaml` as the manifest source serves it, replacing the versions
+    /// table's (a mirror with manifests of its own, or a release the table has no sums for).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub manifest_crds_sha256: String,
+    /// As `manifest_crds_sha256`, for `tigera-operator.yaml`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub manifest_operator_sha256: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

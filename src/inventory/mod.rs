@@ -171,6 +171,9 @@ pub struct Cluster {
     pub docker_key: String,
     /// Base URL replacing https://raw.githubusercontent.com/projectcalico/calico.
     pub manifest_base: String,
+    /// The sha256 the Calico manifests must have: the inventory's pins, else the versions
+    /// table's; `None` when neither knows them (applied unchecked, with a warning).
+    pub calico_sums: Option<crate::versions::CalicoSums>,
     /// The load balancer kha-tui runs on (HAProxy; the admin kubeconfig lands here).
     pub lb: Node,
     /// A second load balancer and the virtual address keepalived moves between the two;

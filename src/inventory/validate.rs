@@ -186,6 +186,64 @@ fn mirror_key(is: &mut Issues, mirror: &str, url: &str, key: &str, key_file: &st
     fpr
 }
 
+/// The sums the Calico manifests are checked against: both pinned in the inventory (64 hex
+/// digits each), else the versions table's for `calico`, else none.
+fn manifest_sums(
+    is: &mut Issues,
+    c: &super::file::ClusterSection,
+    calico: Option<&str>,
+) -> Option<crate::versions::CalicoSums> {
+    let pins = [
+        (
+            "manifest_crds_sha256",
+            "operator-crds.yaml",
+            &c.manifest_crds_sha256,
+        ),
+        (
+            "manifest_operator_sha256",
+            "tigera-operator.yaml",
+            &c.manifest_operator_sha256,
+        ),
+    ];
+    let mut ok = true;
+    for (key, file, v) in pins {
+        let other = if key == "manifest_crds_sha256" {
+            &c.manifest_operator_sha256
+        } else {
+            &c.manifest_crds_sha256
+        };
+        let how = format!(
+            "give the sha256 of {file} as the manifest source serves it (`curl -fsSL URL | sha256sum`), 64 hex digits, or leave both manifest_crds_sha256 and manifest_operator_sha256 empty"
+        );
+        if !v.is_empty() && !crate::versions::is_sha256(&v.to_ascii_lowercase()) {
+            is.error(
+                format!("cluster.{key}"),
+                format!("{v:?} is not a sha256 (64 hex digits)"),
+                how,
+            );
+            ok = false;
+        } else if v.is_empty() && !other.is_empty() {
+            is.error(
+                format!("cluster.{key}"),
+                "is empty while the other manifest's sum is pinned: both are checked or neither is pinned",
+                how,
+            );
+            ok = false;
+        }
+    }
+    if !ok {
+        return None;
+    }
+    if !c.manifest_crds_sha256.is_empty() {
+        return Some(crate::versions::CalicoSums {
+            version: calico.unwrap_or_default().to_string(),
+            operator_crds: c.manifest_crds_sha256.to_ascii_lowercase(),
+            tigera_operator: c.manifest_operator_sha256.to_ascii_lowercase(),
+        });
+    }
+    calico.and_then(|v| crate::versions::Table::get().calico_sums(v).cloned())
+}
+
 /// IPv6 clusters are refused, each field by name, until an IPv6 install is proven end to end
 /// (the node scripts, the stand-in Kubernetes and the lab are IPv4 today). No half support: a
 /// cluster that would install half-way is worse than a clear no before anything runs. Mirrors
@@ -344,6 +402,7 @@ pub fn check(file: &InventoryFile) -> Result<(Cluster, Vec<Issue>), Vec<Issue>> 
         }
         None => None,
     };
+    let calico_sums = manifest_sums(&mut is, c, calico.as_deref());
 
     let source = match c.containerd_source.as_str() {
         "auto" => Some(ContainerdSource::Auto),
@@ -742,6 +801,7 @@ pub fn check(file: &InventoryFile) -> Result<(Cluster, Vec<Issue>), Vec<Issue>> 
         docker_base,
         docker_key,
         manifest_base,
+        calico_sums,
         lb: Node {
             name: lbs.name.clone(),
             address: lb_addr,

@@ -417,6 +417,21 @@ pub fn build(c: &Cluster) -> Plan {
         env(&[
             ("KHA_CALICO_VERSION", c.calico_version.clone()),
             ("KHA_MANIFEST_BASE", c.manifest_base.clone()),
+            // Empty when no sum is known: calico.sh then warns that it applies unchecked.
+            (
+                "KHA_CALICO_CRDS_SHA256",
+                c.calico_sums
+                    .as_ref()
+                    .map(|s| s.operator_crds.clone())
+                    .unwrap_or_default(),
+            ),
+            (
+                "KHA_CALICO_OPERATOR_SHA256",
+                c.calico_sums
+                    .as_ref()
+                    .map(|s| s.tigera_operator.clone())
+                    .unwrap_or_default(),
+            ),
         ]),
         vec![FileSpec {
             path: "/etc/kha/calico-installation.yaml".into(),

@@ -68,10 +68,11 @@ impl Cluster {
             pm = value("package_mirror"),
             cm = value("containerd_mirror"),
             mm = value("manifest_mirror"),
-            // The mirrors are plain http: their signing keys are pinned, as the lab's are.
+            // The mirrors are plain http: their signing keys (and the manifests' sums) are pinned, as
+            // the lab's are.
             keys = labinv
                 .lines()
-                .filter(|l| l.contains("_mirror_key = "))
+                .filter(|l| l.contains("_mirror_key = ") || l.contains("_sha256 = "))
                 .map(|l| format!("{l}\n"))
                 .collect::<String>(),
             lb = self.lb,

@@ -79,6 +79,18 @@ fn env<'a>(i: &'a StepInput, key: &str) -> &'a str {
     i.env.get(key).map(String::as_str).unwrap_or("")
 }
 
+/// What calico.sh says about a manifest's sum: checked, or a warning when none is known.
+fn checked(i: &StepInput, base: &str, v: &str, file: &str, sum_key: &str) -> String {
+    let url = format!("{base}/{v}/manifests/{file}");
+    if env(i, sum_key).is_empty() {
+        format!(
+            "kha-tui: warning: no sha256 is known for {url}: it is used unchecked (pin it in the inventory: manifest_crds_sha256, manifest_operator_sha256)"
+        )
+    } else {
+        format!("sha256 of {url} checked")
+    }
+}
+
 fn t(ms: u64, s: impl Into<String>) -> (u64, String) {
     (ms, s.into())
 }
@@ -133,6 +145,20 @@ pub fn run(
                 t(
                     500,
                     format!("downloaded {base}/{v}/manifests/tigera-operator.yaml"),
+                ),
+                t(
+                    10,
+                    checked(i, base, v, "operator-crds.yaml", "KHA_CALICO_CRDS_SHA256"),
+                ),
+                t(
+                    10,
+                    checked(
+                        i,
+                        base,
+                        v,
+                        "tigera-operator.yaml",
+                        "KHA_CALICO_OPERATOR_SHA256",
+                    ),
                 ),
                 t(1200, "deployment.apps/tigera-operator serverside-applied"),
                 t(900, "installation.operator.tigera.io/default created"),
