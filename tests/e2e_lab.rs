@@ -173,6 +173,24 @@ fn seed_topology_over_ssh_through_faults_and_resume() {
         );
     }
     assert!(run1.contains("[master1] calico: ok"), "{run1}");
+    // The lab's stand-in manifests were checked against the sums its inventory pins, before
+    // calico.sh applied them.
+    let m1 = files_under(&data.path().join("logs"))
+        .into_iter()
+        .find(|f| f.ends_with("master1.log"))
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .expect("master1's log");
+    for f in ["operator-crds.yaml", "tigera-operator.yaml"] {
+        let checked = m1.lines().position(|l| {
+            l.contains("sha256 of http://")
+                && l.contains(&format!("/v3.33.0/manifests/{f} checked"))
+        });
+        let applied = m1.lines().position(|l| l.contains("serverside-applied"));
+        assert!(
+            checked.is_some() && checked < applied,
+            "{f} checked before anything was applied:\n{m1}"
+        );
+    }
     assert!(run1.contains("[worker3] kubeadm-join: not run"), "{run1}");
     assert!(
         run1.contains("kha-tui: FAILED on worker3 at containerd"),
