@@ -23,13 +23,17 @@ pub const NO_MARKER_EXIT: u32 = 98;
 /// Exit status when a file arrived short (the stream was cut).
 pub const SHORT_FILE_EXIT: u32 = 97;
 
-/// The command a step runs with, after the `sudo` prefix (if any). The root shell starts a
-/// process group of its own and records it in `pgid` before it reads anything, so that a
-/// stop that comes while the files are still arriving ends it too (the step's script later
-/// records its own group in the same file).
+/// The command a step runs with, after the `sudo` prefix (if any). The root shell records
+/// its process group in `pgid` before it reads anything, so that a stop that comes while the
+/// files are still arriving ends it too; everything the step starts stays in that group.
+///
+/// The group is the one the shell is already in: sshd makes every session a process group of
+/// its own (`setsid` before the login shell), and a sudo that runs commands on a pty
+/// (`Defaults use_pty`) makes another; either way it holds only this step. It is read from
+/// `/proc` with builtins, so no `setsid` (a fork and an exec per step) is needed.
 pub fn command(sudo_prefix: &str, pgid: &str) -> String {
     format!(
-        "{sudo_prefix}setsid -w bash -c 'echo $$ > \"$0\"; while IFS= read -r l; do [ \"$l\" = {MARKER} ] && exec bash -s; done; echo \"kha-tui: the step never arrived on stdin (did sudo ask for a password again?)\" >&2; exit {NO_MARKER_EXIT}' {}",
+        "{sudo_prefix}bash -c 'read -r s </proc/$$/stat; set -- ${{s##*) }}; echo \"$3\" >\"$0\"; while IFS= read -r l; do [ \"$l\" = {MARKER} ] && exec bash -s; done; echo \"kha-tui: the step never arrived on stdin (did sudo ask for a password again?)\" >&2; exit {NO_MARKER_EXIT}' {}",
         quote(pgid)
     )
 }
@@ -53,12 +57,17 @@ pub fn compose(step: &Step, files: &[(&FileSpec, String)], script: &str) -> Vec<
     );
     line(&mut p, "set -eu");
     line(&mut p, "umask 077");
+    // A cut stream ends in the middle: a file arrives short and bash then meets the end of
+    // its input before the last line, whose `exec` never runs the EXIT trap. So reaching the
+    // end (status 0) means cut, and the script never ran; a failed command keeps its status.
+    // This replaces a `wc -c` per file (a fork and an exec each).
     line(
         &mut p,
         &format!(
-            "kha_take() {{ head -c \"$1\" >\"$2\"; [ \"$(wc -c <\"$2\")\" -eq \"$1\" ] || {{ echo \"kha-tui: $2 arrived short: the stream from kha-tui was cut\" >&2; exit {SHORT_FILE_EXIT}; }}; }}"
+            "trap 'r=$?; [ $r -ne 0 ] || {{ echo \"kha-tui: the step arrived short: the stream from kha-tui was cut\" >&2; r={SHORT_FILE_EXIT}; }}; exit $r' EXIT"
         ),
     );
+    line(&mut p, "kha_take() { head -c \"$1\" >\"$2\"; }");
     for (f, content) in files {
         let parent = std::path::Path::new(&f.path)
             .parent()
@@ -91,12 +100,15 @@ pub fn compose(step: &Step, files: &[(&FileSpec, String)], script: &str) -> Vec<
     // The script runs in the process group the command started and recorded (`pgid`), so
     // that stopping the run, a timeout or a lost session can end it and every child it
     // started (apt, kubeadm), and a retry never waits behind it. `exec` keeps that group.
-    let mut run = String::from("exec env");
-    for (k, v) in &step.env {
-        run.push_str(&format!(" {}", quote(&format!("{k}={v}"))));
+    // `export` (a builtin) instead of `exec env` saves an exec.
+    if !step.env.is_empty() {
+        let mut export = String::from("export");
+        for (k, v) in &step.env {
+            export.push_str(&format!(" {}", quote(&format!("{k}={v}"))));
+        }
+        line(&mut p, &export);
     }
-    run.push_str(&format!(" bash {} </dev/null", quote(script)));
-    line(&mut p, &run);
+    line(&mut p, &format!("exec bash {} </dev/null", quote(script)));
     p
 }
 
@@ -152,17 +164,17 @@ pub fn parse(stream: &[u8]) -> Option<Parsed> {
                 let (bytes, mode) = taken.remove(words.get(2)?)?;
                 parsed.files.push((words.get(3)?.clone(), bytes, mode));
             }
-            Some("exec") => {
+            Some("export") => {
                 parsed.env = words
                     .iter()
-                    .skip_while(|w| *w != "env")
                     .skip(1)
-                    .take_while(|w| *w != "bash")
                     .filter_map(|w| {
                         w.split_once('=')
                             .map(|(k, v)| (k.to_string(), v.to_string()))
                     })
                     .collect();
+            }
+            Some("exec") => {
                 let script = words.iter().skip_while(|w| *w != "bash").nth(1)?;
                 parsed.script = taken.remove(script)?.0;
                 return Some(parsed);
@@ -332,5 +344,16 @@ mod tests {
         assert!(!std::path::Path::new(&f.path).exists());
         // The script never ran: the only process group recorded is the reading shell's.
         assert!(!std::path::Path::new(&script).exists());
+        // A command that fails keeps its own status (the trap reads cuts only).
+        let mut failing = step(vec![]);
+        failing.script = "exit 3\n".into();
+        let other = format!("{r}/other.sh");
+        let stream = compose(&failing, &[], &other);
+        let at = stream.windows(8).position(|w| w == b"kha_take").unwrap();
+        let mut bad = stream[..at].to_vec();
+        bad.extend_from_slice(b"false\n");
+        assert_eq!(run_in_bash(&bad, &pgid).status.code(), Some(1));
+        // The whole stream: the script's own status.
+        assert_eq!(run_in_bash(&stream, &pgid).status.code(), Some(3));
     }
 }

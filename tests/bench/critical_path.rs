@@ -302,7 +302,36 @@ async fn op_costs(cluster: &Cluster, known_hosts: &Path, data: &Path) -> Vec<(St
         }
         out.push((what.to_string(), util::Stats::of(&v).median));
     }
-    let _ = engine::node::collect(&mut s, "rm -f /tmp/kha-bench-*", None).await;
+    // A step of `true` exactly as the engine runs it (its command, the stream on stdin), and
+    // the node setup (one command): the per-step and per-node work on the host, uncontended.
+    let step = kha_tui::plan::Step::new("bench-true", "n1", "bench", "true\n".into());
+    let stream = engine::payload::compose(&step, &[], "/tmp/kha-bench-step.sh");
+    let command = engine::payload::command("sudo -n -- ", "/tmp/kha-bench-step.pgid");
+    let setup = engine::node_setup::command(false, false);
+    for (what, cmd, stdin) in [
+        (
+            "one step of `true` (the engine's command + stream)",
+            command.as_str(),
+            Some(stream),
+        ),
+        (
+            "node setup (sudo, work dir, OS, machine id)",
+            setup.as_str(),
+            None,
+        ),
+    ] {
+        let mut v = Vec::new();
+        for _ in 0..20 {
+            let t = Instant::now();
+            let c = engine::node::collect(&mut s, cmd, stdin.clone())
+                .await
+                .expect("exec");
+            assert!(c.status.success(), "{what}: {}", c.stderr);
+            v.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        out.push((what.to_string(), util::Stats::of(&v).median));
+    }
+    let _ = engine::node::collect(&mut s, "rm -rf /tmp/kha-bench-* /tmp/kha-tui.*", None).await;
     s.close().await;
     out
 }
@@ -454,19 +483,29 @@ fn main() {
             is.p99 * 1000.0,
             is.n
         );
-        rows.push((label, hosts, bound, dep, path_steps, st, ok.len()));
+        rows.push((
+            label,
+            hosts,
+            bound,
+            dep,
+            path_steps,
+            st,
+            ok.len(),
+            mid.connect,
+            is,
+        ));
     }
 
     println!();
     println!(
-        "| topology | hosts | makespan median (min–max) | phase bound | makespan / phase bound | overhead per critical-path step | dependency-only bound | makespan / dependency bound | target ≤ 1.05 × dependency bound |"
+        "| topology | hosts | makespan median (min–max) | phase bound | makespan / phase bound | overhead per critical-path step | dependency-only bound | makespan / dependency bound | target ≤ 1.05 × dependency bound | connect + setup | inside a step beyond its sleep (median / p99; target ≤ 60 ms median at 24 hosts) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
-    for (label, hosts, bound, dep, steps, st, n) in rows {
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for (label, hosts, bound, dep, steps, st, n, connect, is) in rows {
         let ratio = st.median / bound;
         let dep_ratio = st.median / dep;
         println!(
-            "| {label} | {hosts} | {:.3} s ({:.3}–{:.3}, {n} runs) | {bound:.3} s | {ratio:.3} | {:.0} ms ({steps} steps) | {dep:.3} s | {dep_ratio:.3} | {} |",
+            "| {label} | {hosts} | {:.3} s ({:.3}–{:.3}, {n} runs) | {bound:.3} s | {ratio:.3} | {:.0} ms ({steps} steps) | {dep:.3} s | {dep_ratio:.3} | {} | {connect:.3} s | {:.0} / {:.0} ms |",
             st.median,
             st.min,
             st.max,
@@ -476,6 +515,8 @@ fn main() {
             } else {
                 format!("missed by {:.1} %", (dep_ratio - 1.05) * 100.0)
             },
+            is.median * 1000.0,
+            is.p99 * 1000.0,
         );
     }
     if let Ok((cluster, _)) = inventory::load(&scratch.path().join("bench7.toml")) {
