@@ -14,6 +14,9 @@ pub mod scripts {
         include_str!("../assets/scripts/refresh-join-secrets.sh");
     pub const KUBEADM_JOIN: &str = include_str!("../assets/scripts/kubeadm-join.sh");
     pub const LB_KUBECONFIG: &str = include_str!("../assets/scripts/lb-kubeconfig.sh");
+    pub const LB_KEEPALIVED: &str = include_str!("../assets/scripts/lb-keepalived.sh");
+    pub const LB_VRRP_CHECK: &str = include_str!("../assets/scripts/lb-vrrp-check.sh");
+    pub const LB_VRRP_NOTIFY: &str = include_str!("../assets/scripts/lb-vrrp-notify.sh");
     pub const CALICO: &str = include_str!("../assets/scripts/calico.sh");
     pub const WAIT_READY: &str = include_str!("../assets/scripts/wait-ready.sh");
     pub const CLEANUP_SECRETS: &str = include_str!("../assets/scripts/cleanup-secrets.sh");
@@ -32,6 +35,9 @@ pub mod scripts {
         ("refresh-join-secrets.sh", REFRESH_JOIN_SECRETS),
         ("kubeadm-join.sh", KUBEADM_JOIN),
         ("lb-kubeconfig.sh", LB_KUBECONFIG),
+        ("lb-keepalived.sh", LB_KEEPALIVED),
+        ("lb-vrrp-check.sh", LB_VRRP_CHECK),
+        ("lb-vrrp-notify.sh", LB_VRRP_NOTIFY),
         ("calico.sh", CALICO),
         ("wait-ready.sh", WAIT_READY),
         ("cleanup-secrets.sh", CLEANUP_SECRETS),
@@ -41,6 +47,7 @@ pub mod scripts {
 
 pub mod templates {
     pub const HAPROXY: &str = include_str!("../assets/templates/haproxy.cfg");
+    pub const KEEPALIVED: &str = include_str!("../assets/templates/keepalived.conf");
     pub const KUBEADM_INIT: &str = include_str!("../assets/templates/kubeadm-init.yaml");
     pub const KUBEADM_JOIN: &str = include_str!("../assets/templates/kubeadm-join.yaml");
     pub const CALICO_INSTALLATION: &str =

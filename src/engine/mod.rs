@@ -22,6 +22,7 @@ pub mod secrets;
 pub mod state;
 pub mod state_writer;
 pub mod values;
+pub mod vrrp_secret;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

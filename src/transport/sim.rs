@@ -423,6 +423,29 @@ impl Session for SimSession {
             for l in self.preflight_facts().lines() {
                 say(l.to_string()).await;
             }
+        } else if command.contains(crate::plan::pair::VRRP_STATE_FILE) {
+            // keepalived's notify file on a load balancer of the pair.
+            let state = self
+                .fleet
+                .state
+                .lock()
+                .expect("lock")
+                .cluster
+                .vrrp
+                .get(&self.node)
+                .cloned();
+            match state {
+                Some(s) => say(s).await,
+                None => {
+                    let _ = out
+                        .send(Output::Stderr(format!(
+                            "cat: {}: No such file or directory",
+                            crate::plan::pair::VRRP_STATE_FILE
+                        )))
+                        .await;
+                    return Ok(ExitStatus(Some(1)));
+                }
+            }
         } else if let Some(path) = ["/etc/kubernetes/pki/ca.crt", "/etc/kubernetes/admin.conf"]
             .into_iter()
             .find(|p| command.contains(&format!("cat {p}")))
