@@ -193,6 +193,13 @@ impl<T: Transport> Run<T> {
                 self.cluster.api_port,
                 self.cluster.lb.ssh.port,
             );
+            // A load balancer of a pair also looks at the virtual address (preflight::pair).
+            let vip_env = match &self.cluster.lb_pair {
+                Some(p) if node.role == crate::inventory::Role::LoadBalancer => {
+                    format!("KHA_VIP={} ", crate::shell::quote(&p.vip.to_string()))
+                }
+                _ => String::new(),
+            };
             let ports: Vec<String> = preflight::ports_for(node.role, self.cluster.api_port)
                 .iter()
                 .map(|p| p.to_string())
@@ -205,7 +212,7 @@ impl<T: Transport> Run<T> {
                     let before = std::time::SystemTime::now();
                     let c = conn
                         .root_collect(&format!(
-                            "env KHA_PORTS={} KHA_LB_ADDR={} KHA_LB_PORT={} KHA_LB_SSH_PORT={} bash {}",
+                            "env {vip_env}KHA_PORTS={} KHA_LB_ADDR={} KHA_LB_PORT={} KHA_LB_SSH_PORT={} bash {}",
                             crate::shell::quote(&ports.join(" ")),
                             crate::shell::quote(&lb.0),
                             lb.1,

@@ -14,6 +14,7 @@ pub mod node;
 pub mod node_task;
 pub mod payload;
 pub mod preflight;
+pub mod preflight_pair;
 mod pump;
 pub mod run_lock;
 mod runner;

@@ -50,7 +50,7 @@ pub fn keepalived_steps(c: &Cluster) -> Vec<Step> {
             let mut s = Step::new(
                 "keepalived",
                 &n.name,
-                "keepalived: unicast VRRP with the other LB, the virtual address, HAProxy tracked",
+                "Install keepalived: unicast VRRP with the other LB, the virtual address, HAProxy tracked",
                 super::build::script(&[scripts::LB_KEEPALIVED]),
             );
             s.env = vec![
