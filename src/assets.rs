@@ -21,6 +21,7 @@ pub mod scripts {
     pub const WAIT_READY: &str = include_str!("../assets/scripts/wait-ready.sh");
     pub const CLEANUP_SECRETS: &str = include_str!("../assets/scripts/cleanup-secrets.sh");
     pub const PREFLIGHT: &str = include_str!("../assets/scripts/preflight.sh");
+    pub const PREFLIGHT_PAIR: &str = include_str!("../assets/scripts/preflight-pair.sh");
 
     /// Every script file by name, for tests (shellcheck) and `kha-tui plan` readers.
     pub const ALL: &[(&str, &str)] = &[
@@ -42,6 +43,7 @@ pub mod scripts {
         ("wait-ready.sh", WAIT_READY),
         ("cleanup-secrets.sh", CLEANUP_SECRETS),
         ("preflight.sh", PREFLIGHT),
+        ("preflight-pair.sh", PREFLIGHT_PAIR),
     ];
 }
 

@@ -212,7 +212,7 @@ impl<T: Transport> Run<T> {
                     let before = std::time::SystemTime::now();
                     let c = conn
                         .root_collect(&format!(
-                            "env {vip_env}KHA_PORTS={} KHA_LB_ADDR={} KHA_LB_PORT={} KHA_LB_SSH_PORT={} bash {}",
+                            "env KHA_PORTS={} KHA_LB_ADDR={} KHA_LB_PORT={} KHA_LB_SSH_PORT={} bash {}",
                             crate::shell::quote(&ports.join(" ")),
                             crate::shell::quote(&lb.0),
                             lb.1,
@@ -221,6 +221,25 @@ impl<T: Transport> Run<T> {
                         ))
                         .await?;
                     let after = std::time::SystemTime::now();
+                    // The pair's facts take seconds (a listen): a command of their own, after
+                    // the clock was measured.
+                    let mut c = c;
+                    if !vip_env.is_empty() && c.status.success() {
+                        let script = format!("{}\n{}", scripts::LIB, scripts::PREFLIGHT_PAIR);
+                        let path = format!("{}/preflight-pair.sh", conn.workdir);
+                        conn.session.upload(&path, script.as_bytes(), 0o600).await?;
+                        let p = conn
+                            .root_collect(&format!(
+                                "env {vip_env}bash {}",
+                                crate::shell::quote(&path)
+                            ))
+                            .await?;
+                        c.stdout.push_str(&p.stdout);
+                        if !p.status.success() {
+                            c.stderr.push_str(&p.stderr);
+                            c.status = p.status;
+                        }
+                    }
                     Ok::<_, crate::transport::TransportError>((c, before, after))
                 }
                 .await;

@@ -419,20 +419,19 @@ impl Session for SimSession {
             .await;
         } else if command.contains("/etc/os-release") {
             say("Ubuntu 24.04.3 LTS".into()).await;
+        } else if command.contains("preflight-pair.sh") {
+            // A load balancer of a pair: the VIP is in its subnet and free, no foreign VRRP.
+            for l in [
+                "vip_route=onlink",
+                "vip_ours=no",
+                "vip_answer=no",
+                "vrrp_adverts=",
+            ] {
+                say(l.to_string()).await;
+            }
         } else if command.contains("preflight.sh") {
             for l in self.preflight_facts().lines() {
                 say(l.to_string()).await;
-            }
-            if command.contains("KHA_VIP=") {
-                // A load balancer of a pair: the VIP is in its subnet and free, no foreign VRRP.
-                for l in [
-                    "vip_route=onlink",
-                    "vip_ours=no",
-                    "vip_answer=no",
-                    "vrrp_adverts=",
-                ] {
-                    say(l.to_string()).await;
-                }
             }
         } else if command.contains(crate::plan::pair::VRRP_STATE_FILE) {
             // keepalived's notify file on a load balancer of the pair.
