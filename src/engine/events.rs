@@ -261,6 +261,12 @@ pub enum Event {
         nodes: Vec<ClusterNode>,
     },
     RunFinished(RunSummary),
+    /// The load-balancer pair: each LB's keepalived state (MASTER, BACKUP, FAULT, STOP; `None`
+    /// before keepalived ran there), in inventory order. The MASTER holds `vip`.
+    LbPairState {
+        vip: String,
+        states: Vec<(String, Option<String>)>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,6 +24,7 @@ pub mod state;
 pub mod state_writer;
 pub mod values;
 pub mod vrrp_secret;
+pub mod vrrp_watch;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

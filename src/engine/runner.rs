@@ -321,7 +321,20 @@ pub async fn apply_plan<T: crate::transport::Transport>(
         values: Arc::new(tokio::sync::Mutex::new(values)),
         values_node: plan.values.as_ref().map(|v| v.node.clone()),
     };
+    // The pair's VRRP states, live (see vrrp_watch); one last read once the plan is done.
+    let watch_stop = CancellationToken::new();
+    let watch = cluster.lb_pair.as_ref().map(|p| {
+        let lbs = cluster
+            .load_balancers()
+            .filter_map(|n| ctx.nodes.get(&n.name).cloned())
+            .collect();
+        super::vrrp_watch::spawn(p.vip.to_string(), lbs, tx.clone(), watch_stop.clone())
+    });
     let finished = scheduler::run(&plan, &ctx).await;
+    watch_stop.cancel();
+    if let Some(w) = watch {
+        let _ = w.await;
+    }
     drop(ctx);
     // Every node task removes its work directory and closes; only then is the run over.
     for t in tasks {
