@@ -265,9 +265,12 @@ pub enum Event {
     /// before keepalived ran there), in inventory order. The MASTER holds `vip`.
     LbPairState {
         vip: String,
-        states: Vec<(String, Option<String>)>,
+        states: LbStates,
     },
 }
+
+/// Each LB of the pair with its keepalived state (`None` before keepalived ran there).
+pub type LbStates = Vec<(String, Option<String>)>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunSummary {

@@ -416,7 +416,7 @@ pub struct Dashboard {
     /// What the cluster itself reported at the end (`ClusterNodes`).
     pub cluster_nodes: Option<Vec<crate::engine::events::ClusterNode>>,
     /// The load-balancer pair's VIP and each LB's keepalived state (`LbPairState`), latest.
-    pub lb_pair: Option<(String, Vec<(String, Option<String>)>)>,
+    pub lb_pair: Option<(String, crate::engine::events::LbStates)>,
     pub running: bool,
     /// Runs started (2 and more = retries that resume).
     pub runs: u32,
