@@ -15,6 +15,7 @@ pub mod node_setup;
 pub mod node_task;
 pub mod payload;
 pub mod preflight;
+pub mod preflight_pair;
 mod pump;
 pub mod run_lock;
 mod runner;
@@ -23,6 +24,8 @@ pub mod secrets;
 pub mod state;
 pub mod state_writer;
 pub mod values;
+pub mod vrrp_secret;
+pub mod vrrp_watch;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
