@@ -18,6 +18,9 @@ pub mod scripts {
     pub const WAIT_READY: &str = include_str!("../assets/scripts/wait-ready.sh");
     pub const CLEANUP_SECRETS: &str = include_str!("../assets/scripts/cleanup-secrets.sh");
     pub const PREFLIGHT: &str = include_str!("../assets/scripts/preflight.sh");
+    pub const STATUS_LB: &str = include_str!("../assets/scripts/status-lb.sh");
+    pub const STATUS_CONTROL_PLANE: &str =
+        include_str!("../assets/scripts/status-control-plane.sh");
 
     /// Every script file by name, for tests (shellcheck) and `kha-tui plan` readers.
     pub const ALL: &[(&str, &str)] = &[
@@ -36,6 +39,8 @@ pub mod scripts {
         ("wait-ready.sh", WAIT_READY),
         ("cleanup-secrets.sh", CLEANUP_SECRETS),
         ("preflight.sh", PREFLIGHT),
+        ("status-lb.sh", STATUS_LB),
+        ("status-control-plane.sh", STATUS_CONTROL_PLANE),
     ];
 }
 

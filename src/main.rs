@@ -102,6 +102,17 @@ enum Command {
         #[arg(long, value_name = "STEP", requires = "node")]
         from: Option<String>,
     },
+    /// The cluster as it is now: nodes, etcd members, HAProxy's backends (and who holds the
+    /// virtual address), certificate expiry, bootstrap tokens, and what is wrong with the
+    /// action that fixes it. Read-only. Exit status 0 healthy, 1 problems found.
+    Status {
+        #[arg(long, short)]
+        config: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        #[command(flatten)]
+        run: RunArgs,
+    },
 }
 
 #[derive(clap::Args)]
@@ -464,5 +475,49 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             headless(c, &run, opts, false).await
         }
+        Command::Status {
+            config,
+            format,
+            run,
+        } => {
+            let Some(c) = load(&config)? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            anyhow::ensure!(
+                !run.simulate,
+                "status --simulate: the simulated fleet has no cluster to read; run `kha-tui demo` to see the cluster view"
+            );
+            status(c, &config, format, &run).await
+        }
     }
+}
+
+/// `kha-tui status`: the status plan over SSH, printed as text or JSON.
+async fn status(
+    c: inventory::Cluster,
+    config: &std::path::Path,
+    format: Format,
+    run: &RunArgs,
+) -> anyhow::Result<ExitCode> {
+    let opts = run.options(None)?;
+    let mut cfg =
+        kha_tui::tui::trust::ssh_config(opts.dirs.known_hosts.clone(), c.known_hosts.as_deref());
+    kha_tui::tui::trust::add_config_known_hosts(&mut cfg, &c);
+    let s = kha_tui::day2::gather_status(
+        Arc::new(SshTransport::new(cfg)),
+        &c,
+        &opts,
+        &config.display().to_string(),
+        CancellationToken::new(),
+    )
+    .await?;
+    match format {
+        Format::Text => print!("{}", kha_tui::day2::status_text::to_text(&s)),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&s)?),
+    }
+    Ok(if s.healthy {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

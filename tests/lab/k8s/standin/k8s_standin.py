@@ -3709,6 +3709,10 @@ def main_crictl(argv):
     pos = positional(argv, takes_value=("runtime-endpoint", "r", "o", "output"))
     state = json.loads(read("/var/lib/kubelet/standin-pods.json", "{}") or "{}")
     cmd = pos[0] if pos else ""
+    if cmd == "exec":
+        return crictl_exec(argv, state)
+    if cmd == "ps" and ("-q" in argv or "--quiet" in argv or flag(argv, "name")):
+        return crictl_ps_filtered(argv, state)
     if cmd == "version":
         ver = "unknown"
         try:
@@ -3744,6 +3748,67 @@ def main_crictl(argv):
     else:
         out("crictl (stand-in): version, ps [-a], pods, info, images")
     return 0
+
+
+def crictl_container_id(name):
+    """The stand-in's container id of a static pod's (only) container, as `crictl ps` shows it."""
+    return hashlib.sha256(name.encode()).hexdigest()[:13]
+
+
+def crictl_ps_filtered(argv, state):
+    """`crictl ps [-a] [-q|--quiet] [--name REGEX] [--state STATE]`: crictl filters on the
+    container name by regular expression; without -a only running containers are listed."""
+    name_re = flag(argv, "name")
+    want = (flag(argv, "state") or ("" if "-a" in argv or "--all" in argv else "running")).lower()
+    quiet = "-q" in argv or "--quiet" in argv
+    rows = []
+    for name, s in sorted(state.items()):
+        st = "running" if s.get("pid") else "exited"
+        if want and st != want:
+            continue
+        if name_re and not re.search(name_re, name):
+            continue
+        rows.append((crictl_container_id(name), name, s, st))
+    if quiet:
+        for cid, _, _, _ in rows:
+            out(cid)
+        return 0
+    out("CONTAINER           IMAGE               CREATED             STATE               NAME                "
+        "ATTEMPT             POD ID              POD")
+    for cid, name, s, st in rows:
+        out("%-19s %-19s %-19s %-19s %-19s %-19s %-19s %s" % (cid, s["image"].rsplit("/", 1)[-1][:19], "-",
+            st.capitalize(), name, s.get("restarts", 0), cid[::-1], name))
+    return 0
+
+
+def crictl_exec(argv, state):
+    """`crictl exec [-i] [-t] [-s] CONTAINER COMMAND [ARG...]`: runs COMMAND from the container's
+    image (the stand-in's images are directories of binaries), as crictl execs into a container;
+    refused as containerd refuses when the container is unknown or not running."""
+    rest = argv[argv.index("exec") + 1:]
+    while rest and rest[0].startswith("-"):
+        rest = rest[1:]
+    if len(rest) < 2:
+        sys.stderr.write('FATA[0000] execing command in container: container ID and command cannot be empty\n')
+        return 1
+    cid, cmd = rest[0], rest[1:]
+    found = [(n, s) for n, s in state.items() if crictl_container_id(n).startswith(cid)]
+    if not found:
+        sys.stderr.write('FATA[0000] execing command in container: rpc error: code = NotFound desc = an error '
+                         'occurred when try to find container "%s": not found\n' % cid)
+        return 1
+    name, s = found[0]
+    if not s.get("pid"):
+        sys.stderr.write('FATA[0000] execing command in container: rpc error: code = FailedPrecondition desc = '
+                         'container %s is in CONTAINER_EXITED state\n' % cid)
+        return 1
+    image = s["image"].rsplit("/", 1)[-1].split(":")[0]
+    exe = os.path.join(IMAGES, image, os.path.basename(cmd[0]))
+    if not os.path.exists(exe):
+        sys.stderr.write('FATA[0000] execing command in container: rpc error: code = Unknown desc = failed to exec '
+                         'in container: exec: "%s": executable file not found in $PATH\n' % cmd[0])
+        return 126
+    return subprocess.call([exe] + cmd[1:])
 
 
 # ---------------------------------------------------------------- dispatch

@@ -1,0 +1,17 @@
+//! Day 2: living with an installed cluster. Each operation is a plan run on the same engine as
+//! the install (`engine::apply_plan`). `status_*`: the cluster view — a plan of read-only steps
+//! (`status_plan`), the lines they print parsed into a report (`status`), what is wrong and the
+//! action that fixes it (`status_checks`), the report as text (`status_text`), and the run that
+//! gathers it (`gather`).
+
+pub mod gather;
+pub mod status;
+pub mod status_checks;
+pub mod status_fixture;
+pub mod status_plan;
+#[cfg(test)]
+mod status_tests;
+pub mod status_text;
+
+pub use gather::gather_status;
+pub use status::ClusterStatus;
