@@ -21,6 +21,10 @@ pub mod scripts {
     pub const STATUS_LB: &str = include_str!("../assets/scripts/status-lb.sh");
     pub const STATUS_CONTROL_PLANE: &str =
         include_str!("../assets/scripts/status-control-plane.sh");
+    pub const DRAIN_NODE: &str = include_str!("../assets/scripts/drain-node.sh");
+    pub const NODE_RESET: &str = include_str!("../assets/scripts/node-reset.sh");
+    pub const ETCD_MEMBER_REMOVE: &str = include_str!("../assets/scripts/etcd-member-remove.sh");
+    pub const DELETE_NODE_OBJECT: &str = include_str!("../assets/scripts/delete-node-object.sh");
 
     /// Every script file by name, for tests (shellcheck) and `kha-tui plan` readers.
     pub const ALL: &[(&str, &str)] = &[
@@ -41,6 +45,10 @@ pub mod scripts {
         ("preflight.sh", PREFLIGHT),
         ("status-lb.sh", STATUS_LB),
         ("status-control-plane.sh", STATUS_CONTROL_PLANE),
+        ("drain-node.sh", DRAIN_NODE),
+        ("node-reset.sh", NODE_RESET),
+        ("etcd-member-remove.sh", ETCD_MEMBER_REMOVE),
+        ("delete-node-object.sh", DELETE_NODE_OBJECT),
     ];
 }
 

@@ -113,6 +113,55 @@ enum Command {
         #[command(flatten)]
         run: RunArgs,
     },
+    /// Add the inventory's nodes that the cluster does not have yet (or the one given with
+    /// --name/--address/--role, written into the inventory first, comments kept): preflight on
+    /// the new nodes, prepare, join with fresh secrets, HAProxy updated for a new control plane.
+    /// Nothing runs again on the existing nodes. A re-run resumes.
+    AddNode {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// A node to add to the inventory first.
+        #[arg(long, requires_all = ["address", "role"])]
+        name: Option<String>,
+        #[arg(long, requires = "name")]
+        address: Option<String>,
+        /// control-plane or worker.
+        #[arg(long, requires = "name")]
+        role: Option<String>,
+        #[command(flatten)]
+        run: RunArgs,
+        /// Preflight checks that do not block (by name, or "all"); repeatable.
+        #[arg(long = "ignore-preflight", value_name = "CHECK")]
+        ignore_preflight: Vec<String>,
+    },
+    /// Remove a node: drain it, kubeadm reset and clean it up, remove its etcd member (a control
+    /// plane), delete its Node object, update HAProxy, and take it out of the inventory
+    /// (comments kept). Refuses the last control plane, and a removal that breaks etcd's quorum
+    /// unless --force.
+    RemoveNode {
+        /// The node's name in the inventory.
+        name: String,
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Remove it even though etcd loses its quorum.
+        #[arg(long)]
+        force: bool,
+        /// The node is dead: skip its drain and its own reset; its etcd member and Node object
+        /// are removed from a healthy control plane.
+        #[arg(long)]
+        unreachable: bool,
+        /// Confirm a worker's removal without asking.
+        #[arg(long)]
+        yes: bool,
+        /// Confirm a control plane's removal without a terminal: its name, typed again.
+        #[arg(long, value_name = "NAME")]
+        confirm: Option<String>,
+        /// How long the drain may take before it is called blocked (seconds).
+        #[arg(long, value_name = "SECS", default_value_t = kha_tui::day2::remove_plan::DRAIN_TIMEOUT_SECS)]
+        drain_timeout: u64,
+        #[command(flatten)]
+        run: RunArgs,
+    },
 }
 
 #[derive(clap::Args)]
@@ -489,6 +538,57 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             status(c, &config, format, &run).await
         }
+        Command::AddNode {
+            config,
+            name,
+            address,
+            role,
+            run,
+            ignore_preflight,
+        } => {
+            anyhow::ensure!(
+                !run.simulate,
+                "add-node --simulate: not available; `kha-tui demo` shows the wizard"
+            );
+            if let (Some(n), Some(a), Some(r)) = (&name, &address, &role) {
+                kha_tui::day2::inventory_edit::edit_file(&config, |t| {
+                    kha_tui::day2::inventory_edit::with_node_added(t, n, a, r)
+                })
+                .map_err(anyhow::Error::msg)?;
+                eprintln!("kha-tui: added {n} ({r}, {a}) to {}", config.display());
+            }
+            let Some(c) = load(&config)? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            let mut opts = run.options(None)?;
+            opts.ignore_preflight = ignore_preflight;
+            add_node(c, &config, opts).await
+        }
+        Command::RemoveNode {
+            name,
+            config,
+            force,
+            unreachable,
+            yes,
+            confirm,
+            drain_timeout,
+            run,
+        } => {
+            anyhow::ensure!(
+                !run.simulate,
+                "remove-node --simulate: not available; `kha-tui demo` shows the wizard"
+            );
+            let Some(c) = load(&config)? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            let opts = run.options(None)?;
+            let o = kha_tui::day2::remove_plan::RemoveOptions {
+                force,
+                unreachable,
+                drain_timeout: Some(drain_timeout),
+            };
+            remove_node(c, &config, opts, &name, &o, yes, confirm.as_deref()).await
+        }
     }
 }
 
@@ -520,4 +620,158 @@ async fn status(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The SSH transport with the same trust sources as every run (kha_tui::tui::trust).
+fn ssh_transport(c: &inventory::Cluster, opts: &Options) -> Arc<SshTransport> {
+    let mut cfg =
+        kha_tui::tui::trust::ssh_config(opts.dirs.known_hosts.clone(), c.known_hosts.as_deref());
+    kha_tui::tui::trust::add_config_known_hosts(&mut cfg, c);
+    Arc::new(SshTransport::new(cfg))
+}
+
+/// `kha-tui add-node`: read the cluster, say what will be added, then preflight and run.
+async fn add_node(
+    c: inventory::Cluster,
+    config: &std::path::Path,
+    opts: Options,
+) -> anyhow::Result<ExitCode> {
+    use kha_tui::day2::add_run;
+    let t = ssh_transport(&c, &opts);
+    let stop = CancellationToken::new();
+    let cfg = config.display().to_string();
+    let a = match add_run::prepare_addition(t.clone(), &c, &opts, &cfg, stop.clone()).await {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("kha-tui: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let roles: Vec<String> = a
+        .new_nodes
+        .iter()
+        .map(|n| format!("{n} ({})", c.host(n).map(|h| h.role.label()).unwrap_or("?")))
+        .collect();
+    eprintln!(
+        "kha-tui: adding {}; join secrets from {}; runs again on existing hosts: {}",
+        roles.join(", "),
+        a.source,
+        a.rerun
+            .iter()
+            .map(|(n, s)| format!("{s} on {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let (tx, rx) = mpsc::channel(1024);
+    let printer = tokio::spawn(headless::print_events(rx, false, stop.clone()));
+    let r = add_run::run_addition(t, &a, &opts, tx, stop).await;
+    let _ = printer.await;
+    match r {
+        Ok(s) if s.ok => Ok(ExitCode::SUCCESS),
+        Ok(_) => Ok(ExitCode::FAILURE),
+        Err(e) => {
+            eprintln!("kha-tui: {e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Asks on the terminal; the answer's line, trimmed.
+fn ask_line(prompt: &str) -> String {
+    use std::io::Write as _;
+    eprint!("{prompt}");
+    let _ = std::io::stderr().flush();
+    let mut l = String::new();
+    let _ = std::io::stdin().read_line(&mut l);
+    l.trim().to_string()
+}
+
+/// `kha-tui remove-node`: read the cluster, check, confirm (the name typed again for a control
+/// plane), run, update the inventory.
+async fn remove_node(
+    c: inventory::Cluster,
+    config: &std::path::Path,
+    opts: Options,
+    name: &str,
+    o: &kha_tui::day2::remove_plan::RemoveOptions,
+    yes: bool,
+    confirm: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    use kha_tui::day2::remove_run;
+    use kha_tui::inventory::Role;
+    let t = ssh_transport(&c, &opts);
+    let stop = CancellationToken::new();
+    let cfg = config.display().to_string();
+    let r = match remove_run::prepare_removal(t.clone(), &c, &opts, &cfg, name, o, stop.clone())
+        .await?
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("kha-tui: {e}; nothing was changed");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    for n in &r.notes {
+        eprintln!("kha-tui: note: {n}");
+    }
+    let steps: Vec<String> = r
+        .plan
+        .steps()
+        .map(|(_, s)| format!("{} on {}", s.id, s.node))
+        .collect();
+    eprintln!(
+        "kha-tui: removing {name} ({}) through {}: {}",
+        r.role.label(),
+        r.source,
+        steps.join(", ")
+    );
+    let tty = headless::stdin_is_terminal();
+    let confirmed = if r.role == Role::ControlPlane {
+        match confirm {
+            Some(n) => n == name,
+            None if tty => {
+                ask_line(&format!("type the node's name ({name}) to remove it: ")) == name
+            }
+            None => false,
+        }
+    } else {
+        yes || confirm == Some(name)
+            || (tty
+                && matches!(
+                    ask_line(&format!("remove {name}? [y/N] ")).as_str(),
+                    "y" | "yes"
+                ))
+    };
+    if !confirmed {
+        eprintln!(
+            "kha-tui: not confirmed, nothing was changed ({})",
+            if r.role == Role::ControlPlane {
+                format!("a control plane needs its name typed again, or --confirm {name}")
+            } else {
+                "answer y, or pass --yes".into()
+            }
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    let (tx, rx) = mpsc::channel(1024);
+    let printer = tokio::spawn(headless::print_events(rx, false, stop.clone()));
+    let res = remove_run::run_removal(t, &r, config, &opts, tx, stop).await;
+    let _ = printer.await;
+    match res {
+        Ok(s) if s.ok => {
+            eprintln!("kha-tui: {name} removed; {} updated", config.display());
+            if r.was_first {
+                eprintln!(
+                    "kha-tui: {} is the first control plane from now on (join secrets, readiness)",
+                    r.after.first_control_plane().name
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(_) => Ok(ExitCode::FAILURE),
+        Err(e) => {
+            eprintln!("kha-tui: {e:#}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }

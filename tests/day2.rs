@@ -1,9 +1,12 @@
 //! Day 2 on lab hosts (tests/lab) with the stand-in Kubernetes: one seed install by the real
 //! binary, then the day-2 journeys in sequence on that one cluster, each checked outside
 //! kha-tui (etcdctl on a member, HAProxy's stats socket on the LB, openssl and kubeadm on the
-//! hosts). Part 1: `kha-tui status --format json` on a healthy cluster, with a bootstrap token,
+//! hosts). The lab has a fourth control plane and a fourth worker that the seed inventory leaves
+//! out. In order: `kha-tui status --format json` on a healthy cluster, with a bootstrap token,
 //! with a stopped etcd member and a DOWN API server, with a control plane powered off, and
-//! healthy again.
+//! healthy again; `kha-tui add-node` of master4 (written into the inventory by hand) and worker4
+//! (with --name/--address/--role) → 8 Ready, 4 etcd members, 4 backends, nothing re-run on the
+//! old nodes.
 
 #[path = "common/lab.rs"]
 mod lab;
@@ -165,14 +168,20 @@ fn all_healthy(v: &Value, nodes: usize, members: usize) -> bool {
 }
 
 #[test]
-fn day2_status_on_one_installed_cluster() {
-    if !lab::available("day2_status_on_one_installed_cluster") {
+fn day2_on_one_installed_cluster() {
+    if !lab::available("day2_on_one_installed_cluster") {
         return;
     }
-    let lab = Lab::up("lb,3cp,3w");
+    let lab = Lab::up("lb,4cp,4w");
     let data = tempfile::tempdir().unwrap();
+    // The seed inventory: the lab's without master4 and worker4 (comments kept).
+    let full = std::fs::read_to_string(&lab.inventory).unwrap();
+    let seed = kha_tui::day2::inventory_edit::with_node_removed(&full, "master4").unwrap();
+    let seed = kha_tui::day2::inventory_edit::with_node_removed(&seed, "worker4").unwrap();
+    let seed_path = data.path().join("cluster.toml");
+    std::fs::write(&seed_path, &seed).unwrap();
     let cx = Ctx {
-        inv: lab.inventory.display().to_string(),
+        inv: seed_path.display().to_string(),
         dd: data.path().display().to_string(),
     };
     let t0 = Instant::now();
@@ -415,5 +424,278 @@ fn day2_status_on_one_installed_cluster() {
         Duration::from_secs(180),
         |ok, v| ok && all_healthy(v, 6, 3),
     );
+
+    // add-node: master4 added to the file by hand (the operator's way), worker4 by the flags.
+    // Evidence that nothing runs again on the old nodes: a marker file older than anything
+    // kha-tui writes, and containerd's start time.
+    let old = [
+        "master1", "master2", "master3", "worker1", "worker2", "worker3",
+    ];
+    // master1 makes the join secrets (/etc/kha holds them while the joins run): its /etc/kha
+    // changes by design, nothing else of it may.
+    let evidence = |n: &str| {
+        format!(
+            "systemctl show containerd -p ActiveEnterTimestamp; sudo find {} /etc/containerd /etc/apt/sources.list.d /etc/kubernetes -newer /tmp/kha-day2-marker",
+            if n == "master1" { "" } else { "/etc/kha" }
+        )
+    };
+    let mut before = Vec::new();
+    for n in old {
+        lab.ssh_ok(n, "touch /tmp/kha-day2-marker");
+        before.push(lab.ssh_ok(n, &evidence(n)));
+    }
+    let by_hand = format!(
+        "{}\n# added on day 2\n[[nodes]]\nname = \"master4\"\naddress = \"{}\"\nrole = \"control-plane\"\n",
+        std::fs::read_to_string(&seed_path).unwrap().trim_end(),
+        lab.addr("master4")
+    );
+    std::fs::write(&seed_path, by_hand).unwrap();
+    let t_add = Instant::now();
+    let out = kha(&[
+        "add-node",
+        "--config",
+        &cx.inv,
+        "--name",
+        "worker4",
+        "--address",
+        lab.addr("worker4"),
+        "--role",
+        "worker",
+        "--accept-new-host-keys",
+        "--data-dir",
+        &cx.dd,
+    ]);
+    let t = text(&out);
+    eprintln!("add-node: {:.0}s", t_add.elapsed().as_secs_f64());
+    assert!(out.status.success(), "add-node:\n{t}");
+    assert!(
+        t.contains("adding master4 (control-plane), worker4 (worker)"),
+        "{t}"
+    );
+    for n in old {
+        assert!(
+            !t.contains(&format!("[{n}] prepare")),
+            "{n} prepared again:\n{t}"
+        );
+        assert!(
+            !t.contains(&format!("[{n}] kubeadm-")),
+            "{n} joined again:\n{t}"
+        );
+    }
+    assert!(t.contains("[master4] kubeadm-join: ok"), "{t}");
+    assert!(t.contains("[worker4] kubeadm-join: ok"), "{t}");
+    let inv_now = std::fs::read_to_string(&seed_path).unwrap();
+    assert!(
+        inv_now.contains("# added on day 2"),
+        "comments kept:\n{inv_now}"
+    );
+    assert!(inv_now.contains("name = \"worker4\""), "{inv_now}");
+    for (n, b) in old.iter().zip(&before) {
+        assert_eq!(&lab.ssh_ok(n, &evidence(n)), b, "something changed on {n}");
+    }
+    let v = cx.status_until(
+        "8 nodes, 4 members, 4 backends",
+        Duration::from_secs(180),
+        |ok, v| ok && all_healthy(v, 8, 4) && backends(v, "lb").len() == 4,
+    );
+    assert_eq!(
+        v["tokens"].as_array().unwrap().len(),
+        0,
+        "the join token was taken out: {v:#}"
+    );
+    let listed = lab.ssh_ok("master1", &format!("{ETCDCTL} member list"));
+    assert_eq!(listed.lines().count(), 4, "{listed}");
+    assert!(listed.contains("master4"), "{listed}");
+    let hb = haproxy_status(&lab);
+    assert_eq!(hb.len(), 4, "{hb:?}");
+    assert!(hb.iter().all(|(_, s)| s == "UP"), "{hb:?}");
+    lab.ssh_ok("lb", "sudo haproxy -c -q -f /etc/haproxy/haproxy.cfg");
+    let ready = lab.ssh_ok("lb", "kubectl get nodes --no-headers");
+    assert_eq!(
+        ready
+            .lines()
+            .filter(|l| l.split_whitespace().nth(1) == Some("Ready"))
+            .count(),
+        8,
+        "{ready}"
+    );
+
+    // remove-node worker4, blocked by a PodDisruptionBudget (a pod of a ReplicaSet on worker4,
+    // a budget that allows no disruption): refused with the budget and the pod named, nothing
+    // removed; without the budget it goes through.
+    let pdb = r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: web-1
+  namespace: default
+  labels: {app: web}
+  ownerReferences:
+  - {apiVersion: apps/v1, kind: ReplicaSet, name: web, uid: 0b7d1f6e-0000-4000-8000-000000000001, controller: true}
+spec:
+  nodeName: worker4
+  containers:
+  - {name: web, image: registry.k8s.io/pause:3.10}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: web-pdb
+  namespace: default
+spec:
+  minAvailable: 1
+  selector:
+    matchLabels: {app: web}
+"#;
+    std::fs::write(data.path().join("pdb.yaml"), pdb).unwrap();
+    let kubectl_apply = |f: &str| {
+        let out = Command::new("ssh")
+            .args(lab.ssh_args())
+            .arg(format!("ops@{}", lab.addr("lb")))
+            .arg("kubectl apply -f -")
+            .stdin(std::fs::File::open(data.path().join(f)).unwrap())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+    };
+    kubectl_apply("pdb.yaml");
+    let remove = |args: &[&str]| {
+        let t0 = Instant::now();
+        let mut a = vec!["remove-node"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["--config", &cx.inv, "--data-dir", &cx.dd]);
+        let out = kha(&a);
+        eprintln!(
+            "remove-node {args:?}: {:.0}s\n{}",
+            t0.elapsed().as_secs_f64(),
+            text(&out)
+        );
+        out
+    };
+    let out = remove(&["worker4", "--yes", "--drain-timeout", "12"]);
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(t.contains("blocked by a PodDisruptionBudget in namespace default (web-pdb) protecting pod(s) web-1"), "{t}");
+    assert!(
+        std::fs::read_to_string(&seed_path)
+            .unwrap()
+            .contains("\"worker4\""),
+        "still in the inventory"
+    );
+    assert!(
+        lab.ssh_ok("lb", "kubectl get nodes --no-headers")
+            .contains("worker4")
+    );
+    lab.ssh_ok("lb", "kubectl delete poddisruptionbudget web-pdb");
+    let out = remove(&["worker4", "--yes", "--drain-timeout", "30"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        !lab.ssh_ok("lb", "kubectl get nodes --no-headers")
+            .contains("worker4")
+    );
+    assert!(
+        !std::fs::read_to_string(&seed_path)
+            .unwrap()
+            .contains("\"worker4\"")
+    );
+    assert!(
+        std::fs::read_to_string(&seed_path)
+            .unwrap()
+            .contains("# added on day 2"),
+        "comments kept"
+    );
+    let left = lab.ssh_ok(
+        "worker4",
+        "sudo ls -d /etc/kubernetes /var/lib/kubelet /etc/cni/net.d /etc/kha 2>/dev/null || true",
+    );
+    assert_eq!(left.trim(), "", "left on worker4: {left}");
+
+    // A control plane needs its name typed again.
+    let out = remove(&["master4", "--yes"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("--confirm master4"), "{}", text(&out));
+    // remove-node master4 (live): 3 members, 3 backends, nothing of it left.
+    let out = remove(&["master4", "--confirm", "master4"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let listed = lab.ssh_ok("master1", &format!("{ETCDCTL} member list"));
+    assert_eq!(listed.lines().count(), 3, "{listed}");
+    assert!(!listed.contains("master4"), "{listed}");
+    let hb = haproxy_status(&lab);
+    assert_eq!(
+        hb.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["master1", "master2", "master3"],
+        "{hb:?}"
+    );
+    let left = lab.ssh_ok(
+        "master4",
+        "sudo ls -A /var/lib/etcd /etc/kubernetes 2>/dev/null || true",
+    );
+    assert_eq!(left.trim(), "", "left on master4: {left}");
+
+    // master3 powered off: refused without --unreachable; with it, its member is removed from
+    // a healthy control plane — no ghost — and the node object is gone.
+    lab.fault_ok(&["poweroff", "master3"]);
+    let out = remove(&["master3", "--confirm", "master3"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("pass --unreachable"), "{}", text(&out));
+    let out = remove(&["master3", "--unreachable", "--confirm", "master3"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let listed = lab.ssh_ok("master1", &format!("{ETCDCTL} member list"));
+    assert_eq!(listed.lines().count(), 2, "no ghost: {listed}");
+    assert!(!listed.contains("master3"), "{listed}");
+    assert!(
+        !lab.ssh_ok("lb", "kubectl get nodes --no-headers")
+            .contains("master3")
+    );
+    let health = lab.ssh_ok("master1", &format!("{ETCDCTL} endpoint health --cluster"));
+    assert_eq!(
+        health.lines().filter(|l| l.contains("is healthy")).count(),
+        2,
+        "{health}"
+    );
+
+    // The first control plane (the one that ran kubeadm init): master2 takes over.
+    let out = remove(&["master1", "--confirm", "master1"]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.contains("master2 is the first control plane from now on"),
+        "{t}"
+    );
+    let listed = lab.ssh_ok("master2", &format!("{ETCDCTL} member list"));
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    assert_eq!(haproxy_status(&lab).len(), 1);
+    // ...and a later add-node still works: master4 (reset by its removal) joins again, through
+    // master2's join secrets.
+    let out = kha(&[
+        "add-node",
+        "--config",
+        &cx.inv,
+        "--name",
+        "master4",
+        "--address",
+        lab.addr("master4"),
+        "--role",
+        "control-plane",
+        "--data-dir",
+        &cx.dd,
+    ]);
+    let t = text(&out);
+    assert!(
+        out.status.success(),
+        "add-node after the first control plane left:\n{t}"
+    );
+    assert!(t.contains("join secrets from master2"), "{t}");
+    let v = cx.status_until(
+        "master2 and master4, three workers",
+        Duration::from_secs(180),
+        |ok, v| ok && all_healthy(v, 5, 2) && backends(v, "lb").len() == 2,
+    );
+    assert_eq!(v["tokens"].as_array().unwrap().len(), 0, "{v:#}");
+    let listed = lab.ssh_ok("master2", &format!("{ETCDCTL} member list"));
+    assert!(
+        listed.contains("master4") && listed.lines().count() == 2,
+        "{listed}"
+    );
+
     eprintln!("day 2 scenarios: {:.0}s", t_day2.elapsed().as_secs_f64());
 }

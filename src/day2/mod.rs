@@ -4,7 +4,14 @@
 //! action that fixes it (`status_checks`), the report as text (`status_text`), and the run that
 //! gathers it (`gather`).
 
+pub mod add_plan;
+pub mod add_run;
 pub mod gather;
+pub mod inventory_edit;
+pub mod remove_plan;
+pub mod remove_run;
+#[cfg(test)]
+mod remove_tests;
 pub mod status;
 pub mod status_checks;
 pub mod status_fixture;
