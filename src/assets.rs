@@ -25,6 +25,7 @@ pub mod scripts {
     pub const NODE_RESET: &str = include_str!("../assets/scripts/node-reset.sh");
     pub const ETCD_MEMBER_REMOVE: &str = include_str!("../assets/scripts/etcd-member-remove.sh");
     pub const DELETE_NODE_OBJECT: &str = include_str!("../assets/scripts/delete-node-object.sh");
+    pub const LB_RESET: &str = include_str!("../assets/scripts/lb-reset.sh");
 
     /// Every script file by name, for tests (shellcheck) and `kha-tui plan` readers.
     pub const ALL: &[(&str, &str)] = &[
@@ -49,6 +50,7 @@ pub mod scripts {
         ("node-reset.sh", NODE_RESET),
         ("etcd-member-remove.sh", ETCD_MEMBER_REMOVE),
         ("delete-node-object.sh", DELETE_NODE_OBJECT),
+        ("lb-reset.sh", LB_RESET),
     ];
 }
 

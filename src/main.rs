@@ -162,6 +162,22 @@ enum Command {
         #[command(flatten)]
         run: RunArgs,
     },
+    /// Take the whole cluster down: on every node kubeadm reset -f and what kubeadm leaves
+    /// (CNI files and links, kube-proxy/Calico rules, etcd and kubelet data, /etc/kubernetes);
+    /// the LB's kubeconfig removed, HAProxy (and keepalived) back to the distro default;
+    /// kha-tui's state for the cluster archived. An interrupted reset re-runs to completion.
+    Reset {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Confirm without a terminal: the cluster's name, typed again.
+        #[arg(long, value_name = "CLUSTER")]
+        confirm: Option<String>,
+        /// Also remove kubelet, kubeadm, kubectl, cri-tools (and HAProxy on the LBs).
+        #[arg(long)]
+        purge: bool,
+        #[command(flatten)]
+        run: RunArgs,
+    },
 }
 
 #[derive(clap::Args)]
@@ -589,6 +605,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             remove_node(c, &config, opts, &name, &o, yes, confirm.as_deref()).await
         }
+        Command::Reset {
+            config,
+            confirm,
+            purge,
+            run,
+        } => {
+            anyhow::ensure!(
+                !run.simulate,
+                "reset --simulate: not available; `kha-tui demo` shows the wizard"
+            );
+            let Some(c) = load(&config)? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            let opts = run.options(None)?;
+            reset(c, opts, confirm.as_deref(), purge).await
+        }
     }
 }
 
@@ -774,4 +806,75 @@ async fn remove_node(
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// `kha-tui reset`: the cluster's name typed again, then the reset plan and a per-host report.
+async fn reset(
+    c: inventory::Cluster,
+    opts: Options,
+    confirm: Option<&str>,
+    purge: bool,
+) -> anyhow::Result<ExitCode> {
+    let hosts: Vec<String> = c.all_hosts().map(|n| n.name.clone()).collect();
+    eprintln!(
+        "kha-tui: reset of cluster {} takes Kubernetes off {}{}",
+        c.name,
+        hosts.join(", "),
+        if purge {
+            " and purges its packages"
+        } else {
+            " (packages stay)"
+        }
+    );
+    let ok = match confirm {
+        Some(n) => n == c.name,
+        None if headless::stdin_is_terminal() => {
+            ask_line(&format!(
+                "type the cluster's name ({}) to reset it: ",
+                c.name
+            )) == c.name
+        }
+        None => false,
+    };
+    if !ok {
+        eprintln!(
+            "kha-tui: not confirmed, nothing was changed (type the cluster's name, or pass --confirm {})",
+            c.name
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    let t = ssh_transport(&c, &opts);
+    let stop = CancellationToken::new();
+    let ctrl_c = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("kha-tui: stopping; run reset again to finish it");
+                stop.cancel();
+            }
+        })
+    };
+    let (tx, rx) = mpsc::channel(1024);
+    let printer = tokio::spawn(headless::print_events(rx, false, stop.clone()));
+    let out = kha_tui::day2::reset_run::run_reset(t, &c, purge, &opts, tx, stop).await?;
+    let _ = printer.await;
+    ctrl_c.abort();
+    println!("reset report:");
+    for h in &hosts {
+        let lines = out.report.get(h).cloned().unwrap_or_default();
+        if lines.is_empty() {
+            println!("  {h}: (nothing reported in this run)");
+        }
+        for l in lines {
+            println!("  {h}: {l}");
+        }
+    }
+    if let Some(a) = &out.archived {
+        println!("kha-tui's state for {} archived to {}", c.name, a.display());
+    }
+    Ok(if out.summary.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

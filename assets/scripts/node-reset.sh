@@ -22,6 +22,7 @@ for d in /etc/cni/net.d /var/lib/cni /var/lib/calico /var/lib/etcd /var/lib/kube
 done
 # Links Calico makes: cali* (one per pod), tunl0 (IP-in-IP), vxlan.calico.
 for l in $(ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | grep -E '^(cali|tunl0$|vxlan\.calico$)' || true); do
+  ip link show "$l" >/dev/null 2>&1 || continue # gone with its veth peer
   if ip link delete "$l" 2>/dev/null; then
     gone "link $l"
   else

@@ -12,6 +12,8 @@ pub mod remove_plan;
 pub mod remove_run;
 #[cfg(test)]
 mod remove_tests;
+pub mod reset_plan;
+pub mod reset_run;
 pub mod status;
 pub mod status_checks;
 pub mod status_fixture;

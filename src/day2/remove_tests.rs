@@ -194,3 +194,49 @@ fn first_control_plane_records_move() {
         "its own steps are its own"
     );
 }
+
+#[test]
+fn reset_plan_workers_then_control_planes_one_by_one_then_lbs() {
+    let c = cluster();
+    let p = super::reset_plan::reset_plan(&c, false);
+    let phases: Vec<(&str, Vec<String>)> = p
+        .phases
+        .iter()
+        .map(|ph| {
+            (
+                ph.name.as_str(),
+                ph.steps
+                    .iter()
+                    .map(|s| format!("{}:{}", s.node, s.id))
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(phases[0].0, "reset-workers");
+    assert_eq!(phases[0].1.len(), 3);
+    assert_eq!(
+        phases[1].1,
+        [
+            "master1:reset-node",
+            "master2:reset-node",
+            "master3:reset-node"
+        ]
+    );
+    let m2 = p.find("master2", "reset-node").unwrap();
+    assert_eq!(m2.after, ["master1:reset-node"]);
+    assert_eq!(
+        p.find("master1", "reset-node").unwrap().after.len(),
+        3,
+        "after every worker"
+    );
+    assert_eq!(phases[2].1, ["lb:reset-lb"]);
+    assert!(m2.env.contains(&("KHA_PURGE".into(), "0".into())));
+    let purge = super::reset_plan::reset_plan(&c, true);
+    assert!(
+        purge
+            .find("lb", "reset-lb")
+            .unwrap()
+            .env
+            .contains(&("KHA_PURGE".into(), "1".into()))
+    );
+}
