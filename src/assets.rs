@@ -22,6 +22,14 @@ pub mod scripts {
     pub const CLEANUP_SECRETS: &str = include_str!("../assets/scripts/cleanup-secrets.sh");
     pub const PREFLIGHT: &str = include_str!("../assets/scripts/preflight.sh");
     pub const PREFLIGHT_PAIR: &str = include_str!("../assets/scripts/preflight-pair.sh");
+    pub const STATUS_LB: &str = include_str!("../assets/scripts/status-lb.sh");
+    pub const STATUS_CONTROL_PLANE: &str =
+        include_str!("../assets/scripts/status-control-plane.sh");
+    pub const DRAIN_NODE: &str = include_str!("../assets/scripts/drain-node.sh");
+    pub const NODE_RESET: &str = include_str!("../assets/scripts/node-reset.sh");
+    pub const ETCD_MEMBER_REMOVE: &str = include_str!("../assets/scripts/etcd-member-remove.sh");
+    pub const DELETE_NODE_OBJECT: &str = include_str!("../assets/scripts/delete-node-object.sh");
+    pub const LB_RESET: &str = include_str!("../assets/scripts/lb-reset.sh");
 
     /// Every script file by name, for tests (shellcheck) and `kha-tui plan` readers.
     pub const ALL: &[(&str, &str)] = &[
@@ -44,6 +52,13 @@ pub mod scripts {
         ("cleanup-secrets.sh", CLEANUP_SECRETS),
         ("preflight.sh", PREFLIGHT),
         ("preflight-pair.sh", PREFLIGHT_PAIR),
+        ("status-lb.sh", STATUS_LB),
+        ("status-control-plane.sh", STATUS_CONTROL_PLANE),
+        ("drain-node.sh", DRAIN_NODE),
+        ("node-reset.sh", NODE_RESET),
+        ("etcd-member-remove.sh", ETCD_MEMBER_REMOVE),
+        ("delete-node-object.sh", DELETE_NODE_OBJECT),
+        ("lb-reset.sh", LB_RESET),
     ];
 }
 

@@ -8,6 +8,8 @@ mod print;
 
 use serde::Serialize;
 
+/// Held by every etcd membership change (control-plane joins, member removals).
+pub use build::ETCD_MEMBERSHIP as ETCD_MEMBERSHIP_HOLD;
 pub use build::{
     RENEWED_BY_REFRESH, build, calico_installation_yaml, cert_sans, haproxy_cfg, host_in_url,
     kubeadm_init_yaml, kubeadm_join_yaml, refresh_join_secrets,

@@ -3564,6 +3564,119 @@ class Kubectl:
         self.call(self.api().patch, path, {"metadata": {"labels": patch}})
         out("%s/%s %s" % (kind.lower(), name, "labeled" if any(v is not None for v in patch.values()) else "unlabeled"))
 
+    # ---- node maintenance: cordon, uncordon, drain (kubectl's words; staging/src/k8s.io/kubectl/pkg/drain)
+    def set_unschedulable(self, node, on):
+        path = "/api/v1/nodes/" + node
+        cur = self.call(self.api().get, path)
+        if bool((cur.get("spec") or {}).get("unschedulable")) == on:
+            out("node/%s already %s" % (node, "cordoned" if on else "uncordoned"))
+            return
+        self.call(self.api().patch, path, {"spec": {"unschedulable": True if on else None}})
+        out("node/%s %s" % (node, "cordoned" if on else "uncordoned"))
+
+    def cmd_cordon(self, pos):
+        if not pos:
+            raise KubectlError("error: USAGE: cordon NODE [flags]")
+        self.set_unschedulable(pos[0], True)
+
+    def cmd_uncordon(self, pos):
+        if not pos:
+            raise KubectlError("error: USAGE: uncordon NODE [flags]")
+        self.set_unschedulable(pos[0], False)
+
+    def pdb_blocks(self, pod):
+        """The eviction API's check: a PodDisruptionBudget of the pod's namespace selecting it
+        that allows no disruption now (healthy selected pods minus minAvailable, or
+        maxUnavailable minus the selected pods that are not healthy)."""
+        ns = pod["metadata"].get("namespace", "default")
+        labels = pod["metadata"].get("labels") or {}
+        try:
+            pdbs = self.api().get("/apis/policy/v1/namespaces/%s/poddisruptionbudgets" % ns).get("items", [])
+            pods = self.api().get("/api/v1/namespaces/%s/pods" % ns).get("items", [])
+        except (ApiError, Unreachable):
+            return None
+        for b in pdbs:
+            sel = ((b.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+            if not sel or any(labels.get(k) != v for k, v in sel.items()):
+                continue
+            chosen = [p for p in pods if all((p["metadata"].get("labels") or {}).get(k) == v for k, v in sel.items())
+                      and not p["metadata"].get("deletionTimestamp")]
+            healthy = len(chosen)
+            spec = b.get("spec") or {}
+            if "minAvailable" in spec:
+                allowed = healthy - int(spec["minAvailable"])
+            else:
+                allowed = int(spec.get("maxUnavailable", 0)) - (len(chosen) - healthy)
+            if allowed <= 0:
+                return b["metadata"]["name"]
+        return None
+
+    def cmd_drain(self, pos):
+        if not pos:
+            raise KubectlError("error: USAGE: drain NODE [flags]")
+        node = pos[0]
+        self.set_unschedulable(node, True)
+        timeout = dur(flag(self.argv, "timeout"), 0) or 10 ** 9
+        deadline = time.time() + timeout
+        try:
+            items = self.call(self.api().get, "/api/v1/pods").get("items", [])
+        except KubectlError:
+            items = []
+        pods = [p for p in items if (p.get("spec") or {}).get("nodeName") == node
+                and "kubernetes.io/config.mirror" not in (p["metadata"].get("annotations") or {})]
+        ds, unmanaged, evict = [], [], []
+        for p in pods:
+            owners = p["metadata"].get("ownerReferences") or []
+            ctrl = next((o for o in owners if o.get("controller")), None)
+            ref = "%s/%s" % (p["metadata"].get("namespace", "default"), p["metadata"]["name"])
+            if ctrl and ctrl.get("kind") == "DaemonSet":
+                ds.append(ref)
+            elif not ctrl:
+                unmanaged.append(ref)
+                evict.append(p)
+            else:
+                evict.append(p)
+        errs = []
+        if ds and flag(self.argv, "ignore-daemonsets") != "true":
+            errs.append("cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): " + ", ".join(ds))
+        if unmanaged and flag(self.argv, "force") != "true":
+            errs.append("cannot delete Pods that declare no controller (use --force to override): " + ", ".join(unmanaged))
+        if errs:
+            sys.stderr.write("error: unable to drain node \"%s\" due to error: %s, continuing command...\n"
+                             % (node, ", ".join(errs)))
+            sys.stderr.write("There are pending nodes to be drained:\n %s\n" % node)
+            for e in errs:
+                sys.stderr.write(e + "\n")
+            return 1
+        if ds:
+            sys.stderr.write("Warning: ignoring DaemonSet-managed Pods: %s\n" % ", ".join(ds))
+        if unmanaged:
+            sys.stderr.write("Warning: deleting Pods that declare no controller: %s\n" % ", ".join(unmanaged))
+        pending = []
+        for p in evict:
+            ns, name = p["metadata"].get("namespace", "default"), p["metadata"]["name"]
+            out("evicting pod %s/%s" % (ns, name))
+            while True:
+                if self.pdb_blocks(p) is None:
+                    self.call(self.api().delete, "/api/v1/namespaces/%s/pods/%s" % (ns, name))
+                    out("pod/%s evicted" % name)
+                    break
+                if time.time() + 5 > deadline:
+                    pending.append('error when evicting pods/"%s" -n "%s": global timeout reached: %s'
+                                   % (name, ns, fmt_dur(timeout)))
+                    break
+                sys.stderr.write('error when evicting pods/"%s" -n "%s" (will retry after 5s): Cannot evict pod as it '
+                                 "would violate the pod's disruption budget.\n" % (name, ns))
+                sys.stderr.flush()
+                time.sleep(5)
+        if pending:
+            sys.stderr.write("There are pending pods in node \"%s\" when an error occurred: [%s]\n" % (node, ", ".join(pending)))
+            sys.stderr.write("error: unable to drain node \"%s\" due to error: [%s], continuing command...\n"
+                             % (node, ", ".join(pending)))
+            sys.stderr.write("There are pending nodes to be drained:\n %s\n%s\n" % (node, "\n".join(pending)))
+            return 1
+        out("node/%s drained" % node)
+
     def cmd_exec(self, pos):
         if "--" not in self.argv:
             raise KubectlError("error: you must specify at least one command for the container")
@@ -3709,6 +3822,10 @@ def main_crictl(argv):
     pos = positional(argv, takes_value=("runtime-endpoint", "r", "o", "output"))
     state = json.loads(read("/var/lib/kubelet/standin-pods.json", "{}") or "{}")
     cmd = pos[0] if pos else ""
+    if cmd == "exec":
+        return crictl_exec(argv, state)
+    if cmd == "ps" and ("-q" in argv or "--quiet" in argv or flag(argv, "name")):
+        return crictl_ps_filtered(argv, state)
     if cmd == "version":
         ver = "unknown"
         try:
@@ -3744,6 +3861,67 @@ def main_crictl(argv):
     else:
         out("crictl (stand-in): version, ps [-a], pods, info, images")
     return 0
+
+
+def crictl_container_id(name):
+    """The stand-in's container id of a static pod's (only) container, as `crictl ps` shows it."""
+    return hashlib.sha256(name.encode()).hexdigest()[:13]
+
+
+def crictl_ps_filtered(argv, state):
+    """`crictl ps [-a] [-q|--quiet] [--name REGEX] [--state STATE]`: crictl filters on the
+    container name by regular expression; without -a only running containers are listed."""
+    name_re = flag(argv, "name")
+    want = (flag(argv, "state") or ("" if "-a" in argv or "--all" in argv else "running")).lower()
+    quiet = "-q" in argv or "--quiet" in argv
+    rows = []
+    for name, s in sorted(state.items()):
+        st = "running" if s.get("pid") else "exited"
+        if want and st != want:
+            continue
+        if name_re and not re.search(name_re, name):
+            continue
+        rows.append((crictl_container_id(name), name, s, st))
+    if quiet:
+        for cid, _, _, _ in rows:
+            out(cid)
+        return 0
+    out("CONTAINER           IMAGE               CREATED             STATE               NAME                "
+        "ATTEMPT             POD ID              POD")
+    for cid, name, s, st in rows:
+        out("%-19s %-19s %-19s %-19s %-19s %-19s %-19s %s" % (cid, s["image"].rsplit("/", 1)[-1][:19], "-",
+            st.capitalize(), name, s.get("restarts", 0), cid[::-1], name))
+    return 0
+
+
+def crictl_exec(argv, state):
+    """`crictl exec [-i] [-t] [-s] CONTAINER COMMAND [ARG...]`: runs COMMAND from the container's
+    image (the stand-in's images are directories of binaries), as crictl execs into a container;
+    refused as containerd refuses when the container is unknown or not running."""
+    rest = argv[argv.index("exec") + 1:]
+    while rest and rest[0].startswith("-"):
+        rest = rest[1:]
+    if len(rest) < 2:
+        sys.stderr.write('FATA[0000] execing command in container: container ID and command cannot be empty\n')
+        return 1
+    cid, cmd = rest[0], rest[1:]
+    found = [(n, s) for n, s in state.items() if crictl_container_id(n).startswith(cid)]
+    if not found:
+        sys.stderr.write('FATA[0000] execing command in container: rpc error: code = NotFound desc = an error '
+                         'occurred when try to find container "%s": not found\n' % cid)
+        return 1
+    name, s = found[0]
+    if not s.get("pid"):
+        sys.stderr.write('FATA[0000] execing command in container: rpc error: code = FailedPrecondition desc = '
+                         'container %s is in CONTAINER_EXITED state\n' % cid)
+        return 1
+    image = s["image"].rsplit("/", 1)[-1].split(":")[0]
+    exe = os.path.join(IMAGES, image, os.path.basename(cmd[0]))
+    if not os.path.exists(exe):
+        sys.stderr.write('FATA[0000] execing command in container: rpc error: code = Unknown desc = failed to exec '
+                         'in container: exec: "%s": executable file not found in $PATH\n' % cmd[0])
+        return 126
+    return subprocess.call([exe] + cmd[1:])
 
 
 # ---------------------------------------------------------------- dispatch

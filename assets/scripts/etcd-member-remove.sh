@@ -1,0 +1,23 @@
+# shellcheck shell=bash
+# Step (on a control plane that stays): remove the etcd member of the node being removed, if it
+# is still listed (its node is dead, or its own reset could not reach etcd). Without this it
+# stays a ghost that counts against quorum.
+need KHA_TARGET KHA_TARGET_PEER
+cid=$(crictl ps -q --name '^etcd$' 2>/dev/null | head -n 1 || true)
+[ -n "$cid" ] || die "no running etcd container on this node (crictl ps --name etcd lists none)"
+etcdctl() {
+  crictl exec "$cid" etcdctl --endpoints=https://127.0.0.1:2379 --command-timeout=10s \
+    --cacert=/etc/kubernetes/pki/etcd/ca.crt \
+    --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt \
+    --key=/etc/kubernetes/pki/etcd/healthcheck-client.key "$@"
+}
+list=$(etcdctl member list) || die "etcdctl member list failed"
+# ID, STATUS, NAME, PEER ADDRS, CLIENT ADDRS, IS LEARNER — by name, or by peer URL for a member
+# that never started (it has no name yet).
+id=$(printf '%s\n' "$list" | awk -F', ' -v n="$KHA_TARGET" -v p="$KHA_TARGET_PEER" '$3 == n || $4 == p { print $1; exit }')
+if [ -z "$id" ]; then
+  log "etcd has no member for $KHA_TARGET ($KHA_TARGET_PEER): nothing to remove"
+  exit 0
+fi
+etcdctl member remove "$id"
+log "etcd member $id ($KHA_TARGET) removed"

@@ -1,0 +1,107 @@
+//! Runs the status plan on the engine and turns what its steps printed into a report.
+//!
+//! The run keeps no state and no logs of its own (a throw-away directory; the status is read
+//! again each time, and a refresh every few seconds must not fill the logs or mark steps
+//! "done"); host keys are the operator's known_hosts as for every run.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::status::{self, ClusterStatus, HostError, Reported};
+use super::status_checks;
+use super::status_plan::{LINE_PREFIX, status_plan};
+use crate::engine::{self, Dirs, Event, Options, StepOutcome};
+use crate::inventory::Cluster;
+use crate::transport::Transport;
+
+/// A private directory removed when dropped.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn create() -> anyhow::Result<Scratch> {
+        use std::os::unix::fs::DirBuilderExt as _;
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "kha-tui-status-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Gathers the cluster's status. `opts` gives the known_hosts, passwords and timeouts; its
+/// state and log directories are not used. `config`: the inventory's path, for the fixes offered.
+pub async fn gather_status<T: Transport>(
+    transport: Arc<T>,
+    cluster: &Cluster,
+    opts: &Options,
+    config: &str,
+    stop: CancellationToken,
+) -> anyhow::Result<ClusterStatus> {
+    let scratch = Scratch::create()?;
+    let mut o = opts.clone();
+    o.dirs = Dirs {
+        known_hosts: opts.dirs.known_hosts.clone(),
+        ..Dirs::under(&scratch.0)
+    };
+    o.skip_preflight = true;
+    o.only_node = None;
+    o.from_step = None;
+    o.interactive = false;
+    let plan = status_plan(cluster);
+    let (tx, mut rx) = mpsc::channel(1024);
+    let collect = tokio::spawn(async move {
+        let mut reported = Vec::new();
+        let mut unreachable = Vec::new();
+        let mut failed = Vec::new();
+        while let Some(ev) = rx.recv().await {
+            match ev {
+                Event::Log {
+                    node,
+                    step,
+                    stream: engine::events::Stream::Stdout,
+                    line,
+                } => {
+                    if let Some(rest) = line.strip_prefix(LINE_PREFIX) {
+                        reported.push(Reported {
+                            node,
+                            step,
+                            line: rest.to_string(),
+                        });
+                    }
+                }
+                Event::NodeUnreachable { node, error, .. } => {
+                    unreachable.push(HostError { node, error })
+                }
+                Event::StepFinished {
+                    node,
+                    step,
+                    outcome: o @ StepOutcome::Failed { .. },
+                    ..
+                } => failed.push(HostError {
+                    node,
+                    error: format!("{step} {o}"),
+                }),
+                _ => {}
+            }
+        }
+        (reported, unreachable, failed)
+    });
+    let _summary = engine::apply_plan(transport, cluster.clone(), plan, o, tx, stop).await;
+    let (reported, unreachable, failed) = collect.await?;
+    let mut s = status::build(cluster, &reported, &unreachable, &failed);
+    status_checks::check(cluster, &mut s, config);
+    Ok(s)
+}
