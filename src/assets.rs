@@ -18,6 +18,17 @@ pub mod scripts {
     pub const WAIT_READY: &str = include_str!("../assets/scripts/wait-ready.sh");
     pub const CLEANUP_SECRETS: &str = include_str!("../assets/scripts/cleanup-secrets.sh");
     pub const PREFLIGHT: &str = include_str!("../assets/scripts/preflight.sh");
+    // The failover drill's steps (src/drill): not part of the install plan.
+    pub const DRILL_HAPROXY_WATCH: &str = include_str!("../assets/scripts/drill-haproxy-watch.sh");
+    pub const DRILL_APISERVER_STOP: &str = include_str!("../assets/scripts/drill-apiserver-stop.sh");
+    pub const DRILL_APISERVER_RESTORE: &str =
+        include_str!("../assets/scripts/drill-apiserver-restore.sh");
+    pub const DRILL_KUBECTL_LOOP: &str = include_str!("../assets/scripts/drill-kubectl-loop.sh");
+    pub const DRILL_LB_STATE: &str = include_str!("../assets/scripts/drill-lb-state.sh");
+    pub const DRILL_VIP_WATCH: &str = include_str!("../assets/scripts/drill-vip-watch.sh");
+    pub const DRILL_HAPROXY_SERVICE: &str =
+        include_str!("../assets/scripts/drill-haproxy-service.sh");
+    pub const DRILL_CA: &str = include_str!("../assets/scripts/drill-ca.sh");
 
     /// Every script file by name, for tests (shellcheck) and `kha-tui plan` readers.
     pub const ALL: &[(&str, &str)] = &[
@@ -36,6 +47,14 @@ pub mod scripts {
         ("wait-ready.sh", WAIT_READY),
         ("cleanup-secrets.sh", CLEANUP_SECRETS),
         ("preflight.sh", PREFLIGHT),
+        ("drill-haproxy-watch.sh", DRILL_HAPROXY_WATCH),
+        ("drill-apiserver-stop.sh", DRILL_APISERVER_STOP),
+        ("drill-apiserver-restore.sh", DRILL_APISERVER_RESTORE),
+        ("drill-kubectl-loop.sh", DRILL_KUBECTL_LOOP),
+        ("drill-lb-state.sh", DRILL_LB_STATE),
+        ("drill-vip-watch.sh", DRILL_VIP_WATCH),
+        ("drill-haproxy-service.sh", DRILL_HAPROXY_SERVICE),
+        ("drill-ca.sh", DRILL_CA),
     ];
 }
 

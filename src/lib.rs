@@ -1,6 +1,7 @@
 //! kha-tui: inventory → plan → engine → transport; the TUI is a view on engine events.
 pub mod assets;
 pub mod cli;
+pub mod drill;
 pub mod engine;
 pub mod inventory;
 pub mod plan;
