@@ -20,7 +20,8 @@ pub mod scripts {
     pub const PREFLIGHT: &str = include_str!("../assets/scripts/preflight.sh");
     // The failover drill's steps (src/drill): not part of the install plan.
     pub const DRILL_HAPROXY_WATCH: &str = include_str!("../assets/scripts/drill-haproxy-watch.sh");
-    pub const DRILL_APISERVER_STOP: &str = include_str!("../assets/scripts/drill-apiserver-stop.sh");
+    pub const DRILL_APISERVER_STOP: &str =
+        include_str!("../assets/scripts/drill-apiserver-stop.sh");
     pub const DRILL_APISERVER_RESTORE: &str =
         include_str!("../assets/scripts/drill-apiserver-restore.sh");
     pub const DRILL_KUBECTL_LOOP: &str = include_str!("../assets/scripts/drill-kubectl-loop.sh");

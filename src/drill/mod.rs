@@ -49,10 +49,13 @@ pub enum DrillEvent {
     /// The requests that ended in one second.
     Second(Second),
     /// A scenario step, e.g. "+3012 ms  HAProxy on lb shows master3 DOWN".
-    Step { scenario: String, text: String },
+    Step {
+        scenario: String,
+        text: String,
+    },
     /// A scenario's table.
-    ScenarioDone(ScenarioResult),
-    Finished(Report),
+    ScenarioDone(Box<ScenarioResult>),
+    Finished(Box<Report>),
 }
 
 /// Found out before anything is stopped: who is who, and what the operator is asked about.
@@ -120,9 +123,13 @@ pub async fn prepare<T: Transport>(
         .ok_or_else(|| anyhow::anyhow!("the inventory has no control plane"))?
         .clone();
     let mut redactor = Redactor::default();
-    for p in [&opts.sudo_password, &opts.ssh_password, &opts.key_passphrase]
-        .into_iter()
-        .flatten()
+    for p in [
+        &opts.sudo_password,
+        &opts.ssh_password,
+        &opts.key_passphrase,
+    ]
+    .into_iter()
+    .flatten()
     {
         redactor.add(p, "password");
     }
@@ -188,7 +195,9 @@ pub async fn prepare<T: Transport>(
     use base64::Engine as _;
     d.ca_pem = base64::engine::general_purpose::STANDARD
         .decode(b64.trim())
-        .map_err(|e| anyhow::anyhow!("the CA in the kubeconfig on {} is not base64: {e}", lb.name))?;
+        .map_err(|e| {
+            anyhow::anyhow!("the CA in the kubeconfig on {} is not base64: {e}", lb.name)
+        })?;
     readyz::client_config(&d.ca_pem)?;
     let mut what = vec![format!(
         "scenario A: stop kube-apiserver on {} ({}) by moving {} to {} for about {} s, then put it back and wait until HAProxy shows it UP",
@@ -318,8 +327,13 @@ impl<T: Transport> Drill<T> {
         let tasks = if keep { &self.keep } else { &self.work };
         match tasks.get(&step.node) {
             Some(h) => {
-                h.run_extra_step(step, RunValues::default(), self.redactor.clone(), "drill".into())
-                    .await
+                h.run_extra_step(
+                    step,
+                    RunValues::default(),
+                    self.redactor.clone(),
+                    "drill".into(),
+                )
+                .await
             }
             None => StepDone::not_run(format!("{} is not part of the drill", step.node)),
         }
@@ -402,7 +416,9 @@ impl<T: Transport> Drill<T> {
 
     /// The LB whose HAProxy serves the endpoint now.
     fn serving_lb(&self) -> Node {
-        self.holder.clone().unwrap_or_else(|| self.cluster.lb.clone())
+        self.holder
+            .clone()
+            .unwrap_or_else(|| self.cluster.lb.clone())
     }
 
     async fn scenario_apiserver(&self) -> ScenarioResult {
@@ -427,26 +443,44 @@ impl<T: Transport> Drill<T> {
         .await;
         let stopped = self.work_step(steps::apiserver_stop(&cp)).await;
         if succeeded(&stopped) {
-            self.say(&mut r, format!("kube-apiserver on {} stopped (port 6443 closed)", cp.name))
-                .await;
+            self.say(
+                &mut r,
+                format!("kube-apiserver on {} stopped (port 6443 closed)", cp.name),
+            )
+            .await;
             let down = self
-                .work_step(steps::haproxy_watch(&lb, &cp.name, "DOWN", Duration::from_secs(60)))
+                .work_step(steps::haproxy_watch(
+                    &lb,
+                    &cp.name,
+                    "DOWN",
+                    Duration::from_secs(60),
+                ))
                 .await;
             if succeeded(&down) {
                 r.backend_down_after_ms = Some(self.now_ms() - r.stopped_ms);
                 self.say(
                     &mut r,
-                    format!("HAProxy on {} shows {} DOWN (stats socket)", lb.name, cp.name),
+                    format!(
+                        "HAProxy on {} shows {} DOWN (stats socket)",
+                        lb.name, cp.name
+                    ),
                 )
                 .await;
                 self.hold(HOLD).await;
             } else {
-                r.problems
-                    .push(format!("HAProxy on {} never showed {} DOWN: {}", lb.name, cp.name, why(&down)));
+                r.problems.push(format!(
+                    "HAProxy on {} never showed {} DOWN: {}",
+                    lb.name,
+                    cp.name,
+                    why(&down)
+                ));
             }
         } else {
-            r.problems
-                .push(format!("stopping kube-apiserver on {} failed: {}", cp.name, why(&stopped)));
+            r.problems.push(format!(
+                "stopping kube-apiserver on {} failed: {}",
+                cp.name,
+                why(&stopped)
+            ));
         }
         if self.stop.is_cancelled() {
             r.problems.push("stopped by the operator".into());
@@ -456,18 +490,33 @@ impl<T: Transport> Drill<T> {
         r.restored_ms = self.now_ms();
         let back = self.keep_step(steps::apiserver_restore(&cp)).await;
         if succeeded(&back) {
-            self.say(&mut r, format!("kube-apiserver on {} listens again", cp.name))
-                .await;
+            self.say(
+                &mut r,
+                format!("kube-apiserver on {} listens again", cp.name),
+            )
+            .await;
             let up = self
-                .keep_step(steps::haproxy_watch(&lb, &cp.name, "UP", Duration::from_secs(120)))
+                .keep_step(steps::haproxy_watch(
+                    &lb,
+                    &cp.name,
+                    "UP",
+                    Duration::from_secs(120),
+                ))
                 .await;
             if succeeded(&up) {
                 r.backend_up_after_ms = Some(self.now_ms() - r.restored_ms);
-                self.say(&mut r, format!("HAProxy on {} shows {} UP", lb.name, cp.name))
-                    .await;
+                self.say(
+                    &mut r,
+                    format!("HAProxy on {} shows {} UP", lb.name, cp.name),
+                )
+                .await;
             } else {
-                r.problems
-                    .push(format!("HAProxy on {} never showed {} UP again: {}", lb.name, cp.name, why(&up)));
+                r.problems.push(format!(
+                    "HAProxy on {} never showed {} UP again: {}",
+                    lb.name,
+                    cp.name,
+                    why(&up)
+                ));
             }
         } else {
             r.problems.push(format!(
@@ -512,10 +561,14 @@ impl<T: Transport> Drill<T> {
             ..Default::default()
         };
         r.stopped_ms = self.now_ms();
-        self.say(&mut r, format!("stopping HAProxy on {}", holder.name)).await;
-        let stopped = self.work_step(steps::haproxy_service(&holder, "stop")).await;
+        self.say(&mut r, format!("stopping HAProxy on {}", holder.name))
+            .await;
+        let stopped = self
+            .work_step(steps::haproxy_service(&holder, "stop"))
+            .await;
         if succeeded(&stopped) {
-            self.say(&mut r, format!("HAProxy on {} stopped", holder.name)).await;
+            self.say(&mut r, format!("HAProxy on {} stopped", holder.name))
+                .await;
             let moved = self
                 .work_step(steps::vip_watch(&other, &vip, Duration::from_secs(30)))
                 .await;
@@ -523,8 +576,14 @@ impl<T: Transport> Drill<T> {
                 let after = self.now_ms() - r.stopped_ms;
                 r.vip_moved_after_ms = Some(after);
                 r.vip_to = Some(other.name.clone());
-                self.say(&mut r, format!("{vip} is on {} (ip addr), {after} ms after the stop", other.name))
-                    .await;
+                self.say(
+                    &mut r,
+                    format!(
+                        "{vip} is on {} (ip addr), {after} ms after the stop",
+                        other.name
+                    ),
+                )
+                .await;
                 if after > VIP_MOVE_LIMIT_MS {
                     r.problems.push(format!(
                         "{vip} took {after} ms to move to {} (limit {VIP_MOVE_LIMIT_MS} ms)",
@@ -538,12 +597,18 @@ impl<T: Transport> Drill<T> {
                 }
                 self.hold(HOLD).await;
             } else {
-                r.problems
-                    .push(format!("{vip} did not move to {}: {}", other.name, why(&moved)));
+                r.problems.push(format!(
+                    "{vip} did not move to {}: {}",
+                    other.name,
+                    why(&moved)
+                ));
             }
         } else {
-            r.problems
-                .push(format!("stopping HAProxy on {} failed: {}", holder.name, why(&stopped)));
+            r.problems.push(format!(
+                "stopping HAProxy on {} failed: {}",
+                holder.name,
+                why(&stopped)
+            ));
         }
         if self.stop.is_cancelled() {
             r.problems.push("stopped by the operator".into());
@@ -551,10 +616,15 @@ impl<T: Transport> Drill<T> {
         self.say(&mut r, format!("starting HAProxy on {} again", holder.name))
             .await;
         r.restored_ms = self.now_ms();
-        let back = self.keep_step(steps::haproxy_service(&holder, "start")).await;
+        let back = self
+            .keep_step(steps::haproxy_service(&holder, "start"))
+            .await;
         if !succeeded(&back) {
-            r.problems
-                .push(format!("starting HAProxy on {} failed: {}", holder.name, why(&back)));
+            r.problems.push(format!(
+                "starting HAProxy on {} failed: {}",
+                holder.name,
+                why(&back)
+            ));
         }
         self.hold(SETTLE).await;
         let mut final_holders = vec![];
@@ -592,7 +662,12 @@ impl<T: Transport> Drill<T> {
         for lb in self.cluster.load_balancers() {
             for cp in self.cluster.control_planes() {
                 let d = self
-                    .keep_step(steps::haproxy_watch(lb, &cp.name, "UP", Duration::from_secs(120)))
+                    .keep_step(steps::haproxy_watch(
+                        lb,
+                        &cp.name,
+                        "UP",
+                        Duration::from_secs(120),
+                    ))
                     .await;
                 if !succeeded(&d) {
                     ok = false;
@@ -680,12 +755,12 @@ impl<T: Transport> Prepared<T> {
         });
         d.hold(SETTLE).await;
         let a = d.scenario_apiserver().await;
-        let _ = ui.send(DrillEvent::ScenarioDone(a.clone())).await;
+        let _ = ui.send(DrillEvent::ScenarioDone(Box::new(a.clone()))).await;
         report.scenarios.push(a);
         if !d.stop.is_cancelled()
             && let Some(b) = d.scenario_lb().await
         {
-            let _ = ui.send(DrillEvent::ScenarioDone(b.clone())).await;
+            let _ = ui.send(DrillEvent::ScenarioDone(Box::new(b.clone()))).await;
             report.scenarios.push(b);
         }
         let mut notes = vec![];
@@ -706,7 +781,9 @@ impl<T: Transport> Prepared<T> {
             }
         }
         if d.stop.is_cancelled() {
-            report.notes.push("stopped by the operator (Ctrl-C); restores ran".into());
+            report
+                .notes
+                .push("stopped by the operator (Ctrl-C); restores ran".into());
         }
         if !report.seconds.iter().any(|s| s.kubectl_ok > 0) {
             report
@@ -730,7 +807,9 @@ impl<T: Transport> Prepared<T> {
         if let Some(p) = pump {
             let _ = tokio::time::timeout(Duration::from_secs(10), p).await;
         }
-        let _ = ui.send(DrillEvent::Finished(report.clone())).await;
+        let _ = ui
+            .send(DrillEvent::Finished(Box::new(report.clone())))
+            .await;
         (report, saved)
     }
 

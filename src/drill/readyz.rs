@@ -38,16 +38,15 @@ pub fn split_endpoint(endpoint: &str) -> anyhow::Result<(String, u16)> {
     let (host, port) = endpoint
         .rsplit_once(':')
         .ok_or_else(|| anyhow::anyhow!("endpoint {endpoint:?} has no port"))?;
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     Ok((host, port.parse()?))
 }
 
 /// One `GET /readyz`: Ok when the apiserver answered 200 over verified TLS.
-pub async fn once(
-    cfg: Arc<rustls::ClientConfig>,
-    host: &str,
-    port: u16,
-) -> Result<(), String> {
+pub async fn once(cfg: Arc<rustls::ClientConfig>, host: &str, port: u16) -> Result<(), String> {
     let name = ServerName::try_from(host.to_string()).map_err(|e| e.to_string())?;
     let tcp = tokio::net::TcpStream::connect((host, port))
         .await
@@ -60,7 +59,7 @@ pub async fn once(
     tls.write_all(req.as_bytes())
         .await
         .map_err(|e| format!("write: {e}"))?;
-    let mut head = vec![0u8; 64];
+    let mut head = [0u8; 64];
     let mut got = 0;
     while got < 12 {
         let n = tls

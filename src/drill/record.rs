@@ -65,11 +65,7 @@ impl Recorder {
             at,
             ..Default::default()
         };
-        for x in self
-            .samples
-            .iter()
-            .filter(|x| x.end_ms / 1000 == at)
-        {
+        for x in self.samples.iter().filter(|x| x.end_ms / 1000 == at) {
             match (x.kind, x.ok) {
                 (Kind::Readyz, true) => s.readyz_ok += 1,
                 (Kind::Readyz, false) => s.readyz_failed += 1,
@@ -138,7 +134,10 @@ mod tests {
         assert_eq!((t.readyz_ok, t.readyz_failed), (2, 1));
         assert_eq!((t.kubectl_ok, t.kubectl_failed), (1, 1));
         let sec = r.second(1);
-        assert_eq!((sec.readyz_ok, sec.readyz_failed, sec.kubectl_failed), (1, 1, 1));
+        assert_eq!(
+            (sec.readyz_ok, sec.readyz_failed, sec.kubectl_failed),
+            (1, 1, 1)
+        );
     }
 
     #[test]

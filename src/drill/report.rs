@@ -76,8 +76,14 @@ impl Report {
             ));
             let t = &s.totals;
             let mut rows: Vec<(&str, String)> = vec![
-                ("stopped", format!("{} (+{} ms)", s.stopped_at, s.stopped_ms)),
-                ("restored", format!("{} (+{} ms)", s.restored_at, s.restored_ms)),
+                (
+                    "stopped",
+                    format!("{} (+{} ms)", s.stopped_at, s.stopped_ms),
+                ),
+                (
+                    "restored",
+                    format!("{} (+{} ms)", s.restored_at, s.restored_ms),
+                ),
             ];
             if s.backend_down_after_ms.is_some() || s.backend_up_after_ms.is_some() {
                 rows.push(("backend DOWN after", ms(s.backend_down_after_ms)));

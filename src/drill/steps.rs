@@ -16,7 +16,10 @@ pub const MANIFEST: &str = "/etc/kubernetes/manifests/kube-apiserver.yaml";
 
 fn step(id: &str, node: &Node, title: &str, body: &str, env: &[(&str, String)]) -> Step {
     let mut s = Step::new(id, &node.name, title, format!("{}\n{body}", scripts::LIB));
-    s.env = env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    s.env = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
     s
 }
 
