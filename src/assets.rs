@@ -14,10 +14,14 @@ pub mod scripts {
         include_str!("../assets/scripts/refresh-join-secrets.sh");
     pub const KUBEADM_JOIN: &str = include_str!("../assets/scripts/kubeadm-join.sh");
     pub const LB_KUBECONFIG: &str = include_str!("../assets/scripts/lb-kubeconfig.sh");
+    pub const LB_KEEPALIVED: &str = include_str!("../assets/scripts/lb-keepalived.sh");
+    pub const LB_VRRP_CHECK: &str = include_str!("../assets/scripts/lb-vrrp-check.sh");
+    pub const LB_VRRP_NOTIFY: &str = include_str!("../assets/scripts/lb-vrrp-notify.sh");
     pub const CALICO: &str = include_str!("../assets/scripts/calico.sh");
     pub const WAIT_READY: &str = include_str!("../assets/scripts/wait-ready.sh");
     pub const CLEANUP_SECRETS: &str = include_str!("../assets/scripts/cleanup-secrets.sh");
     pub const PREFLIGHT: &str = include_str!("../assets/scripts/preflight.sh");
+    pub const PREFLIGHT_PAIR: &str = include_str!("../assets/scripts/preflight-pair.sh");
     // The failover drill's steps (src/drill): not part of the install plan.
     pub const DRILL_HAPROXY_WATCH: &str = include_str!("../assets/scripts/drill-haproxy-watch.sh");
     pub const DRILL_APISERVER_STOP: &str =
@@ -44,10 +48,14 @@ pub mod scripts {
         ("refresh-join-secrets.sh", REFRESH_JOIN_SECRETS),
         ("kubeadm-join.sh", KUBEADM_JOIN),
         ("lb-kubeconfig.sh", LB_KUBECONFIG),
+        ("lb-keepalived.sh", LB_KEEPALIVED),
+        ("lb-vrrp-check.sh", LB_VRRP_CHECK),
+        ("lb-vrrp-notify.sh", LB_VRRP_NOTIFY),
         ("calico.sh", CALICO),
         ("wait-ready.sh", WAIT_READY),
         ("cleanup-secrets.sh", CLEANUP_SECRETS),
         ("preflight.sh", PREFLIGHT),
+        ("preflight-pair.sh", PREFLIGHT_PAIR),
         ("drill-haproxy-watch.sh", DRILL_HAPROXY_WATCH),
         ("drill-apiserver-stop.sh", DRILL_APISERVER_STOP),
         ("drill-apiserver-restore.sh", DRILL_APISERVER_RESTORE),
@@ -61,6 +69,7 @@ pub mod scripts {
 
 pub mod templates {
     pub const HAPROXY: &str = include_str!("../assets/templates/haproxy.cfg");
+    pub const KEEPALIVED: &str = include_str!("../assets/templates/keepalived.conf");
     pub const KUBEADM_INIT: &str = include_str!("../assets/templates/kubeadm-init.yaml");
     pub const KUBEADM_JOIN: &str = include_str!("../assets/templates/kubeadm-join.yaml");
     pub const CALICO_INSTALLATION: &str =

@@ -448,3 +448,62 @@ fn a_control_plane_join_can_ask_etcd_through_the_other_control_planes() {
     assert!(plan::RENEWED_BY_REFRESH.contains(&Placeholder::BootstrapToken));
     assert!(plan::RENEWED_BY_REFRESH.iter().all(|p| p.is_secret()));
 }
+
+fn pair_example() -> InventoryFile {
+    let mut f = example();
+    f.load_balancer.vip = "10.0.0.5".into();
+    f.load_balancer.backup_address = "10.0.0.9".into();
+    f
+}
+
+#[test]
+fn a_pair_gets_haproxy_and_keepalived_on_both_lbs_before_init() {
+    let mut f = pair_example();
+    f.load_balancer.endpoint = String::new();
+    let (c, _) = validate::check(&f).unwrap();
+    // The endpoint is the VIP; the SANs hold it and both LBs, each once.
+    assert_eq!(plan::cert_sans(&c), ["10.0.0.5", "10.0.0.10", "10.0.0.9"]);
+    let p = plan::build(&c);
+    assert_eq!(p.endpoint, "10.0.0.5:6443");
+    let lb_phase = &p.phases[0];
+    let keys: Vec<String> = lb_phase
+        .steps
+        .iter()
+        .map(|s| format!("{}:{}", s.node, s.id))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "lb:haproxy",
+            "lb2:haproxy",
+            "lb:keepalived",
+            "lb2:keepalived"
+        ]
+    );
+    // keepalived after its own HAProxy; init after both HAProxies and the first keepalived
+    // (the backup's failing stops only the backup).
+    assert_eq!(p.find("lb2", "keepalived").unwrap().after, ["lb2:haproxy"]);
+    let init = p.find("master1", "kubeadm-init").unwrap();
+    for k in ["lb:haproxy", "lb2:haproxy", "lb:keepalived"] {
+        assert!(init.after.iter().any(|a| a == k), "{:?}", init.after);
+    }
+    assert!(!init.after.iter().any(|a| a == "lb2:keepalived"));
+    let ka = p.find("lb", "keepalived").unwrap();
+    assert!(ka.needs().contains(&Placeholder::VrrpPassword));
+    assert!(!ka.env.iter().any(|(_, v)| v.contains("<<kha:")));
+    // The kubeconfig on the LB points at the VIP.
+    let kc = p.find("lb", "kubeconfig").unwrap();
+    assert!(
+        kc.env
+            .contains(&("KHA_ENDPOINT".into(), "10.0.0.5:6443".into()))
+    );
+    let init_yaml = &init.files[0].content;
+    assert!(init_yaml.contains("controlPlaneEndpoint: \"10.0.0.5:6443\""));
+
+    // A DNS endpoint: the name first, then the VIP and both LBs.
+    let (c, _) = validate::check(&pair_example()).unwrap();
+    assert_eq!(
+        plan::cert_sans(&c),
+        ["lb.example.internal", "10.0.0.5", "10.0.0.10", "10.0.0.9"]
+    );
+}

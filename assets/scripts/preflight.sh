@@ -3,6 +3,7 @@
 # kha-tui compares them across nodes and against what kubeadm needs.
 need KHA_PORTS
 kv() { printf '%s=%s\n' "$1" "$2"; }
+
 # shellcheck disable=SC1091
 . /etc/os-release
 kv hostname "$(hostname)"

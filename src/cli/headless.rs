@@ -201,6 +201,18 @@ pub async fn print_events(
                     );
                 }
             }
+            Event::LbPairState { vip, states } => {
+                let said: Vec<String> = states
+                    .iter()
+                    .map(|(n, s)| format!("{n} {}", s.as_deref().unwrap_or("-")))
+                    .collect();
+                let holder = states
+                    .iter()
+                    .find(|(_, s)| s.as_deref() == Some("MASTER"))
+                    .map(|(n, _)| n.as_str())
+                    .unwrap_or("no load balancer");
+                println!("kha-tui: vip {vip} on {holder} ({})", said.join(", "));
+            }
             Event::RunFinished(s) => {
                 if s.ok {
                     println!(

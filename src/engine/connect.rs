@@ -193,6 +193,13 @@ impl<T: Transport> Run<T> {
                 self.cluster.api_port,
                 self.cluster.lb.ssh.port,
             );
+            // A load balancer of a pair also looks at the virtual address (preflight::pair).
+            let vip_env = match &self.cluster.lb_pair {
+                Some(p) if node.role == crate::inventory::Role::LoadBalancer => {
+                    format!("KHA_VIP={} ", crate::shell::quote(&p.vip.to_string()))
+                }
+                _ => String::new(),
+            };
             let ports: Vec<String> = preflight::ports_for(node.role, self.cluster.api_port)
                 .iter()
                 .map(|p| p.to_string())
@@ -214,6 +221,25 @@ impl<T: Transport> Run<T> {
                         ))
                         .await?;
                     let after = std::time::SystemTime::now();
+                    // The pair's facts take seconds (a listen): a command of their own, after
+                    // the clock was measured.
+                    let mut c = c;
+                    if !vip_env.is_empty() && c.status.success() {
+                        let script = format!("{}\n{}", scripts::LIB, scripts::PREFLIGHT_PAIR);
+                        let path = format!("{}/preflight-pair.sh", conn.workdir);
+                        conn.session.upload(&path, script.as_bytes(), 0o600).await?;
+                        let p = conn
+                            .root_collect(&format!(
+                                "env {vip_env}bash {}",
+                                crate::shell::quote(&path)
+                            ))
+                            .await?;
+                        c.stdout.push_str(&p.stdout);
+                        if !p.status.success() {
+                            c.stderr.push_str(&p.stderr);
+                            c.status = p.status;
+                        }
+                    }
                     Ok::<_, crate::transport::TransportError>((c, before, after))
                 }
                 .await;

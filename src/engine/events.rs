@@ -261,7 +261,16 @@ pub enum Event {
         nodes: Vec<ClusterNode>,
     },
     RunFinished(RunSummary),
+    /// The load-balancer pair: each LB's keepalived state (MASTER, BACKUP, FAULT, STOP; `None`
+    /// before keepalived ran there), in inventory order. The MASTER holds `vip`.
+    LbPairState {
+        vip: String,
+        states: LbStates,
+    },
 }
+
+/// Each LB of the pair with its keepalived state (`None` before keepalived ran there).
+pub type LbStates = Vec<(String, Option<String>)>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunSummary {

@@ -14,6 +14,7 @@ pub mod node;
 pub mod node_task;
 pub mod payload;
 pub mod preflight;
+pub mod preflight_pair;
 mod pump;
 pub mod run_lock;
 mod runner;
@@ -22,6 +23,8 @@ pub mod secrets;
 pub mod state;
 pub mod state_writer;
 pub mod values;
+pub mod vrrp_secret;
+pub mod vrrp_watch;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

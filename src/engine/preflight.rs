@@ -212,6 +212,10 @@ pub fn check_node(c: &Cluster, n: &Node, f: &Facts, kubeadm_done: bool) -> Vec<C
         }
     }
 
+    if n.role == Role::LoadBalancer {
+        out.extend(super::preflight_pair::check_lb(c, n, f));
+    }
+
     // Node addresses inside the pod or service subnet break routing.
     for a in f.get("addresses").split_whitespace() {
         if let Ok(ip) = a.parse::<IpAddr>() {

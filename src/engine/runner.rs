@@ -196,6 +196,23 @@ pub async fn apply_plan<T: crate::transport::Transport>(
         let _ = events.send(Event::RunFinished(summary.clone())).await;
         return summary;
     }
+    // The pair's VRRP password, when a step needs it: kept across runs (see vrrp_secret).
+    let vrrp_password = if plan
+        .steps()
+        .any(|(_, s)| plan::pair::needs_vrrp_password(s))
+    {
+        match super::vrrp_secret::load_or_create(&dirs.state, &cluster.name) {
+            Ok(pw) => Some(pw),
+            Err(e) => {
+                summary.stopped = Some(e);
+                drop(lock);
+                let _ = events.send(Event::RunFinished(summary.clone())).await;
+                return summary;
+            }
+        }
+    } else {
+        None
+    };
     let (tx, rx) = mpsc::channel(1024);
     let logs = NodeLogs::open(&dirs.logs, &cluster.name).ok();
     let pump = spawn_pump(rx, events.clone(), logs);
@@ -286,11 +303,14 @@ pub async fn apply_plan<T: crate::transport::Transport>(
         nodes.insert(name, handle);
         tasks.push(task);
     }
-    let values = Values::new(
+    let mut values = Values::new(
         plan.values.clone(),
         opts.cert_upload_window,
         &passwords(&opts),
     );
+    if let Some(pw) = vrrp_password {
+        values.set_vrrp_password(pw);
+    }
     let ctx = scheduler::Ctx {
         opts: opts.clone(),
         events: tx.clone(),
@@ -301,7 +321,20 @@ pub async fn apply_plan<T: crate::transport::Transport>(
         values: Arc::new(tokio::sync::Mutex::new(values)),
         values_node: plan.values.as_ref().map(|v| v.node.clone()),
     };
+    // The pair's VRRP states, live (see vrrp_watch); one last read once the plan is done.
+    let watch_stop = CancellationToken::new();
+    let watch = cluster.lb_pair.as_ref().map(|p| {
+        let lbs = cluster
+            .load_balancers()
+            .filter_map(|n| ctx.nodes.get(&n.name).cloned())
+            .collect();
+        super::vrrp_watch::spawn(p.vip.to_string(), lbs, tx.clone(), watch_stop.clone())
+    });
     let finished = scheduler::run(&plan, &ctx).await;
+    watch_stop.cancel();
+    if let Some(w) = watch {
+        let _ = w.await;
+    }
     drop(ctx);
     // Every node task removes its work directory and closes; only then is the run over.
     for t in tasks {

@@ -138,6 +138,8 @@ pub struct RunValues {
     pub certificate_key: String,
     pub ca_cert_hash: Option<String>,
     pub admin_kubeconfig: Option<String>,
+    /// The pair's VRRP password, read or made by [`super::vrrp_secret`] when a step needs it.
+    pub vrrp_password: Option<String>,
 }
 
 impl std::fmt::Debug for RunValues {
@@ -150,6 +152,10 @@ impl std::fmt::Debug for RunValues {
                 "admin_kubeconfig",
                 &self.admin_kubeconfig.as_ref().map(|_| "<redacted>"),
             )
+            .field(
+                "vrrp_password",
+                &self.vrrp_password.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -161,6 +167,7 @@ impl RunValues {
             certificate_key: certificate_key(),
             ca_cert_hash: None,
             admin_kubeconfig: None,
+            vrrp_password: None,
         }
     }
 
@@ -170,6 +177,7 @@ impl RunValues {
             Placeholder::CertificateKey => Some(&self.certificate_key),
             Placeholder::CaCertHash => self.ca_cert_hash.as_deref(),
             Placeholder::AdminKubeconfig => self.admin_kubeconfig.as_deref(),
+            Placeholder::VrrpPassword => self.vrrp_password.as_deref(),
         }
     }
 
@@ -306,6 +314,7 @@ mod tests {
             certificate_key: "f".repeat(64),
             ca_cert_hash: Some("sha256:00".into()),
             admin_kubeconfig: Some("users:\n- user:\n    client-key-data: S0VZS0VZS0VZ\n".into()),
+            vrrp_password: None,
         };
         let r = v.redactor();
         let line = format!(

@@ -46,6 +46,12 @@ impl Values {
         }
     }
 
+    /// The pair's VRRP password for this run, redacted from everything from now on.
+    pub fn set_vrrp_password(&mut self, pw: String) {
+        self.redactor.add_value(Placeholder::VrrpPassword, &pw);
+        self.values.vrrp_password = Some(pw);
+    }
+
     /// A step ran to `outcome`. One that makes join secrets may have put them into the
     /// cluster even when it failed later on (kubeadm init makes its token before the phases
     /// that can fail after it), so they count as out unless it never ran; they are fresh only
@@ -118,6 +124,7 @@ impl Values {
             .needs()
             .into_iter()
             .filter(|p| !step.makes.contains(p))
+            .filter(|p| *p != Placeholder::VrrpPassword || self.values.vrrp_password.is_none())
             .collect();
         if needs.is_empty() {
             return Ok(());

@@ -66,7 +66,41 @@ pub struct LoadBalancerSection {
     pub ssh_port: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_file: Option<String>,
+    /// The pair's virtual address (keepalived moves it between this LB and the backup); empty
+    /// = one LB, no keepalived. With it, the control-plane endpoint is the VIP unless
+    /// `endpoint` names a DNS name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub vip: String,
+    /// VRRP's router id (1-255), unique per segment; unset = derived from the cluster name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_router_id: Option<i64>,
+    /// The second load balancer's name; empty = "lb2".
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub backup_name: String,
+    /// The second load balancer's SSH address; empty = no pair.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub backup_address: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_ssh_port: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_identity_file: Option<String>,
 }
+
+impl LoadBalancerSection {
+    /// The backup's name as the inventory means it (`backup_name`, else "lb2").
+    pub fn backup_name_or_default(&self) -> &str {
+        if self.backup_name.is_empty() {
+            DEFAULT_BACKUP_NAME
+        } else {
+            &self.backup_name
+        }
+    }
+}
+
+/// The backup load balancer's name when `backup_name` is not set.
+pub const DEFAULT_BACKUP_NAME: &str = "lb2";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -2,6 +2,7 @@
 //! (`validate`), and the typed, validated result (`Cluster`) the plan is built from.
 
 pub mod file;
+pub mod pair;
 pub mod ssh_config;
 pub mod ssh_effective;
 pub mod validate;

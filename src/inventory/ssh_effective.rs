@@ -47,7 +47,8 @@ pub fn apply(cluster: &mut Cluster, cfg: Option<&SshConfig>) -> Result<(), Vec<I
     let mut issues = Vec::new();
     let mut no_auth = Vec::new();
     let lb = std::iter::once(&mut cluster.lb);
-    for node in lb.chain(cluster.nodes.iter_mut()) {
+    let backup = cluster.lb_pair.as_mut().map(|p| &mut p.backup);
+    for node in lb.chain(backup).chain(cluster.nodes.iter_mut()) {
         if let Some(cfg) = cfg
             && let Err(e) = apply_one(node, cfg)
         {

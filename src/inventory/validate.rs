@@ -10,7 +10,7 @@ use ipnet::IpNet;
 use super::file::InventoryFile;
 use super::{
     Cluster, ContainerdSource, DEFAULT_DOCKER_BASE, DEFAULT_MANIFEST_BASE, DEFAULT_PACKAGE_BASE,
-    Node, Role, Source, SshSettings, SshSources,
+    LbPair, Node, Role, Source, SshSettings, SshSources,
 };
 use crate::versions::{self, Status, Table};
 
@@ -45,10 +45,10 @@ impl std::fmt::Display for Issue {
 }
 
 #[derive(Default)]
-struct Issues(Vec<Issue>);
+pub(super) struct Issues(Vec<Issue>);
 
 impl Issues {
-    fn error(
+    pub(super) fn error(
         &mut self,
         key: impl Into<String>,
         message: impl Into<String>,
@@ -225,7 +225,7 @@ fn refuse_ipv6(
     }
 }
 
-fn parse_port(v: i64) -> Option<u16> {
+pub(super) fn parse_port(v: i64) -> Option<u16> {
     u16::try_from(v).ok().filter(|p| *p != 0)
 }
 
@@ -489,7 +489,7 @@ pub fn check(file: &InventoryFile) -> Result<(Cluster, Vec<Issue>), Vec<Issue>> 
             let (port, port_src) = match (port, default_port.flatten()) {
                 (Some(p), _) => (
                     p,
-                    key(if prefix == "load_balancer." {
+                    key(if prefix.starts_with("load_balancer.") {
                         "ssh_port"
                     } else {
                         "port"
@@ -572,6 +572,10 @@ pub fn check(file: &InventoryFile) -> Result<(Cluster, Vec<Issue>), Vec<Issue>> 
     let mut all_addrs: Vec<(String, String, IpAddr)> = Vec::new();
     if let Some(a) = lb_addr {
         all_addrs.push(("load_balancer.address".into(), lbs.name.clone(), a));
+    }
+    let backup = super::pair::check_backup(&mut is, lbs, &mut names, &mut addrs);
+    if let Some((name, a, _)) = &backup {
+        all_addrs.push(("load_balancer.backup_address".into(), name.clone(), *a));
     }
     if file.nodes.is_empty() {
         is.error(
@@ -678,6 +682,19 @@ pub fn check(file: &InventoryFile) -> Result<(Cluster, Vec<Issue>), Vec<Issue>> 
         }
     }
 
+    let vip = super::pair::check_vip(
+        &mut is,
+        lbs,
+        &c.name,
+        backup.is_some(),
+        lb_addr,
+        &addrs,
+        [pod, svc],
+    );
+    if let Some((a, _)) = vip {
+        all_addrs.push(("load_balancer.vip".into(), "the virtual address".into(), a));
+    }
+
     refuse_ipv6(&mut is, &all_addrs, pod, svc, &lbs.endpoint);
 
     let cps = file
@@ -753,11 +770,28 @@ pub fn check(file: &InventoryFile) -> Result<(Cluster, Vec<Issue>), Vec<Issue>> 
                 &lbs.identity_file,
             ),
         },
-        lb_pair: None,
-        endpoint_host: if lbs.endpoint.is_empty() {
-            lb_addr.to_string()
-        } else {
-            lbs.endpoint.clone()
+        lb_pair: match (backup, vip) {
+            (Some((name, address, port)), Some((vip, virtual_router_id))) => Some(LbPair {
+                backup: Node {
+                    name,
+                    address,
+                    role: Role::LoadBalancer,
+                    ssh: settings(
+                        "load_balancer.backup_",
+                        &lbs.backup_user,
+                        port,
+                        &lbs.backup_identity_file,
+                    ),
+                },
+                vip,
+                virtual_router_id,
+            }),
+            _ => None,
+        },
+        endpoint_host: match (lbs.endpoint.is_empty(), vip) {
+            (false, _) => lbs.endpoint.clone(),
+            (true, Some((vip, _))) => vip.to_string(),
+            (true, None) => lb_addr.to_string(),
         },
         api_port: api_port.expect("no errors"),
         nodes: nodes_sorted,

@@ -14,7 +14,7 @@ pub const ETCD_MEMBERSHIP: &str = "etcd-membership";
 /// How long `wait-ready` waits for every node to be Ready.
 const READY_TIMEOUT_SECONDS: u32 = 900;
 
-fn script(parts: &[&str]) -> String {
+pub(super) fn script(parts: &[&str]) -> String {
     let mut s = String::from(scripts::LIB);
     for p in parts {
         s.push('\n');
@@ -69,11 +69,15 @@ pub fn haproxy_cfg(c: &Cluster) -> String {
     )
 }
 
-/// The API server certificate's extra names: the endpoint's host, then the LB's address, each
-/// once (the endpoint is the LB's address when the inventory names no other).
+/// The API server certificate's extra names: the endpoint's host, the pair's virtual address,
+/// then every LB's address, each once (the endpoint is the VIP, else the LB's address, when the
+/// inventory names no DNS name).
 pub fn cert_sans(c: &Cluster) -> Vec<String> {
     let mut sans: Vec<String> = Vec::new();
-    for s in [c.endpoint_host.clone(), c.lb.address.to_string()] {
+    let names = std::iter::once(c.endpoint_host.clone())
+        .chain(c.lb_pair.iter().map(|p| p.vip.to_string()))
+        .chain(c.load_balancers().map(|n| n.address.to_string()));
+    for s in names {
         if !sans.contains(&s) {
             sans.push(s);
         }
@@ -247,7 +251,15 @@ fn link(c: &Cluster, phases: &mut [Phase]) {
         for s in &mut ph.steps {
             let mut after: Vec<String> = last_on_node.get(&s.node).cloned().into_iter().collect();
             match s.id.as_str() {
-                "kubeadm-init" => after.push(key(&c.lb, "haproxy")),
+                // The endpoint must answer: HAProxy on every LB, and with a pair keepalived
+                // on the first (it waits until the VIP answers). The backup's keepalived
+                // gates nothing, so its failure stops only that LB's work.
+                "kubeadm-init" => {
+                    after.extend(c.load_balancers().map(|n| key(n, "haproxy")));
+                    if c.lb_pair.is_some() {
+                        after.push(key(&c.lb, "keepalived"));
+                    }
+                }
                 "kubeadm-join" => after.push(init.clone()),
                 "kubeconfig" | "calico" => after.push(init.clone()),
                 "wait-ready" | "cleanup-secrets" => after.extend(joins.iter().cloned()),
@@ -266,22 +278,33 @@ pub fn build(c: &Cluster) -> Plan {
     let first = c.first_control_plane();
     let mut phases = Vec::new();
 
+    let mut lb_steps: Vec<Step> = c
+        .load_balancers()
+        .map(|lb| {
+            step(
+                "haproxy",
+                lb,
+                "Install HAProxy, write and validate haproxy.cfg, listen on the API port",
+                &[scripts::LB_HAPROXY],
+                env(&[("KHA_API_PORT", c.api_port.to_string())]),
+                vec![FileSpec {
+                    path: "/etc/kha/haproxy.cfg".into(),
+                    mode: 0o644,
+                    content: haproxy_cfg(c),
+                }],
+            )
+        })
+        .collect();
+    lb_steps.extend(super::pair::keepalived_steps(c));
     phases.push(Phase {
         name: "load-balancer".into(),
-        title: "HAProxy on the load balancer".into(),
+        title: if c.lb_pair.is_some() {
+            "HAProxy and keepalived on the load-balancer pair".into()
+        } else {
+            "HAProxy on the load balancer".into()
+        },
         mode: Mode::Parallel,
-        steps: vec![step(
-            "haproxy",
-            &c.lb,
-            "Install HAProxy, write and validate haproxy.cfg, listen on the API port",
-            &[scripts::LB_HAPROXY],
-            env(&[("KHA_API_PORT", c.api_port.to_string())]),
-            vec![FileSpec {
-                path: "/etc/kha/haproxy.cfg".into(),
-                mode: 0o644,
-                content: haproxy_cfg(c),
-            }],
-        )],
+        steps: lb_steps,
     });
 
     let mut prep: Vec<Step> = c.nodes.iter().flat_map(|n| prepare_steps(c, n)).collect();

@@ -419,9 +419,42 @@ impl Session for SimSession {
             .await;
         } else if command.contains("/etc/os-release") {
             say("Ubuntu 24.04.3 LTS".into()).await;
+        } else if command.contains("preflight-pair.sh") {
+            // A load balancer of a pair: the VIP is in its subnet and free, no foreign VRRP.
+            for l in [
+                "vip_route=onlink",
+                "vip_ours=no",
+                "vip_answer=no",
+                "vrrp_adverts=",
+            ] {
+                say(l.to_string()).await;
+            }
         } else if command.contains("preflight.sh") {
             for l in self.preflight_facts().lines() {
                 say(l.to_string()).await;
+            }
+        } else if command.contains(crate::plan::pair::VRRP_STATE_FILE) {
+            // keepalived's notify file on a load balancer of the pair.
+            let state = self
+                .fleet
+                .state
+                .lock()
+                .expect("lock")
+                .cluster
+                .vrrp
+                .get(&self.node)
+                .cloned();
+            match state {
+                Some(s) => say(s).await,
+                None => {
+                    let _ = out
+                        .send(Output::Stderr(format!(
+                            "cat: {}: No such file or directory",
+                            crate::plan::pair::VRRP_STATE_FILE
+                        )))
+                        .await;
+                    return Ok(ExitStatus(Some(1)));
+                }
             }
         } else if let Some(path) = ["/etc/kubernetes/pki/ca.crt", "/etc/kubernetes/admin.conf"]
             .into_iter()

@@ -431,6 +431,117 @@ const PKGS: [&str; 3] = [
 ];
 
 /// The dashboard mid-run: the LB and prepare phases done, kubeadm init running on master1.
+/// The example with a load-balancer pair (lb + lb2, VIP 10.0.0.5).
+fn pair_cluster() -> crate::inventory::Cluster {
+    let mut f = crate::inventory::parse(EXAMPLE).expect("example parses");
+    f.load_balancer.vip = "10.0.0.5".into();
+    f.load_balancer.backup_address = "10.0.0.9".into();
+    validate::check(&f).expect("the pair is valid").0
+}
+
+/// A pair's run: HAProxy and keepalived done on both LBs, lb holds the VIP, the nodes are
+/// being prepared.
+pub fn run_pair() -> Model {
+    let mut m = plan_review();
+    feed(
+        &mut m,
+        [Msg::Tick(Duration::from_secs(5)), key(KeyCode::Char('s'))],
+    );
+    let c = pair_cluster();
+    let p = plan::build(&c);
+    ev(
+        &mut m,
+        Event::RunStarted {
+            cluster: "prod".into(),
+            nodes: c
+                .all_hosts()
+                .map(|n| NodeInfo {
+                    name: n.name.clone(),
+                    role: n.role,
+                    address: n.address.to_string(),
+                    steps: p.steps().filter(|(_, s)| s.node == n.name).count(),
+                })
+                .collect(),
+            phases: p
+                .phases
+                .iter()
+                .map(|p| PhaseInfo {
+                    name: p.name.clone(),
+                    title: p.title.clone(),
+                })
+                .collect(),
+            simulated: true,
+        },
+    );
+    ev(
+        &mut m,
+        Event::PhaseStarted {
+            index: 0,
+            name: "load-balancer".into(),
+        },
+    );
+    for (lb, state) in [("lb", "MASTER"), ("lb2", "BACKUP")] {
+        step(
+            &mut m,
+            lb,
+            "haproxy",
+            "Install HAProxy, write and validate haproxy.cfg",
+            "load-balancer",
+            4,
+            &["haproxy listens on port 6443"],
+        );
+        let said = format!(
+            "keepalived runs: this load balancer is {state}; the virtual address 10.0.0.5 answers on port 6443"
+        );
+        step(
+            &mut m,
+            lb,
+            "keepalived",
+            "Install keepalived: unicast VRRP with the other LB, the virtual address, HAProxy tracked",
+            "load-balancer",
+            6,
+            &["wrote /etc/keepalived/keepalived.conf", &said],
+        );
+    }
+    ev(
+        &mut m,
+        Event::LbPairState {
+            vip: "10.0.0.5".into(),
+            states: vec![
+                ("lb".into(), Some("MASTER".into())),
+                ("lb2".into(), Some("BACKUP".into())),
+            ],
+        },
+    );
+    ev(
+        &mut m,
+        Event::PhaseFinished {
+            index: 0,
+            name: "load-balancer".into(),
+            ok: true,
+            duration: Duration::from_secs(10),
+        },
+    );
+    ev(
+        &mut m,
+        Event::PhaseStarted {
+            index: 1,
+            name: "prepare".into(),
+        },
+    );
+    step(
+        &mut m,
+        "master1",
+        "prepare",
+        "Prepare the node: cgroup check, swap off, kernel modules, sysctls",
+        "prepare",
+        0,
+        &PREP,
+    );
+    feed(&mut m, [Msg::Tick(Duration::from_secs(19))]);
+    m
+}
+
 pub fn run_running() -> Model {
     let mut m = plan_review();
     feed(
@@ -849,6 +960,7 @@ pub fn all() -> Vec<Fixture> {
         ("plan_script", plan_script),
         ("run", run_running),
         ("run_quiet", run_quiet),
+        ("run_pair", run_pair),
         ("confirm_init", confirm_init),
         ("confirm_reset", confirm_reset),
         ("stop_dialog", stop_dialog),

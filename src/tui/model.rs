@@ -429,6 +429,8 @@ pub struct Dashboard {
     pub log_root: Option<PathBuf>,
     /// What the cluster itself reported at the end (`ClusterNodes`).
     pub cluster_nodes: Option<Vec<crate::engine::events::ClusterNode>>,
+    /// The load-balancer pair's VIP and each LB's keepalived state (`LbPairState`), latest.
+    pub lb_pair: Option<(String, crate::engine::events::LbStates)>,
     pub running: bool,
     /// Runs started (2 and more = retries that resume).
     pub runs: u32,

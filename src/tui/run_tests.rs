@@ -377,3 +377,38 @@ fn a_phase_says_its_mode_once() {
         }
     }
 }
+
+#[test]
+fn the_pair_shows_which_lb_holds_the_vip_live() {
+    let mut m = fixtures::run_pair();
+    for (w, h) in [(120, 36), (80, 24)] {
+        let s = screen(&m, w, h);
+        assert!(s.contains("VIP 10.0.0.5 on lb"), "{s}");
+        assert!(s.contains("lb MASTER · lb2 BACKUP"), "{s}");
+    }
+    // The VIP moves: the screen follows keepalived's states.
+    ev(
+        &mut m,
+        Event::LbPairState {
+            vip: "10.0.0.5".into(),
+            states: vec![
+                ("lb".into(), Some("FAULT".into())),
+                ("lb2".into(), Some("MASTER".into())),
+            ],
+        },
+    );
+    let s = screen(&m, 120, 36);
+    assert!(s.contains("VIP 10.0.0.5 on lb2"), "{s}");
+    assert!(s.contains("lb FAULT · lb2 MASTER"), "{s}");
+    ev(
+        &mut m,
+        Event::LbPairState {
+            vip: "10.0.0.5".into(),
+            states: vec![
+                ("lb".into(), Some("BACKUP".into())),
+                ("lb2".into(), Some("BACKUP".into())),
+            ],
+        },
+    );
+    assert!(screen(&m, 120, 36).contains("VIP 10.0.0.5 on no load balancer"));
+}

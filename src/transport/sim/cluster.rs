@@ -3,7 +3,7 @@
 //! kubeadm's words. Everything in it comes from what the engine sent (the plan's files and
 //! environment), never from a canned topology.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::SIM_CA_CERT;
 
@@ -34,6 +34,8 @@ pub struct SimCluster {
     certificate_key: Option<String>,
     /// In the order they joined.
     members: Vec<Member>,
+    /// The load-balancer pair's VRRP state per LB (MASTER/BACKUP), once keepalived ran there.
+    pub vrrp: BTreeMap<String, String>,
 }
 
 /// A value of a `key: value` line of a kubeadm YAML (the first one found), unquoted.

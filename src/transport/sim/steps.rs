@@ -95,6 +95,7 @@ pub fn run(
     }
     match i.step {
         "haproxy" => haproxy(i),
+        "keepalived" => keepalived(i, cluster),
         "prepare" => Script::ok(vec![
             t(200, "cgroup: cgroup2fs"),
             t(500, "swap turned off"),
@@ -190,6 +191,41 @@ fn haproxy(i: &StepInput) -> Script {
     lines.push(t(400, "wrote /etc/haproxy/haproxy.cfg"));
     lines.push(t(600, format!("haproxy listens on port {port}")));
     Script::ok(lines)
+}
+
+/// keepalived on one LB of the pair: the first to start wins the election and holds the VIP
+/// (both start as BACKUP with nopreempt); the other stays BACKUP.
+fn keepalived(i: &StepInput, cluster: &mut SimCluster) -> Script {
+    let vip = env(i, "KHA_VIP");
+    let port = env(i, "KHA_API_PORT");
+    let conf = i.file.unwrap_or("");
+    if !conf.contains("unicast_peer") {
+        return Script::fails(
+            vec![],
+            "kha-tui: /etc/kha/keepalived.conf is missing".into(),
+            1,
+        );
+    }
+    let state = if cluster.vrrp.values().any(|s| s == "MASTER") {
+        "BACKUP"
+    } else {
+        "MASTER"
+    };
+    cluster.vrrp.insert(i.node.to_string(), state.to_string());
+    Script::ok(vec![
+        t(300, "Reading package lists..."),
+        t(700, "Setting up keepalived (1:2.2.8-1build2) ..."),
+        t(200, "wrote /etc/keepalived/kha-check-haproxy.sh"),
+        t(100, "wrote /etc/keepalived/kha-notify.sh"),
+        t(400, "wrote /etc/keepalived/keepalived.conf"),
+        t(300, "wrote /etc/sysctl.d/90-kha-lb-pair.conf"),
+        t(
+            1500,
+            format!(
+                "keepalived runs: this load balancer is {state}; the virtual address {vip} answers on port {port}"
+            ),
+        ),
+    ])
 }
 
 fn containerd_step(i: &StepInput, containerd: &mut HashMap<String, String>) -> Script {

@@ -165,6 +165,7 @@ pub(super) fn on_event(m: &mut Model, ev: Event) -> Vec<Command> {
             }
         }
         Event::ClusterNodes { nodes } => m.run.cluster_nodes = Some(nodes),
+        Event::LbPairState { vip, states } => m.run.lb_pair = Some((vip, states)),
         Event::StepFinished {
             node,
             step,

@@ -179,8 +179,62 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
         );
     }
 
+    // The load-balancer pair, above the cards: which LB holds the VIP, and each one's state.
+    let cards = match &d.lb_pair {
+        Some((vip, states)) if cards.height > 6 => {
+            let [top, rest] =
+                Layout::vertical([Constraint::Length(2), Constraint::Min(4)]).areas(cards);
+            f.render_widget(
+                Paragraph::new(pair_lines(vip, states, t, top.width as usize)),
+                top,
+            );
+            rest
+        }
+        _ => cards,
+    };
     draw_cards(m, f, cards);
     draw_logs(m, f, logs);
+}
+
+/// "VIP 10.0.0.5 on lb" and "lb MASTER · lb2 BACKUP", from keepalived's own states.
+pub fn pair_lines(
+    vip: &str,
+    states: &[(String, Option<String>)],
+    t: &Theme,
+    w: usize,
+) -> Vec<Line<'static>> {
+    let masters: Vec<&str> = states
+        .iter()
+        .filter(|(_, s)| s.as_deref() == Some("MASTER"))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    let (holder, style) = match masters.as_slice() {
+        [one] => (format!("on {one}"), t.ok()),
+        [] => ("on no load balancer".to_string(), t.err()),
+        many => (format!("on {} (split brain)", many.join(" and ")), t.err()),
+    };
+    let mut spans = vec![Span::raw(" ")];
+    for (i, (n, s)) in states.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" · ", t.dim()));
+        }
+        let st = s.as_deref().unwrap_or("—");
+        let look = match st {
+            "MASTER" => t.ok(),
+            "BACKUP" => t.dim(),
+            "—" => t.dim(),
+            _ => t.err(),
+        };
+        spans.push(Span::styled(format!("{n} "), t.bold()));
+        spans.push(Span::styled(st.to_string(), look));
+    }
+    vec![
+        Line::from(vec![
+            Span::styled(" ◆ VIP ", t.bold()),
+            Span::styled(fit(&format!("{vip} {holder}"), w.saturating_sub(7)), style),
+        ]),
+        Line::from(spans),
+    ]
 }
 
 fn short_phase(name: &str) -> &str {

@@ -1,0 +1,187 @@
+//! Preflight of the load-balancer pair, on each LB (facts from preflight.sh's lb_pair_facts):
+//! the virtual address lies in the LB's subnet, nothing answers on it before kha-tui's
+//! keepalived holds it, and no other VRRP group on the segment uses the pair's router id.
+
+use super::events::{CheckResult, CheckStatus};
+use super::preflight::Facts;
+use crate::inventory::{Cluster, Node};
+
+fn result(node: &str, check: &str, status: CheckStatus, found: String, fix: &str) -> CheckResult {
+    CheckResult {
+        node: node.into(),
+        check: check.into(),
+        status,
+        found,
+        fix: fix.into(),
+        fixable: None,
+    }
+}
+
+/// The pair's checks on LB `n` (none without a pair).
+pub fn check_lb(c: &Cluster, n: &Node, f: &Facts) -> Vec<CheckResult> {
+    use CheckStatus::*;
+    let Some(pair) = &c.lb_pair else {
+        return vec![];
+    };
+    let name = n.name.as_str();
+    let vip = pair.vip;
+    let mut out = Vec::new();
+    let ours = f.get("vip_ours") == "yes";
+    match f.get("vip_route") {
+        "onlink" | "local" => out.push(result(
+            name,
+            "vip-subnet",
+            Pass,
+            format!("{vip} is in the subnet of this LB's interface"),
+            "",
+        )),
+        other => out.push(result(
+            name,
+            "vip-subnet",
+            Fail,
+            format!(
+                "{vip} is not in the subnet of any interface of {name} ({})",
+                if other == "routed" { "it is reached through a router" } else { "no route" }
+            ),
+            "give load_balancer.vip a free address of the load balancers' own subnet: keepalived announces it by ARP there",
+        )),
+    }
+    if f.get("vip_answer") == "yes" && !ours {
+        out.push(result(
+            name,
+            "vip-free",
+            Fail,
+            format!(
+                "something already answers on the virtual address {vip} (ARP or ping from {name})"
+            ),
+            "give load_balancer.vip an address no host uses, or free that address",
+        ));
+    } else if ours {
+        out.push(result(
+            name,
+            "vip-free",
+            Pass,
+            format!("{vip} is this pair's (kha-tui's keepalived from an earlier run)"),
+            "",
+        ));
+    } else {
+        out.push(result(
+            name,
+            "vip-free",
+            Pass,
+            format!("nothing answers on {vip}"),
+            "",
+        ));
+    }
+    let lbs: Vec<String> = c.load_balancers().map(|l| l.address.to_string()).collect();
+    let adverts = f.get("vrrp_adverts");
+    if adverts == "unknown" {
+        out.push(result(
+            name,
+            "vrrp-router-id",
+            Warn,
+            "could not listen for VRRP adverts (no python3 on this LB)".into(),
+            "make sure no other VRRP group on this network uses load_balancer.virtual_router_id",
+        ));
+        return out;
+    }
+    let foreign: Vec<&str> = adverts
+        .split_whitespace()
+        .filter(|a| match a.split_once(':') {
+            Some((id, src)) => {
+                id == pair.virtual_router_id.to_string() && !lbs.iter().any(|l| l == src)
+            }
+            None => false,
+        })
+        .collect();
+    if foreign.is_empty() {
+        out.push(result(
+            name,
+            "vrrp-router-id",
+            Pass,
+            format!(
+                "no other VRRP group uses router id {} here (listened 3 s)",
+                pair.virtual_router_id
+            ),
+            "",
+        ));
+    } else {
+        let sources: Vec<&str> = foreign
+            .iter()
+            .filter_map(|a| a.split_once(':').map(|x| x.1))
+            .collect();
+        out.push(result(
+            name,
+            "vrrp-router-id",
+            Fail,
+            format!(
+                "VRRP adverts for router id {} come from {}, which is not this pair",
+                pair.virtual_router_id,
+                sources.join(", ")
+            ),
+            "set load_balancer.virtual_router_id to an id (1-255) no other VRRP group on this network uses",
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::{EXAMPLE, InventoryFile, validate};
+
+    fn pair() -> Cluster {
+        let mut f = InventoryFile::from_toml(EXAMPLE).unwrap();
+        f.load_balancer.vip = "10.0.0.5".into();
+        f.load_balancer.backup_address = "10.0.0.9".into();
+        f.load_balancer.virtual_router_id = Some(51);
+        validate::check(&f).unwrap().0
+    }
+
+    fn status(r: &[CheckResult], check: &str) -> CheckStatus {
+        r.iter().find(|x| x.check == check).unwrap().status
+    }
+
+    #[test]
+    fn a_free_vip_in_the_subnet_passes_and_each_problem_fails() {
+        let c = pair();
+        let facts = |kv: &str| Facts::parse(kv, 0.0);
+        let good =
+            "vip_route=onlink\nvip_ours=no\nvip_answer=no\nvrrp_adverts=51:10.0.0.9 7:10.0.0.77\n";
+        let r = check_lb(&c, &c.lb, &facts(good));
+        assert!(r.iter().all(|x| x.status == CheckStatus::Pass), "{r:#?}");
+        let r = check_lb(
+            &c,
+            &c.lb,
+            &facts(&good.replace("vip_answer=no", "vip_answer=yes")),
+        );
+        assert_eq!(status(&r, "vip-free"), CheckStatus::Fail);
+        assert!(
+            r[1].found
+                .contains("already answers on the virtual address 10.0.0.5")
+        );
+        // Ours from an earlier run: fine.
+        let again = good
+            .replace("vip_answer=no", "vip_answer=yes")
+            .replace("vip_ours=no", "vip_ours=yes");
+        assert_eq!(
+            status(&check_lb(&c, &c.lb, &facts(&again)), "vip-free"),
+            CheckStatus::Pass
+        );
+        let r = check_lb(&c, &c.lb, &facts(&good.replace("onlink", "routed")));
+        assert_eq!(status(&r, "vip-subnet"), CheckStatus::Fail);
+        let r = check_lb(
+            &c,
+            &c.lb,
+            &facts(&good.replace("7:10.0.0.77", "51:10.0.0.77")),
+        );
+        assert_eq!(status(&r, "vrrp-router-id"), CheckStatus::Fail);
+        assert!(r[2].found.contains("10.0.0.77"), "{r:#?}");
+        let r = check_lb(
+            &c,
+            &c.lb,
+            &facts(&good.replace("51:10.0.0.9 7:10.0.0.77", "unknown")),
+        );
+        assert_eq!(status(&r, "vrrp-router-id"), CheckStatus::Warn);
+    }
+}
