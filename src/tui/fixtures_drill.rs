@@ -112,13 +112,13 @@ pub fn drill() -> Model {
         (
             "lb-failover",
             19400,
-            "lb2: VIP=yes KEEPALIVED=active STATE=MASTER HAPROXY=active",
+            "lb2: VIP=yes STATE=MASTER KEEPALIVED=active HAPROXY=active",
         ),
         ("lb-failover", 25300, "starting HAProxy on lb again"),
         (
             "lb-failover",
             28900,
-            "lb: VIP=no KEEPALIVED=active STATE=BACKUP HAPROXY=active",
+            "lb: VIP=no STATE=BACKUP KEEPALIVED=active HAPROXY=active",
         ),
     ];
     let mut msgs = vec![];
