@@ -30,6 +30,18 @@ pub mod scripts {
     pub const ETCD_MEMBER_REMOVE: &str = include_str!("../assets/scripts/etcd-member-remove.sh");
     pub const DELETE_NODE_OBJECT: &str = include_str!("../assets/scripts/delete-node-object.sh");
     pub const LB_RESET: &str = include_str!("../assets/scripts/lb-reset.sh");
+    // The failover drill's steps (src/drill): not part of the install plan.
+    pub const DRILL_HAPROXY_WATCH: &str = include_str!("../assets/scripts/drill-haproxy-watch.sh");
+    pub const DRILL_APISERVER_STOP: &str =
+        include_str!("../assets/scripts/drill-apiserver-stop.sh");
+    pub const DRILL_APISERVER_RESTORE: &str =
+        include_str!("../assets/scripts/drill-apiserver-restore.sh");
+    pub const DRILL_KUBECTL_LOOP: &str = include_str!("../assets/scripts/drill-kubectl-loop.sh");
+    pub const DRILL_LB_STATE: &str = include_str!("../assets/scripts/drill-lb-state.sh");
+    pub const DRILL_VIP_WATCH: &str = include_str!("../assets/scripts/drill-vip-watch.sh");
+    pub const DRILL_HAPROXY_SERVICE: &str =
+        include_str!("../assets/scripts/drill-haproxy-service.sh");
+    pub const DRILL_CA: &str = include_str!("../assets/scripts/drill-ca.sh");
 
     /// Every script file by name, for tests (shellcheck) and `kha-tui plan` readers.
     pub const ALL: &[(&str, &str)] = &[
@@ -59,6 +71,14 @@ pub mod scripts {
         ("etcd-member-remove.sh", ETCD_MEMBER_REMOVE),
         ("delete-node-object.sh", DELETE_NODE_OBJECT),
         ("lb-reset.sh", LB_RESET),
+        ("drill-haproxy-watch.sh", DRILL_HAPROXY_WATCH),
+        ("drill-apiserver-stop.sh", DRILL_APISERVER_STOP),
+        ("drill-apiserver-restore.sh", DRILL_APISERVER_RESTORE),
+        ("drill-kubectl-loop.sh", DRILL_KUBECTL_LOOP),
+        ("drill-lb-state.sh", DRILL_LB_STATE),
+        ("drill-vip-watch.sh", DRILL_VIP_WATCH),
+        ("drill-haproxy-service.sh", DRILL_HAPROXY_SERVICE),
+        ("drill-ca.sh", DRILL_CA),
     ];
 }
 

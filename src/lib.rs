@@ -2,6 +2,7 @@
 pub mod assets;
 pub mod cli;
 pub mod day2;
+pub mod drill;
 pub mod engine;
 pub mod inventory;
 pub mod plan;

@@ -178,6 +178,18 @@ enum Command {
         #[command(flatten)]
         run: RunArgs,
     },
+    /// Failover drill on the installed cluster: counts real API requests per second while it
+    /// stops one apiserver (and, with a load-balancer pair, HAProxy on the LB holding the
+    /// virtual address), restores everything and reports how long the endpoint failed.
+    Drill {
+        #[arg(long, short)]
+        config: PathBuf,
+        #[command(flatten)]
+        run: RunArgs,
+        /// Do not ask before stopping anything.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(clap::Args)]
@@ -621,7 +633,83 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let opts = run.options(None)?;
             reset(c, opts, confirm.as_deref(), purge).await
         }
+        Command::Drill { config, run, yes } => {
+            let Some(c) = load(&config)? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            anyhow::ensure!(
+                !run.simulate,
+                "--simulate: the drill measures a real cluster and has no simulated form; run it against the installed hosts"
+            );
+            let opts = run.options(None)?;
+            drill(c, opts, yes).await
+        }
     }
+}
+
+/// `kha-tui drill`: prepares (connects, finds who is who, stops nothing), asks (default No),
+/// runs, prints and saves the report.
+async fn drill(c: inventory::Cluster, opts: Options, yes: bool) -> anyhow::Result<ExitCode> {
+    use kha_tui::drill;
+    let stop = CancellationToken::new();
+    let ctrl_c = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("kha-tui: stopping the drill: restoring what it stopped, then reporting");
+                stop.cancel();
+            }
+        })
+    };
+    let mut cfg =
+        kha_tui::tui::trust::ssh_config(opts.dirs.known_hosts.clone(), c.known_hosts.as_deref());
+    kha_tui::tui::trust::add_config_known_hosts(&mut cfg, &c);
+    let prepared = drill::prepare(Arc::new(SshTransport::new(cfg)), c, opts, stop.clone()).await?;
+    eprintln!("kha-tui: the drill will stop, one after the other:");
+    for w in &prepared.what {
+        eprintln!("  - {w}");
+    }
+    let go = if yes {
+        true
+    } else if headless::stdin_is_terminal() {
+        eprint!("Go ahead? [y/N] ");
+        // Read on a thread of its own, so that Ctrl-C at the question ends it at once.
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::stdin().read_line(&mut line);
+            let _ = tx.send(matches!(line.trim(), "y" | "Y" | "yes"));
+        });
+        tokio::select! {
+            yes = rx => yes.unwrap_or(false),
+            _ = stop.cancelled() => false,
+        }
+    } else {
+        eprintln!(
+            "kha-tui: there is no terminal to ask on, so nothing was stopped and nothing changed; run it from a terminal to be asked, or pass --yes"
+        );
+        false
+    };
+    if !go {
+        prepared.cancel().await;
+        ctrl_c.abort();
+        return Ok(ExitCode::FAILURE);
+    }
+    let (tx, rx) = mpsc::channel(256);
+    let printer = tokio::spawn(drill::print::print_events(rx));
+    let (report, saved) = prepared.run(tx).await;
+    let _ = printer.await;
+    ctrl_c.abort();
+    print!("\n{}", report.to_text());
+    match saved {
+        Some(p) => println!("report saved: {} (and .txt beside it)", p.display()),
+        None => eprintln!("kha-tui: the report could not be saved next to the logs"),
+    }
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// `kha-tui status`: the status plan over SSH, printed as text or JSON.

@@ -983,5 +983,7 @@ pub fn all() -> Vec<Fixture> {
         ("stop_dialog", stop_dialog),
         ("run_failed", run_failed),
         ("done", done),
+        ("drill_confirm", super::fixtures_drill::drill_confirm),
+        ("drill", super::fixtures_drill::drill),
     ]
 }

@@ -57,6 +57,10 @@ pub enum Action {
     NextError,
     /// Line editing in the text field that has the cursor ([`super::field::Field`] does it).
     EditText,
+    /// Open the failover drill (Done) or run it again.
+    Drill,
+    /// End the running drill: what it stopped is restored, then it reports.
+    DrillStop,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -414,11 +418,13 @@ pub fn bindings(m: &Model) -> Vec<Binding> {
             }
         }
         Screen::Done => {
+            v.push(b(&[KeySpec::ch('d')], "d", "failover drill", Action::Drill));
             v.push(b(&[Q], "q", "quit", Action::Quit));
             v.push(b(&[ESC], "Esc", "run & logs", Action::Back));
             help(&mut v);
             v.push(b(&[CTRL_C], "", "quit", Action::Quit));
         }
+        Screen::Drill => super::keymap_drill::bindings(m, &mut v),
     }
     v
 }

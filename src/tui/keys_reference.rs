@@ -60,6 +60,18 @@ fn sections() -> Vec<(&'static str, Vec<Model>)> {
         ("Plan", vec![fixtures::plan_review()]),
         ("Run", vec![fixtures::run_running(), fixtures::run_failed()]),
         ("Done", vec![fixtures::done()]),
+        (
+            "Failover drill",
+            vec![
+                super::fixtures_drill::drill_confirm(),
+                {
+                    let mut m = super::fixtures_drill::drill_confirm();
+                    feed(&mut m, [key(KeyCode::Char('y'))]);
+                    m
+                },
+                super::fixtures_drill::drill(),
+            ],
+        ),
         ("Host-key question", vec![fixtures::preflight_host_key()]),
         ("Confirmation before a step", vec![fixtures::confirm_init()]),
         (

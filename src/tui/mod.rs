@@ -5,17 +5,21 @@
 //! unit-tested), [`view`] (`view(&Model, &mut Frame)`, pure), [`keymap`] (the one keymap the footer
 //! is drawn from), [`runtime`] (the one `select!` loop, the engine tasks, the log file).
 
+mod drill_task;
 pub mod field;
 pub mod fixtures;
+pub mod fixtures_drill;
 pub mod form;
 mod form_ids;
 mod form_nodes;
 pub mod keymap;
 mod keymap_dialogs;
+mod keymap_drill;
 pub mod keys_reference;
 pub mod log_pane;
 pub mod logs;
 pub mod model;
+pub mod model_drill;
 pub mod runtime;
 pub mod theme;
 pub mod trust;

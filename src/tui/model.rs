@@ -25,6 +25,8 @@ pub enum Screen {
     Plan,
     Run,
     Done,
+    /// The failover drill, reached from Done.
+    Drill,
 }
 
 impl Screen {
@@ -36,7 +38,7 @@ impl Screen {
             Screen::Preflight => 2,
             Screen::Plan => 3,
             Screen::Run => 4,
-            Screen::Done => 5,
+            Screen::Done | Screen::Drill => 5,
         }
     }
 }
@@ -63,6 +65,8 @@ pub enum Msg {
         path: PathBuf,
         result: Result<String, String>,
     },
+    /// From the drill's task (see [`super::model_drill`]).
+    Drill(super::model_drill::DrillMsg),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +135,16 @@ pub enum Command {
     /// Cancel the running engine task.
     Stop,
     Quit,
+    /// Prepare the failover drill (connect, find who is who; stops nothing) and wait for
+    /// [`Command::DrillAnswer`].
+    DrillPrepare {
+        cluster: Box<Cluster>,
+        secrets: Secrets,
+    },
+    /// The operator's answer to the drill's question: run it, or end it without stopping anything.
+    DrillAnswer {
+        yes: bool,
+    },
 }
 
 /// One option of the welcome screen.
@@ -562,6 +576,7 @@ pub struct Model {
     /// Keys are ignored until then: a question that opens while the operator types does not
     /// take the keystroke meant for the screen below.
     pub keys_ignored_until: Duration,
+    pub drill: super::model_drill::DrillScreen,
 }
 
 impl Model {
@@ -593,6 +608,7 @@ impl Model {
             dirty: true,
             size: (100, 30),
             keys_ignored_until: Duration::ZERO,
+            drill: Default::default(),
         }
     }
 
@@ -638,6 +654,9 @@ impl Model {
 
     /// A run is going on (Ctrl-C asks to stop it).
     pub fn busy(&self) -> bool {
-        self.run.running || self.preflight.running || self.preflight.fixing.is_some()
+        self.run.running
+            || self.preflight.running
+            || self.preflight.fixing.is_some()
+            || self.drill.running()
     }
 }

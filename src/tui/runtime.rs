@@ -112,6 +112,8 @@ struct Jobs<T: Transport> {
     internal: mpsc::UnboundedSender<Msg>,
     /// Cancels the engine task now running.
     current: Option<CancellationToken>,
+    /// The prepared drill waits for the operator's answer on this.
+    drill_answer: Option<tokio::sync::oneshot::Sender<bool>>,
 }
 
 impl<T: Transport> Jobs<T>
@@ -234,6 +236,24 @@ where
                 log.log("quit");
                 vec![]
             }
+            Command::DrillPrepare { cluster, secrets } => {
+                log.log(format!("drill of {} ({secrets:?})", cluster.name));
+                self.transport.use_inventory(&cluster);
+                let stop = self.token();
+                let opts = engine_options(&self.opts, vec![], secrets);
+                let (t, _, done) = self.task_ends();
+                let (answer, asked) = tokio::sync::oneshot::channel();
+                self.drill_answer = Some(answer);
+                tokio::spawn(super::drill_task::run(t, *cluster, opts, stop, asked, done));
+                vec![]
+            }
+            Command::DrillAnswer { yes } => {
+                log.log(format!("drill answer: {}", if yes { "yes" } else { "no" }));
+                if let Some(a) = self.drill_answer.take() {
+                    let _ = a.send(yes);
+                }
+                vec![]
+            }
         }
     }
 }
@@ -332,6 +352,7 @@ where
                 events: ev_tx,
                 internal: int_tx,
                 current: None,
+                drill_answer: None,
             },
             ev_rx,
             int_rx,

@@ -12,6 +12,7 @@ use super::model::*;
 use crate::engine::events::{CheckStatus, Event, StepOutcome};
 use crate::inventory::validate;
 
+mod drill;
 mod events;
 mod form;
 mod plan;
@@ -90,6 +91,7 @@ fn dispatch(m: &mut Model, msg: Msg) -> Vec<Command> {
             vec![]
         }
         Msg::Engine(ev) => on_event(m, ev),
+        Msg::Drill(d) => drill::on_drill(m, d),
         Msg::TaskEnded(task) => {
             match task {
                 Task::Preflight => m.preflight.running = false,
@@ -274,12 +276,15 @@ pub(super) fn act(m: &mut Model, a: Action) -> Vec<Command> {
             Screen::Preflight => preflight_action(m, a),
             Screen::Plan => plan_action(m, a),
             Screen::Run => run_action(m, a),
-            Screen::Done => {
-                if a == Action::Back {
+            Screen::Done => match a {
+                Action::Back => {
                     m.screen = Screen::Run;
+                    vec![]
                 }
-                vec![]
-            }
+                Action::Drill => drill::start(m),
+                _ => vec![],
+            },
+            Screen::Drill => drill::drill_action(m, a),
         },
     }
 }

@@ -2,6 +2,7 @@
 //! the rows that fit.
 
 mod done;
+mod drill;
 mod form;
 mod plan;
 mod popup;
@@ -37,6 +38,7 @@ pub fn view(m: &Model, f: &mut Frame) {
         Screen::Plan => plan::draw(m, f, body),
         Screen::Run => run::draw(m, f, body),
         Screen::Done => done::draw(m, f, body),
+        Screen::Drill => drill::draw(m, f, body),
     }
     if let Some((level, text)) = &m.status {
         let t = &m.theme;

@@ -971,7 +971,70 @@ def main_apiserver(argv):
     klog("I", "Serving securely on %s:%d" % (bind, port))
     srv = serve_tls(bind, port, args.get("tls-cert-file", PKI + "/apiserver.crt"),
                     args.get("tls-private-key-file", PKI + "/apiserver.key"), api.handle, api.ca_file)
-    srv.serve_forever()
+    serve_until_terminated(srv, dur(args.get("shutdown-delay-duration"), 0))
+
+
+class InFlight:
+    """Requests being answered right now, and whether the server is shutting down."""
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.busy = 0
+        self.stopping = False
+
+
+def count_in_flight(srv):
+    """Counts the connections being served (from the TLS handshake to the last answer) and, once
+    the server shuts down, answers with `Connection: close` (Go's http.Server.Shutdown turns
+    keep-alives off and closes idle connections)."""
+    state = InFlight()
+    base = srv.RequestHandlerClass
+
+    class Closing(base):
+        def end_headers(self):
+            if state.stopping:
+                self.send_header("Connection", "close")
+            base.end_headers(self)
+    srv.RequestHandlerClass = Closing
+    serve = srv.finish_request
+
+    def counted(request, client_address):
+        with state.lock:
+            state.busy += 1
+        try:
+            serve(request, client_address)
+        finally:
+            with state.lock:
+                state.busy -= 1
+    srv.finish_request = counted
+    return state
+
+
+def serve_until_terminated(srv, delay):
+    """Serves until SIGTERM, then stops as kube-apiserver does (k8s.io/apiserver genericapiserver,
+    graceful termination): it keeps serving for --shutdown-delay-duration (0 by default), then stops
+    listening, lets the requests in flight finish (at most 60 s), and exits 0. The kubelet stops a
+    static pod with SIGTERM, so a client never sees a request cut off mid-answer."""
+    state = count_in_flight(srv)
+    term = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: term.set())
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    while not term.wait(1):
+        pass
+    klog("I", '"[graceful-termination] shutdown event" name="ShutdownInitiated"')
+    time.sleep(delay)
+    with state.lock:
+        state.stopping = True
+    srv.shutdown()
+    srv.server_close()
+    klog("I", '"[graceful-termination] shutdown event" name="HTTPServerStoppedListening"')
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        with state.lock:
+            if state.busy == 0:
+                break
+        time.sleep(0.05)
+    klog("I", '"[graceful-termination] shutdown event" name="InFlightRequestsDrained"')
+    os._exit(0)
 
 
 def self_signed(dirpath, cn):

@@ -1,0 +1,68 @@
+//! The drill screen's updates: start (prepare, then ask, default No), the answer, the
+//! per-second counts and steps as they come, the report.
+
+use super::super::keymap::Action;
+use super::super::model::{Command, Model, Screen};
+use super::super::model_drill::{DrillMsg, DrillPhase, DrillScreen};
+use crate::drill::DrillEvent;
+
+/// Opens the drill screen and asks the runtime to prepare it (nothing is stopped yet).
+pub(super) fn start(m: &mut Model) -> Vec<Command> {
+    m.screen = Screen::Drill;
+    let Some(cluster) = m.cluster.clone() else {
+        m.drill = DrillScreen {
+            phase: DrillPhase::NotRun {
+                why: "no cluster: finish the inventory and the install first".into(),
+            },
+            ..Default::default()
+        };
+        return vec![];
+    };
+    m.drill = DrillScreen {
+        phase: DrillPhase::Preparing,
+        ..Default::default()
+    };
+    vec![Command::DrillPrepare {
+        cluster: Box::new(cluster),
+        secrets: m.secrets.clone(),
+    }]
+}
+
+pub(super) fn drill_action(m: &mut Model, a: Action) -> Vec<Command> {
+    match (&m.drill.phase, a) {
+        (DrillPhase::Confirm { .. }, Action::DialogYes) => {
+            m.drill.phase = DrillPhase::Running;
+            vec![Command::DrillAnswer { yes: true }]
+        }
+        (DrillPhase::Confirm { .. }, Action::DialogNo) => {
+            m.drill.phase = DrillPhase::NotRun {
+                why: "you said no: nothing was stopped".into(),
+            };
+            vec![Command::DrillAnswer { yes: false }]
+        }
+        (DrillPhase::Preparing | DrillPhase::Running, Action::DrillStop) => vec![Command::Stop],
+        (_, Action::Drill) if !m.drill.running() => start(m),
+        (_, Action::Back) if !m.drill.running() => {
+            m.screen = Screen::Done;
+            vec![]
+        }
+        _ => vec![],
+    }
+}
+
+pub(super) fn on_drill(m: &mut Model, msg: DrillMsg) -> Vec<Command> {
+    let d = &mut m.drill;
+    match msg {
+        DrillMsg::Ready { what } => d.phase = DrillPhase::Confirm { what },
+        DrillMsg::Failed(why) => d.phase = DrillPhase::NotRun { why },
+        DrillMsg::Saved(p) => d.saved = p,
+        DrillMsg::Event(DrillEvent::Second(s)) => d.seconds.push(s),
+        DrillMsg::Event(DrillEvent::Step { scenario, text }) => d.steps.push((scenario, text)),
+        DrillMsg::Event(DrillEvent::ScenarioDone(s)) => d.scenarios.push(*s),
+        DrillMsg::Event(DrillEvent::Finished(r)) => {
+            d.report = Some(*r);
+            d.phase = DrillPhase::Finished;
+        }
+    }
+    vec![]
+}
