@@ -14,11 +14,20 @@ use crate::plan::pair::VRRP_STATE_FILE;
 
 const EVERY: Duration = Duration::from_secs(2);
 
-/// One LB's state as the notify script wrote it, or `None` before keepalived ran there.
-async fn read(lb: &NodeHandle) -> Option<String> {
-    let text = lb.read_root_file(VRRP_STATE_FILE).await.ok()?;
+/// A read waits behind the LB's running step, or its reconnects when it cannot be reached;
+/// after this long the last known state stands, and the end of the run is not held up.
+const READ_LIMIT: Duration = Duration::from_secs(5);
+
+/// One LB's state as the notify script wrote it: `Some(None)` before keepalived ran there,
+/// `None` when no answer came in time.
+async fn read(lb: &NodeHandle) -> Option<Option<String>> {
+    let text = match tokio::time::timeout(READ_LIMIT, lb.read_root_file(VRRP_STATE_FILE)).await {
+        Err(_) => return None,
+        Ok(Err(_)) => return Some(None),
+        Ok(Ok(t)) => t,
+    };
     let s = text.trim();
-    matches!(s, "MASTER" | "BACKUP" | "FAULT" | "STOP" | "UNKNOWN").then(|| s.to_string())
+    Some(matches!(s, "MASTER" | "BACKUP" | "FAULT" | "STOP" | "UNKNOWN").then(|| s.to_string()))
 }
 
 /// Polls `lbs` until `stop`, then reads once more; the task ends after that last read.
@@ -29,22 +38,27 @@ pub fn spawn(
     stop: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut last: Vec<(String, Option<String>)> = vec![];
+        let mut last: Vec<(String, Option<String>)> =
+            lbs.iter().map(|lb| (lb.name.clone(), None)).collect();
+        let mut sent = false;
         loop {
             let stopping = stop.is_cancelled();
-            let mut now = Vec::new();
-            for lb in &lbs {
-                now.push((lb.name.clone(), read(lb).await));
+            let mut now = last.clone();
+            for (i, lb) in lbs.iter().enumerate() {
+                if let Some(state) = read(lb).await {
+                    now[i].1 = state;
+                }
             }
-            if now != last && now.iter().any(|(_, s)| s.is_some()) {
+            if (now != last || !sent) && now.iter().any(|(_, s)| s.is_some()) {
                 let _ = events
                     .send(Event::LbPairState {
                         vip: vip.clone(),
                         states: now.clone(),
                     })
                     .await;
-                last = now;
+                sent = true;
             }
+            last = now;
             if stopping {
                 break;
             }
