@@ -6,6 +6,7 @@ pub mod scripts {
     pub const LB_HAPROXY: &str = include_str!("../assets/scripts/lb-haproxy.sh");
     pub const NODE_PREPARE: &str = include_str!("../assets/scripts/node-prepare.sh");
     pub const SWAP_OFF: &str = include_str!("../assets/scripts/swap-off.sh");
+    pub const FIREWALL_OPEN: &str = include_str!("../assets/scripts/firewall-open.sh");
     pub const CONTAINERD_CONFIG: &str = include_str!("../assets/scripts/containerd-config.sh");
     pub const CONTAINERD: &str = include_str!("../assets/scripts/containerd.sh");
     pub const KUBE_PACKAGES: &str = include_str!("../assets/scripts/kube-packages.sh");
@@ -49,6 +50,7 @@ pub mod scripts {
         ("lb-haproxy.sh", LB_HAPROXY),
         ("node-prepare.sh", NODE_PREPARE),
         ("swap-off.sh", SWAP_OFF),
+        ("firewall-open.sh", FIREWALL_OPEN),
         ("containerd-config.sh", CONTAINERD_CONFIG),
         ("containerd.sh", CONTAINERD),
         ("kube-packages.sh", KUBE_PACKAGES),

@@ -190,6 +190,21 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// The preflight's one-key fixes, headless (the wizard's `f`): runs preflight, shows each
+    /// fix kha-tui has for what it found (swap on; ports a host firewall keeps closed), asks,
+    /// applies them and runs preflight again. Exit status 0 when preflight then passes.
+    Fix {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Only this node's findings.
+        #[arg(long)]
+        node: Option<String>,
+        /// Apply without asking.
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        run: RunArgs,
+    },
 }
 
 #[derive(clap::Args)]
@@ -643,6 +658,43 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             let opts = run.options(None)?;
             drill(c, opts, yes).await
+        }
+        Command::Fix {
+            config,
+            node,
+            yes,
+            run,
+        } => {
+            let Some(c) = load(&config)? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            check_fail_node(run.fail.as_deref(), &host_names(&c))?;
+            check_fail_node(node.as_deref(), &host_names(&c)).map_err(|e| {
+                anyhow::anyhow!("{}", e.to_string().replacen("--fail", "--node", 1))
+            })?;
+            let scratch = run.simulate.then(SimScratch::create).transpose()?;
+            let opts = run.options(scratch.as_ref())?;
+            let ok = if run.simulate {
+                let fleet = Arc::new(SimFleet::new(SimOptions {
+                    fail_node: run.fail.clone(),
+                    speed: run.speed.max(0.01),
+                    unknown_host_key: None,
+                }));
+                klib::fix::run(fleet, &c, &opts, node.as_deref(), yes).await?
+            } else {
+                let mut cfg = kha_tui::tui::trust::ssh_config(
+                    opts.dirs.known_hosts.clone(),
+                    c.known_hosts.as_deref(),
+                );
+                kha_tui::tui::trust::add_config_known_hosts(&mut cfg, &c);
+                let t = Arc::new(SshTransport::new(cfg));
+                klib::fix::run(t, &c, &opts, node.as_deref(), yes).await?
+            };
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
     }
 }

@@ -17,6 +17,9 @@ use crate::transport::Transport;
 
 /// The step that applies a fix on `node`, when kha-tui knows one by that name.
 pub fn fix_step(node: &str, fix: &str) -> Option<Step> {
+    if let Some(step) = firewall_step(node, fix) {
+        return Some(step);
+    }
     let (title, body) = match fix {
         "swap-off" => (
             "Turn swap off now and for good",
@@ -25,6 +28,30 @@ pub fn fix_step(node: &str, fix: &str) -> Option<Step> {
         _ => return None,
     };
     Some(Step::new(&format!("fix-{fix}"), node, title, body))
+}
+
+/// "firewall-open SPEC..." (src/engine/firewall.rs): opens exactly those openings. Every SPEC
+/// must be one kha-tui writes ("10250/tcp", "30000:32767/tcp", "vrrp"); they reach the script
+/// as an environment value.
+fn firewall_step(node: &str, fix: &str) -> Option<Step> {
+    let specs = fix.strip_prefix(super::firewall::FIX)?.strip_prefix(' ')?;
+    let parsed: Option<Vec<String>> = specs
+        .split_whitespace()
+        .map(|s| super::firewall::Opening::parse_spec(s).map(|o| o.spec()))
+        .collect();
+    let parsed = parsed.filter(|v| !v.is_empty())?;
+    let mut step = Step::new(
+        &format!("fix-{}", super::firewall::FIX),
+        node,
+        "Let in what the node needs through its firewall (it stays on)",
+        format!(
+            "{}\n{}\nfirewall_open\n",
+            scripts::LIB,
+            scripts::FIREWALL_OPEN
+        ),
+    );
+    step.env.push(("KHA_FW_OPEN".into(), parsed.join(" ")));
+    Some(step)
 }
 
 /// Runs the fix `fix` on `node`, emitting the step's events. `Err` says why it did not work.
@@ -119,5 +146,28 @@ mod tests {
         assert!(s.script.starts_with(scripts::LIB));
         assert!(s.script.trim_end().ends_with("swap_off"));
         assert!(fix_step("worker1", "reboot").is_none());
+    }
+
+    #[test]
+    fn firewall_open_carries_exactly_its_openings_as_env() {
+        let s = fix_step("worker2", "firewall-open 10250/tcp 30000:32767/tcp vrrp").unwrap();
+        assert_eq!(s.id, "fix-firewall-open");
+        assert!(s.script.trim_end().ends_with("firewall_open"));
+        assert_eq!(
+            s.env,
+            [(
+                "KHA_FW_OPEN".to_string(),
+                "10250/tcp 30000:32767/tcp vrrp".to_string()
+            )]
+        );
+        for bad in [
+            "firewall-open",
+            "firewall-open ",
+            "firewall-open 22/tcp;reboot",
+            "firewall-open 10250/tcp $(id)",
+            "firewall-openx 10250/tcp",
+        ] {
+            assert!(fix_step("worker2", bad).is_none(), "{bad}");
+        }
     }
 }

@@ -8,6 +8,7 @@
 mod connect;
 pub mod events;
 pub mod fanout;
+pub mod firewall;
 pub mod fix;
 pub mod logs;
 pub mod node;

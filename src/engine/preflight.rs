@@ -216,6 +216,9 @@ pub fn check_node(c: &Cluster, n: &Node, f: &Facts, kubeadm_done: bool) -> Vec<C
         out.extend(super::preflight_pair::check_lb(c, n, f));
     }
 
+    // An active ufw or firewalld lets in what this node's role needs (src/engine/firewall.rs).
+    out.push(super::firewall::check(c, n, f));
+
     // Node addresses inside the pod or service subnet break routing.
     for a in f.get("addresses").split_whitespace() {
         if let Ok(ip) = a.parse::<IpAddr>() {
