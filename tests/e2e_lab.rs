@@ -113,6 +113,84 @@ fn wait_for_line(log: &Path, needle: &str, limit: Duration) -> bool {
     false
 }
 
+/// What a worker must let in (src/engine/firewall.rs), in ufw's words.
+const WORKER_OPENINGS: [&str; 6] = [
+    "10250/tcp",
+    "10256/tcp",
+    "30000:32767/tcp",
+    "179/tcp",
+    "4789/udp",
+    "5473/tcp",
+];
+
+fn ufw_on_a_worker_is_opened_by_the_fix(lab: &Lab, inv: &str, dd: &str) {
+    let started = Instant::now();
+    let out = lab.exec(
+        "worker2",
+        &[
+            "bash",
+            "-c",
+            "set -e; apt-get update -q >/dev/null; apt-get install -y -q ufw >/dev/null; ufw allow 22/tcp; ufw --force enable",
+        ],
+    );
+    assert!(out.status.success(), "ufw installed and on: {}", text(&out));
+    let pre = kha(&[
+        "preflight",
+        "--config",
+        inv,
+        "--accept-new-host-keys",
+        "--data-dir",
+        dd,
+    ]);
+    let t = text(&pre);
+    assert!(!pre.status.success(), "{t}");
+    let line = t
+        .lines()
+        .find(|l| l.starts_with("[worker2] preflight FAIL firewall: ufw is active"))
+        .unwrap_or_else(|| panic!("worker2's firewall is named:\n{t}"));
+    for o in WORKER_OPENINGS {
+        assert!(line.contains(&format!(" {o} (")), "{o} named: {line}");
+    }
+    assert!(!line.contains("22/tcp"), "ssh is let in already: {line}");
+    assert_eq!(
+        t.matches("preflight FAIL firewall").count(),
+        1,
+        "only worker2 has a firewall:\n{t}"
+    );
+
+    // Without a terminal and without --yes, the fix is shown and nothing runs.
+    let shown = kha(&["fix", "--config", inv, "--data-dir", dd]);
+    let t = text(&shown);
+    assert!(!shown.status.success(), "{t}");
+    assert!(t.contains("[worker2] fix-firewall-open"), "{t}");
+    assert!(t.contains("nothing ran"), "{t}");
+    let before = lab.ssh_ok("worker2", "sudo ufw status");
+    assert!(!before.contains("kha-tui"), "{before}");
+
+    let fixed = kha(&["fix", "--config", inv, "--data-dir", dd, "--yes"]);
+    let t = text(&fixed);
+    assert!(fixed.status.success(), "{t}");
+    assert!(t.contains("[worker2] fix-firewall-open: ok"), "{t}");
+    assert!(t.contains("kha-tui: preflight passed"), "{t}");
+    let ufw = lab.ssh_ok("worker2", "sudo ufw status");
+    assert!(ufw.starts_with("Status: active"), "{ufw}");
+    let ours: Vec<&str> = ufw
+        .lines()
+        .filter(|l| l.trim_end().ends_with("# kha-tui") && !l.contains("(v6)"))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(ours, WORKER_OPENINGS, "exactly the closed ports:\n{ufw}");
+    assert!(ufw.lines().any(|l| l.starts_with("22/tcp ")), "{ufw}");
+
+    // A second fix finds nothing to do and changes nothing.
+    let again = kha(&["fix", "--config", inv, "--data-dir", dd, "--yes"]);
+    let t = text(&again);
+    assert!(again.status.success(), "{t}");
+    assert!(t.contains("no finding that kha-tui can fix"), "{t}");
+    assert_eq!(ufw, lab.ssh_ok("worker2", "sudo ufw status"));
+    eprintln!("firewall scenario: {:.1}s", started.elapsed().as_secs_f64());
+}
+
 #[test]
 fn seed_topology_over_ssh_through_faults_and_resume() {
     if !lab::available("seed_topology_over_ssh_through_faults_and_resume") {
@@ -140,6 +218,11 @@ fn seed_topology_over_ssh_through_faults_and_resume() {
             == "no",
         "nothing ran on master1"
     );
+
+    // ufw active on worker2 (ssh let in first, as an operator would): preflight names each
+    // closed port; `kha-tui fix` opens exactly those and ufw stays on; the install below then
+    // completes with it (worker2 joins, is Ready) and it is still active at the end.
+    ufw_on_a_worker_is_opened_by_the_fix(&lab, &inv, &dd);
 
     // A run that loses worker3 mid-run: its sshd stops and its sessions die.
     let log1 = data.path().join("run1.log");
@@ -275,6 +358,15 @@ fn seed_topology_over_ssh_through_faults_and_resume() {
         let total: u64 = row[7].parse().unwrap();
         assert!(total > 0, "{n} served no connection: {row:?}");
     }
+
+    // worker2's firewall is still on, with kha-tui's rules, and it joined through it.
+    let ufw = lab.ssh_ok("worker2", "sudo ufw status");
+    assert!(ufw.starts_with("Status: active"), "{ufw}");
+    assert!(
+        ufw.lines()
+            .any(|l| l.starts_with("10250/tcp ") && l.trim_end().ends_with("# kha-tui")),
+        "{ufw}"
+    );
 
     // A second pass of every node's scripts changes nothing and succeeds: `--node N --from S`
     // runs S and every later step of N again.

@@ -31,8 +31,8 @@ async fn preflight<T: Transport>(t: &Arc<T>, c: &Cluster, opts: &Options) -> Vec
     results
 }
 
-/// Returns whether preflight passes after the fixes. `ask`: asks on the terminal (else `--yes`
-/// was given, or there is no terminal and nothing runs).
+/// Returns whether preflight passes after the fixes (or, with nothing to fix, as it is).
+/// Without `yes` it asks on the terminal; without a terminal nothing runs.
 pub async fn run<T: Transport>(
     t: Arc<T>,
     c: &Cluster,
@@ -40,10 +40,11 @@ pub async fn run<T: Transport>(
     only: Option<&str>,
     yes: bool,
 ) -> anyhow::Result<bool> {
-    let found = fixable(&preflight(&t, c, opts).await, only);
+    let results = preflight(&t, c, opts).await;
+    let found = fixable(&results, only);
     if found.is_empty() {
         println!("kha-tui: no finding that kha-tui can fix");
-        return Ok(false);
+        return Ok(engine::preflight::blocking(&results, &opts.ignore_preflight).is_empty());
     }
     println!("kha-tui fix will run:");
     for r in &found {
