@@ -329,3 +329,21 @@ fn a_simulated_pair_installs_keepalived_on_both_lbs_and_reports_the_vip() {
     // The inventory names a DNS endpoint, which the operator points at the VIP.
     assert!(out.contains("endpoint api.orchard.test:7443"), "{out}");
 }
+
+#[test]
+fn fix_with_nothing_to_fix_says_so_and_refuses_an_unknown_node() {
+    let home = Home::new();
+    let inventory = other_inventory();
+    let base = ["fix", "--config", &inventory, "--simulate", "--speed", "60"];
+    let (code, out, err) = home.kha(&base);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("kha-tui: preflight passed"), "{out}");
+    assert!(out.contains("no finding that kha-tui can fix"), "{out}");
+    let (code, out, err) = home.kha(&[&base[..], &["--node", "nosuch"]].concat());
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("--node nosuch: the inventory has no node named \"nosuch\""),
+        "{err}"
+    );
+    assert!(!out.contains("connected"), "nothing connected: {out}");
+}

@@ -55,8 +55,8 @@ fn shellcheck_passes_on_every_script_and_every_rendered_step() {
         .collect();
     let fix = kha_tui::engine::fix::fix_step("worker1", "swap-off").unwrap();
     shellcheck("fix-swap-off.sh", &fix.script);
-    let fw = kha_tui::engine::fix::fix_step("worker1", "firewall-open 10250/tcp 4789/udp vrrp")
-        .unwrap();
+    let fw =
+        kha_tui::engine::fix::fix_step("worker1", "firewall-open 10250/tcp 4789/udp vrrp").unwrap();
     shellcheck("fix-firewall-open.sh", &fw.script);
     let mut seen = std::collections::HashSet::new();
     for (_, s) in plans.iter().flat_map(|p| p.steps()) {
