@@ -40,12 +40,12 @@ fi
 kv kubelet_conf "$([ -f /etc/kubernetes/kubelet.conf ] && echo yes || echo no)"
 kv time "$(date +%s.%N)"
 # The host firewall, if one is active: what it lets in, as its own words (parsed by
-# src/engine/firewall.rs). ufw: the "To" column of its ALLOW rules (IPv4; "any" first when the
-# default incoming policy is allow). firewalld: the default zone's ports, its services' ports and
+# src/engine/firewall.rs). ufw: the "To" column of its ALLOW and LIMIT rules (IPv4; "any" first
+# when the default incoming policy is allow). firewalld: the default zone's ports, its services' ports and
 # its protocols ("any" first when the zone's target is ACCEPT).
 if command -v ufw >/dev/null 2>&1 && ufw status 2>/dev/null | grep -q '^Status: active'; then
   kv firewall ufw
-  allows=$(ufw status | awk '/\(v6\)/ {next} / ALLOW / && !/ALLOW (OUT|FWD)/ {printf "%s ", $1}')
+  allows=$(ufw status | awk '/\(v6\)/ {next} / (ALLOW|LIMIT) / && !/(ALLOW|LIMIT) (OUT|FWD)/ {printf "%s ", $1}')
   if ufw status verbose | grep -q '^Default: allow (incoming)'; then allows="any $allows"; fi
   kv firewall_allows "$allows"
 elif command -v firewall-cmd >/dev/null 2>&1 && [ "$(firewall-cmd --state 2>/dev/null)" = running ]; then
