@@ -669,9 +669,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             };
             check_fail_node(run.fail.as_deref(), &host_names(&c))?;
-            check_fail_node(node.as_deref(), &host_names(&c)).map_err(|e| {
-                anyhow::anyhow!("{}", e.to_string().replacen("--fail", "--node", 1))
-            })?;
+            let names = host_names(&c);
+            if let Some(n) = node.as_deref().filter(|n| !names.iter().any(|m| m == n)) {
+                anyhow::bail!(
+                    "--node {n}: the inventory has no node named {n:?}; its nodes are {}",
+                    names.join(", ")
+                );
+            }
             let scratch = run.simulate.then(SimScratch::create).transpose()?;
             let opts = run.options(scratch.as_ref())?;
             let ok = if run.simulate {
