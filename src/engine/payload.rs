@@ -311,6 +311,58 @@ mod tests {
         assert_eq!(back.script, s.script.as_bytes());
     }
 
+    /// In a session of its own (as sshd starts every session), the group the command records
+    /// holds the whole step: the kill script ends the script and the children it started, and
+    /// nothing of the step is left.
+    #[test]
+    fn the_recorded_group_holds_the_whole_step() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path().display().to_string();
+        let (script, pgid) = (format!("{r}/step.sh"), format!("{r}/step.pgid"));
+        let mut s = step(vec![]);
+        s.script = "sleep 60 & sleep 61\n".into();
+        let stream = compose(&s, &[], &script);
+        let mut child = Command::new("setsid")
+            .arg("bash")
+            .arg("-c")
+            .arg(command("", &pgid))
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child.stdin.take().unwrap().write_all(&stream).unwrap();
+        let g: u32 = loop {
+            if let Ok(t) = std::fs::read_to_string(&pgid)
+                && let Ok(g) = t.trim().parse()
+            {
+                break g;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        // Both sleeps run, in that group.
+        let in_group = || {
+            let out = Command::new("pgrep")
+                .arg("-g")
+                .arg(g.to_string())
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).lines().count()
+        };
+        let t0 = std::time::Instant::now();
+        while in_group() < 3 && t0.elapsed() < std::time::Duration::from_secs(5) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(in_group() >= 3, "bash and two sleeps in group {g}");
+        let st = Command::new("bash")
+            .arg("-c")
+            .arg(crate::engine::node::kill_script(&pgid))
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let _ = child.wait();
+        assert_eq!(in_group(), 0, "nothing of group {g} is left");
+    }
+
     /// Without the marker (sudo took the step's first line as a password, say) nothing runs
     /// and the reason is said.
     #[test]

@@ -255,8 +255,12 @@ pub async fn run(plan: &Plan, ctx: &Ctx) -> Finished {
     loop {
         // No step starts before what is done so far is on disk: when that save fails, the
         // run halts here (the writer's failure halts it before `saved` answers) and nothing
-        // more starts; a resume then knows exactly what ran.
-        ctx.state.saved().await;
+        // more starts; a resume then knows exactly what ran. A save that hangs (a stuck disk)
+        // does not hold up the operator's stop.
+        tokio::select! {
+            _ = ctx.state.saved() => {}
+            _ = ctx.stop.cancelled() => {}
+        }
         g.close_blocked().await;
         // Start what can start, in plan order.
         for i in g.pending().collect::<Vec<_>>() {
