@@ -516,9 +516,17 @@ async fn drill(c: inventory::Cluster, opts: Options, yes: bool) -> anyhow::Resul
         true
     } else if headless::stdin_is_terminal() {
         eprint!("Go ahead? [y/N] ");
-        let mut line = String::new();
-        let _ = std::io::stdin().read_line(&mut line);
-        matches!(line.trim(), "y" | "Y" | "yes")
+        // Read on a thread of its own, so that Ctrl-C at the question ends it at once.
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::stdin().read_line(&mut line);
+            let _ = tx.send(matches!(line.trim(), "y" | "Y" | "yes"));
+        });
+        tokio::select! {
+            yes = rx => yes.unwrap_or(false),
+            _ = stop.cancelled() => false,
+        }
     } else {
         eprintln!(
             "kha-tui: there is no terminal to ask on, so nothing was stopped and nothing changed; run it from a terminal to be asked, or pass --yes"
