@@ -9,6 +9,16 @@ use crate::drill::DrillEvent;
 /// Opens the drill screen and asks the runtime to prepare it (nothing is stopped yet).
 pub(super) fn start(m: &mut Model) -> Vec<Command> {
     m.screen = Screen::Drill;
+    if m.simulated {
+        // The drill measures real requests against real hosts; a simulated fleet has neither.
+        m.drill = DrillScreen {
+            phase: DrillPhase::NotRun {
+                why: "the drill measures a real cluster, and this one is simulated: run it after a real install (kha-tui wizard, or kha-tui drill --config FILE)".into(),
+            },
+            ..Default::default()
+        };
+        return vec![];
+    }
     let Some(cluster) = m.cluster.clone() else {
         m.drill = DrillScreen {
             phase: DrillPhase::NotRun {
@@ -78,8 +88,18 @@ mod tests {
     use super::super::update;
 
     #[test]
+    fn a_simulated_cluster_has_no_drill() {
+        let mut m = done();
+        assert!(m.simulated);
+        let cmds = update(&mut m, key(KeyCode::Char('d')));
+        assert!(cmds.is_empty(), "{cmds:?}");
+        assert!(matches!(m.drill.phase, DrillPhase::NotRun { .. }));
+    }
+
+    #[test]
     fn d_on_done_prepares_the_drill_and_stops_nothing_yet() {
         let mut m = done();
+        m.simulated = false;
         let cmds = update(&mut m, key(KeyCode::Char('d')));
         assert_eq!(m.screen, Screen::Drill);
         assert_eq!(m.drill.phase, DrillPhase::Preparing);
