@@ -125,13 +125,7 @@ pub fn drill() -> Model {
     ];
     let mut msgs = vec![];
     for at in 0..30u64 {
-        let bad = if at == 18 {
-            7
-        } else if at == 19 {
-            7
-        } else {
-            0
-        };
+        let bad = if at == 18 || at == 19 { 7 } else { 0 };
         msgs.push(Msg::Drill(DrillMsg::Event(DrillEvent::Second(Second {
             at,
             readyz_ok: 10 - bad,
