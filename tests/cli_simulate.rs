@@ -296,3 +296,36 @@ fn a_real_apply_without_a_terminal_or_yes_stops_before_connecting() {
     assert!(err.contains("kubeadm-init on apple needs a yes"), "{err}");
     assert_eq!(home.tree(), before);
 }
+
+/// A pair on the simulated fleet: HAProxy and keepalived on both LBs, the run reports which
+/// one holds the VIP, and a DNS endpoint stays the endpoint.
+#[test]
+fn a_simulated_pair_installs_keepalived_on_both_lbs_and_reports_the_vip() {
+    let home = Home::new();
+    let text = std::fs::read_to_string(other_inventory())
+        .unwrap()
+        .replacen(
+            "[load_balancer]\n",
+            "[load_balancer]\nvip = \"172.20.5.5\"\nbackup_address = \"172.20.5.9\"\n",
+            1,
+        );
+    let inv = home.path().join("pair.toml");
+    std::fs::write(&inv, &text).unwrap();
+    let (code, out, err) = home.kha(&[
+        "apply",
+        "--config",
+        inv.to_str().unwrap(),
+        "--simulate",
+        "--yes",
+        "--speed",
+        "60",
+    ]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    for lb in ["gate", "lb2"] {
+        assert!(out.contains(&format!("[{lb}] haproxy: ok")), "{out}");
+        assert!(out.contains(&format!("[{lb}] keepalived: ok")), "{out}");
+    }
+    assert!(out.contains("kha-tui: vip 172.20.5.5 on "), "{out}");
+    // The inventory names a DNS endpoint, which the operator points at the VIP.
+    assert!(out.contains("endpoint api.orchard.test:7443"), "{out}");
+}

@@ -248,6 +248,38 @@ fn lb_pair_installs_through_the_vip_and_refuses_what_would_break_it() {
         assert_eq!(conf.trim(), "600\n1", "{lb}");
     }
 
+    // The check tracks HAProxy: stopped on the MASTER, the VIP moves to the other LB within
+    // 5 s; started again, it stays there (nopreempt). keepalived stopped says STOP.
+    let other = if master == "lb" { "lb2" } else { "lb" };
+    let holds = |h: &str| {
+        exec_ok(&lab, h, &["ip", "-o", "-4", "addr", "show"]).contains(&format!("inet {vip}/"))
+    };
+    exec_ok(&lab, master, &["systemctl", "stop", "haproxy"]);
+    let t0 = Instant::now();
+    while (holds(master) || !holds(other)) && t0.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let moved = t0.elapsed();
+    assert!(holds(other) && !holds(master), "the VIP moved to {other}");
+    assert_eq!(
+        exec_ok(&lab, master, &["cat", "/run/kha-tui/vrrp-state"]).trim(),
+        "FAULT"
+    );
+    exec_ok(&lab, master, &["systemctl", "start", "haproxy"]);
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(holds(other), "no preemption: the VIP stays on {other}");
+    assert_eq!(
+        exec_ok(&lab, master, &["cat", "/run/kha-tui/vrrp-state"]).trim(),
+        "BACKUP"
+    );
+    exec_ok(&lab, master, &["systemctl", "stop", "keepalived"]);
+    assert_eq!(
+        exec_ok(&lab, master, &["cat", "/run/kha-tui/vrrp-state"]).trim(),
+        "STOP"
+    );
+    exec_ok(&lab, master, &["systemctl", "start", "keepalived"]);
+    eprintln!("lb_pair: the VIP moved to {other} {moved:.1?} after HAProxy stopped on {master}");
+
     // The VRRP password: made once, 0600 in kha-tui's data, the same on both LBs, and in no
     // log, state file, output or process argument.
     let pw_file = data

@@ -33,7 +33,7 @@ const BG: &str = "#16181d";
 const FG: &str = "#d4d4d4";
 
 /// The screens shown in the README, in flow order: (file name, fixture, width, height).
-const SHOTS: [(&str, &str, u16, u16); 14] = [
+const SHOTS: [(&str, &str, u16, u16); 16] = [
     ("01-welcome", "welcome", 100, 30),
     ("02-inventory-nodes", "form_nodes", 100, 30),
     ("03-inventory-invalid-cidr", "form_invalid_cidr", 100, 30),
@@ -45,6 +45,8 @@ const SHOTS: [(&str, &str, u16, u16); 14] = [
     ("09-run-failed", "run_failed", 120, 36),
     ("10-done", "done", 100, 30),
     ("11-run-quiet", "run_quiet", 120, 36),
+    ("14-run-pair", "run_pair", 120, 36),
+    ("15-inventory-pair", "form_pair", 100, 30),
     // The smallest terminal the wizard is made for.
     ("12-plan-80x24", "plan", 80, 24),
     (
@@ -53,7 +55,7 @@ const SHOTS: [(&str, &str, u16, u16); 14] = [
         80,
         24,
     ),
-    ("14-drill", "drill", 120, 36),
+    ("16-drill", "drill", 120, 36),
 ];
 
 fn color(c: Color, default: &str) -> String {

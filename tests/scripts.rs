@@ -45,12 +45,18 @@ fn shellcheck_passes_on_every_script_and_every_rendered_step() {
         assert!(text.contains("set -euo pipefail") || *name != "lib.sh");
         shellcheck(name, text);
     }
-    let (c, _) = validate::check(&example()).unwrap();
-    let p = plan::build(&c);
+    // The seed and a load-balancer pair (keepalived steps on both LBs).
+    let mut pair = example();
+    pair.load_balancer.vip = "10.0.0.5".into();
+    pair.load_balancer.backup_address = "10.0.0.9".into();
+    let plans: Vec<plan::Plan> = [example(), pair]
+        .iter()
+        .map(|f| plan::build(&validate::check(f).unwrap().0))
+        .collect();
     let fix = kha_tui::engine::fix::fix_step("worker1", "swap-off").unwrap();
     shellcheck("fix-swap-off.sh", &fix.script);
     let mut seen = std::collections::HashSet::new();
-    for (_, s) in p.steps() {
+    for (_, s) in plans.iter().flat_map(|p| p.steps()) {
         assert!(
             s.script.starts_with(scripts::LIB),
             "{} starts with the library",

@@ -69,6 +69,22 @@ pub fn form(page: Page) -> Model {
     m
 }
 
+/// The LB page with a pair: the backup LB and the virtual IP, which becomes the endpoint.
+pub fn form_pair() -> Model {
+    let mut m = form(Page::Access);
+    let f = m.form.as_mut().expect("form");
+    f.set(FieldId::LbEndpoint, "");
+    f.set(FieldId::LbVip, "10.0.0.5");
+    f.set(FieldId::BackupName, "lb2");
+    f.set(FieldId::BackupAddress, "10.0.0.9");
+    f.focus = f
+        .focusables(Page::Access)
+        .iter()
+        .position(|x| *x == FieldId::LbVip)
+        .expect("the VIP field");
+    m
+}
+
 /// The Kubernetes page with a pod subnet that contains the nodes, and Next refused.
 pub fn form_invalid_cidr() -> Model {
     let mut m = form(Page::Cluster);
@@ -944,6 +960,7 @@ pub fn all() -> Vec<Fixture> {
     vec![
         ("welcome", welcome as fn() -> Model),
         ("form_access", || form(Page::Access)),
+        ("form_pair", form_pair),
         ("form_nodes", || form(Page::Nodes)),
         ("form_nodes_invalid", form_nodes_invalid),
         ("form_cluster", || form(Page::Cluster)),

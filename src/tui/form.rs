@@ -59,6 +59,10 @@ pub struct Form {
     pub lb_address: Field,
     pub lb_endpoint: Field,
     pub lb_port: Field,
+    pub lb_vip: Field,
+    pub lb_router_id: Field,
+    pub backup_name: Field,
+    pub backup_address: Field,
     pub ssh_user: Field,
     pub ssh_port: Field,
     pub use_agent: bool,
@@ -124,6 +128,10 @@ impl Form {
             lb_address: Field::new(&lb.address),
             lb_endpoint: Field::new(&lb.endpoint),
             lb_port: Field::new(&lb.port.to_string()),
+            lb_vip: Field::new(&lb.vip),
+            lb_router_id: opt_field(&lb.virtual_router_id),
+            backup_name: Field::new(&lb.backup_name),
+            backup_address: Field::new(&lb.backup_address),
             // Empty when the inventory leaves them to the ssh config (or the defaults).
             ssh_user: Field::new(file.ssh.user.as_deref().unwrap_or("")),
             ssh_port: Field::new(&file.ssh.port.map(|p| p.to_string()).unwrap_or_default()),
@@ -213,6 +221,13 @@ impl Form {
                 if !self.use_agent {
                     v.push(FieldId::IdentityFile);
                 }
+                // The pair last: optional, and a single LB needs none of it.
+                v.extend([
+                    FieldId::LbVip,
+                    FieldId::LbRouterId,
+                    FieldId::BackupName,
+                    FieldId::BackupAddress,
+                ]);
                 v
             }
             Page::Nodes => (0..self.rows.len())
@@ -248,6 +263,10 @@ impl Form {
             FieldId::LbAddress => &self.lb_address,
             FieldId::LbEndpoint => &self.lb_endpoint,
             FieldId::LbPort => &self.lb_port,
+            FieldId::LbVip => &self.lb_vip,
+            FieldId::LbRouterId => &self.lb_router_id,
+            FieldId::BackupName => &self.backup_name,
+            FieldId::BackupAddress => &self.backup_address,
             FieldId::SshUser => &self.ssh_user,
             FieldId::SshPort => &self.ssh_port,
             FieldId::IdentityFile => &self.identity_file,
@@ -272,6 +291,10 @@ impl Form {
             FieldId::LbAddress => &mut self.lb_address,
             FieldId::LbEndpoint => &mut self.lb_endpoint,
             FieldId::LbPort => &mut self.lb_port,
+            FieldId::LbVip => &mut self.lb_vip,
+            FieldId::LbRouterId => &mut self.lb_router_id,
+            FieldId::BackupName => &mut self.backup_name,
+            FieldId::BackupAddress => &mut self.backup_address,
             FieldId::SshUser => &mut self.ssh_user,
             FieldId::SshPort => &mut self.ssh_port,
             FieldId::IdentityFile => &mut self.identity_file,
@@ -398,6 +421,11 @@ impl Form {
         file.load_balancer.address = self.lb_address.text().to_string();
         file.load_balancer.endpoint = self.lb_endpoint.text().to_string();
         file.load_balancer.port = number("load_balancer.port".into(), &self.lb_port, 6443);
+        file.load_balancer.vip = self.lb_vip.text().trim().to_string();
+        let router_id = self.lb_router_id.text().trim();
+        file.load_balancer.virtual_router_id = router_id.parse::<i64>().ok();
+        file.load_balancer.backup_name = self.backup_name.text().trim().to_string();
+        file.load_balancer.backup_address = self.backup_address.text().trim().to_string();
         file.ssh.user = Some(self.ssh_user.text().trim().to_string()).filter(|u| !u.is_empty());
         file.ssh.port = (!self.ssh_port.text().trim().is_empty())
             .then(|| number("ssh.port".into(), &self.ssh_port, 22));
@@ -455,6 +483,14 @@ impl Form {
         file.cluster.containerd_mirror = self.containerd_mirror.text().to_string();
         file.cluster.containerd_mirror_key = self.containerd_mirror_key.text().to_string();
         file.cluster.manifest_mirror = self.manifest_mirror.text().to_string();
+        if !router_id.is_empty() && file.load_balancer.virtual_router_id.is_none() {
+            local.push(Issue {
+                severity: Severity::Error,
+                key: "load_balancer.virtual_router_id".into(),
+                message: format!("{router_id:?} is not a number"),
+                fix: "give a VRRP router id from 1 to 255, or leave it empty for one derived from the cluster name".into(),
+            });
+        }
         (file, local)
     }
 
@@ -666,6 +702,56 @@ mod tests {
             "{:?}",
             f.issues
         );
+    }
+
+    #[test]
+    fn the_pair_is_typed_checked_by_checks_rules_and_saved_keeping_comments() {
+        let mut f = example();
+        f.original = Some(EXAMPLE.to_string());
+        f.set(FieldId::LbEndpoint, "");
+        f.set(FieldId::LbVip, "10.0.0.5");
+        let on_vip: Vec<_> = f.issues_of(FieldId::LbVip).collect();
+        assert!(
+            on_vip
+                .iter()
+                .any(|i| i.message.contains("needs a second load balancer")),
+            "{on_vip:?}"
+        );
+        f.set(FieldId::BackupAddress, "10.0.0.9");
+        assert_eq!(f.errors(), 0, "{:?}", f.issues);
+        f.set(FieldId::LbRouterId, "300");
+        assert!(
+            f.issues_of(FieldId::LbRouterId)
+                .any(|i| i.message.contains("300"))
+        );
+        f.set(FieldId::LbRouterId, "x");
+        assert!(
+            f.issues_of(FieldId::LbRouterId)
+                .any(|i| i.message == "\"x\" is not a number")
+        );
+        f.set(FieldId::LbRouterId, "42");
+        f.set(FieldId::LbVip, "10.0.0.11");
+        assert!(
+            f.issues_of(FieldId::LbVip)
+                .any(|i| i.message.contains("already used by nodes[0].address"))
+        );
+        f.set(FieldId::LbVip, "10.0.0.5");
+        assert_eq!(f.errors(), 0, "{:?}", f.issues);
+        let text = f.render();
+        let back = InventoryFile::from_toml(&text).unwrap();
+        assert_eq!(back.load_balancer.vip, "10.0.0.5");
+        assert_eq!(back.load_balancer.backup_address, "10.0.0.9");
+        assert_eq!(back.load_balancer.virtual_router_id, Some(42));
+        assert!(
+            text.contains("# The seed topology"),
+            "comments stay:\n{text}"
+        );
+        assert!(
+            text.contains("# A load-balancer pair (optional"),
+            "the example's pair comment stays:\n{text}"
+        );
+        let (c, _) = crate::inventory::validate::check(&back).unwrap();
+        assert_eq!(c.endpoint_host, "10.0.0.5");
     }
 
     #[test]

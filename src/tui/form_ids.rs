@@ -62,6 +62,11 @@ pub enum FieldId {
     LbAddress,
     LbEndpoint,
     LbPort,
+    /// The pair's virtual address (empty = one LB).
+    LbVip,
+    LbRouterId,
+    BackupName,
+    BackupAddress,
     SshUser,
     SshPort,
     /// Choice: key file or ssh-agent.
@@ -97,6 +102,10 @@ impl FieldId {
             FieldId::LbAddress => "load_balancer.address".into(),
             FieldId::LbEndpoint => "load_balancer.endpoint".into(),
             FieldId::LbPort => "load_balancer.port".into(),
+            FieldId::LbVip => "load_balancer.vip".into(),
+            FieldId::LbRouterId => "load_balancer.virtual_router_id".into(),
+            FieldId::BackupName => "load_balancer.backup_name".into(),
+            FieldId::BackupAddress => "load_balancer.backup_address".into(),
             FieldId::SshUser => "ssh.user".into(),
             FieldId::SshPort => "ssh.port".into(),
             FieldId::Auth => "ssh.use_agent".into(),
@@ -122,6 +131,10 @@ impl FieldId {
             FieldId::LbAddress => "Address",
             FieldId::LbEndpoint => "Endpoint",
             FieldId::LbPort => "API port",
+            FieldId::LbVip => "Virtual IP",
+            FieldId::LbRouterId => "VRRP id",
+            FieldId::BackupName => "Backup name",
+            FieldId::BackupAddress => "Backup addr",
             FieldId::SshUser => "User",
             FieldId::SshPort => "Port",
             FieldId::Auth => "Log in with",
@@ -152,6 +165,16 @@ impl FieldId {
             FieldId::LbAddress => "SSH target of the LB node (usually this machine)",
             FieldId::LbEndpoint => "DNS name for the API endpoint; empty = the address",
             FieldId::LbPort => "the port HAProxy listens on for the API, usually 6443",
+            FieldId::LbVip => {
+                "optional: a free address of the LBs' subnet keepalived moves between the pair; it becomes the endpoint"
+            }
+            FieldId::LbRouterId => {
+                "optional: VRRP virtual_router_id 1-255, unique on the network; empty = derived from the cluster name"
+            }
+            FieldId::BackupName => "the second load balancer's name; empty = lb2",
+            FieldId::BackupAddress => {
+                "SSH target of the second load balancer (HAProxy + keepalived); empty = one LB"
+            }
             FieldId::SshUser => "login user on every node (root, or a user with sudo)",
             FieldId::SshPort => "SSH port of every node unless a node overrides it",
             FieldId::Auth => "Space or ←/→: a private key file or the keys of your ssh-agent",

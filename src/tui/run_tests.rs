@@ -412,3 +412,22 @@ fn the_pair_shows_which_lb_holds_the_vip_live() {
     );
     assert!(screen(&m, 120, 36).contains("VIP 10.0.0.5 on no load balancer"));
 }
+
+#[test]
+fn done_names_the_lb_holding_the_vip() {
+    let mut m = fixtures::done();
+    let before = screen(&m, 120, 36);
+    assert!(!before.contains("Virtual IP"), "no pair, no line");
+    m.run.lb_pair = Some((
+        "10.0.0.5".into(),
+        vec![
+            ("lb".into(), Some("BACKUP".into())),
+            ("lb2".into(), Some("MASTER".into())),
+        ],
+    ));
+    let s = screen(&m, 120, 36);
+    assert!(
+        s.contains("Virtual IP  10.0.0.5 on lb2 (lb BACKUP, lb2 MASTER)"),
+        "{s}"
+    );
+}

@@ -66,6 +66,22 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
     };
     lines.push(kv("Time", time));
     lines.push(kv("Endpoint", format!("https://{}", s.endpoint)));
+    // The pair as keepalived last reported it at the end of the run.
+    if let Some((vip, states)) = &d.lb_pair {
+        let holder = states
+            .iter()
+            .find(|(_, st)| st.as_deref() == Some("MASTER"))
+            .map(|(n, _)| n.as_str())
+            .unwrap_or("no load balancer");
+        let each: Vec<String> = states
+            .iter()
+            .map(|(n, st)| format!("{n} {}", st.as_deref().unwrap_or("—")))
+            .collect();
+        lines.push(kv(
+            "Virtual IP",
+            format!("{vip} on {holder} ({})", each.join(", ")),
+        ));
+    }
     lines.push(kv(
         "Kubeconfig",
         if s.kubeconfig.contains(" on ") {

@@ -209,6 +209,18 @@ pub fn draw(m: &Model, page: Page, f: &mut Frame, area: Rect) {
                     t.dim(),
                 ));
             }
+            lines.push(section(
+                t,
+                "Pair (optional) — a second LB; keepalived moves the virtual IP",
+            ));
+            for id in [
+                FieldId::LbVip,
+                FieldId::LbRouterId,
+                FieldId::BackupName,
+                FieldId::BackupAddress,
+            ] {
+                field(&mut lines, id, None);
+            }
         }
         Page::Nodes => lines.extend(node_tables(
             m,
