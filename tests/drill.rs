@@ -311,4 +311,41 @@ fn failover_drill_on_an_lb_pair_twice() {
     eprintln!("{t2}\nseen: {seen2:?}");
     check_drill(&t2, ok2, &seen2, &j2, &second);
     check_restored(&lab);
+
+    // Ctrl-C while the apiserver is down (kha-tui on the machine this time, where the test can
+    // signal it): the drill restores it, reports, and fails.
+    let log = data.path().join("interrupted.log");
+    let f = std::fs::File::create(&log).unwrap();
+    let mut child = std::process::Command::new(KHA)
+        .args(["drill", "--config", &inv, "--yes", "--data-dir", &dd])
+        .stdin(std::process::Stdio::null())
+        .stdout(f.try_clone().unwrap())
+        .stderr(f)
+        .spawn()
+        .unwrap();
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !read().contains("kube-apiserver on master3 stopped") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        read().contains("kube-apiserver on master3 stopped"),
+        "{}",
+        read()
+    );
+    // SAFETY: kill(2) on the child we started, by its pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let status = child.wait().unwrap();
+    let t = read();
+    eprintln!("{t}");
+    assert!(!status.success(), "an interrupted drill fails:\n{t}");
+    assert!(t.contains("restoring kube-apiserver on master3"), "{t}");
+    assert!(t.contains("HAProxy on"), "{t}");
+    assert!(t.contains("stopped by the operator"), "{t}");
+    assert!(t.contains("restored: yes"), "{t}");
+    assert!(
+        !t.contains("Scenario lb-failover"),
+        "B does not start after Ctrl-C:\n{t}"
+    );
+    check_restored(&lab);
 }
