@@ -1,16 +1,17 @@
-//! The failover drill on a lab cluster (one install, shared by every check): `kha-tui apply`
-//! installs the seed topology, then the real binary runs `kha-tui drill --yes` from the load
-//! balancer (inside its network namespace, as an operator on the LB would) twice. Checked outside
-//! kha-tui: HAProxy's stats socket on the LB shows the stopped apiserver DOWN then UP, the
-//! manifest is back, every backend UP and every node Ready at the end, and the saved report holds
-//! the numbers.
+//! The failover drill on a lab cluster with a load-balancer pair (`lb,lb2,3cp,2w`; one install,
+//! shared by every check): `kha-tui apply` installs it from the LB, then the real binary runs
+//! `kha-tui drill --yes` from the LB (inside its network namespace, as an operator on the LB
+//! would) twice. Checked outside kha-tui while it runs and after: HAProxy's stats socket on each
+//! LB shows the stopped apiserver DOWN then UP; `ip addr` on the hosts shows the virtual address
+//! move to the other LB; at the end the manifest is back, HAProxy runs on both LBs, every backend
+//! is UP, exactly one LB holds the VIP and every node is Ready; the saved report holds the numbers.
 
 #[path = "common/lab.rs"]
 mod lab;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 use lab::Lab;
 
 const KHA: &str = env!("CARGO_BIN_EXE_kha-tui");
+const LBS: [&str; 2] = ["lb", "lb2"];
 
 fn text(o: &Output) -> String {
     format!(
@@ -27,9 +29,10 @@ fn text(o: &Output) -> String {
     )
 }
 
-/// `show servers state` on the LB's stats socket, read with python3 over ssh (outside kha-tui).
-fn servers_state(lab: &Lab) -> String {
-    let out = lab.ssh("lb", "echo 'show servers state' | sudo python3 -c \"import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect('/run/haproxy/admin.sock'); s.sendall(sys.stdin.buffer.read()); print(s.makefile().read())\"");
+/// `show servers state` on `lb`'s stats socket, read with python3 inside the host (outside
+/// kha-tui). Empty while HAProxy is stopped there.
+fn servers_state(lab: &Lab, lb: &str) -> String {
+    let out = lab.exec(lb, &["python3", "-c", "import socket; s=socket.socket(socket.AF_UNIX); s.connect('/run/haproxy/admin.sock'); s.sendall(b'show servers state\\n'); print(s.makefile().read())"]);
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -42,6 +45,17 @@ fn op_state(state: &str, n: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The LBs whose `ip addr` holds `vip` now.
+fn vip_holders(lab: &Lab, vip: &str) -> Vec<String> {
+    LBS.iter()
+        .filter(|lb| {
+            let o = lab.exec(lb, &["ip", "-o", "-4", "addr", "show"]);
+            String::from_utf8_lossy(&o.stdout).contains(&format!(" {vip}/"))
+        })
+        .map(|s| s.to_string())
+        .collect()
+}
+
 fn drill_reports(dd: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = glob::glob(&format!("{}/logs/*/drill-*.json", dd.display()))
         .unwrap()
@@ -51,24 +65,41 @@ fn drill_reports(dd: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Runs one drill from the LB while another thread watches master3 on the LB's stats socket.
-/// Returns the drill's output, its exit, the op states seen for master3 in order, the report.
-fn drill_once(lab: &Lab, inv: &str, dd: &str) -> (String, bool, Vec<String>, serde_json::Value) {
+/// What the watcher saw from outside kha-tui, each sequence without repeats.
+#[derive(Debug, Default)]
+struct Seen {
+    /// master3's op state on each LB's stats socket.
+    master3: [Vec<String>; 2],
+    /// Who held the VIP (`ip addr`), e.g. ["lb", "lb2"].
+    holders: Vec<String>,
+}
+
+fn push(v: &mut Vec<String>, s: String) {
+    if v.last() != Some(&s) {
+        v.push(s);
+    }
+}
+
+/// Runs one drill from the LB while another thread watches the stats sockets and `ip addr`.
+fn drill_once(lab: &Lab, inv: &str, dd: &str) -> (String, bool, Seen, serde_json::Value) {
     let before = drill_reports(Path::new(dd)).len();
     let done = Arc::new(AtomicBool::new(false));
-    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
-    let watcher = std::thread::scope(|s| {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let vip = lab.vip();
+    let out = std::thread::scope(|s| {
         let w = s.spawn({
             let (done, seen) = (done.clone(), seen.clone());
+            let vip = vip.clone();
             move || {
                 while !done.load(Ordering::SeqCst) {
-                    if let Some(st) = op_state(&servers_state(lab), "master3") {
-                        let mut v = seen.lock().unwrap();
-                        if v.last() != Some(&st) {
-                            v.push(st);
+                    for (i, lb) in LBS.iter().enumerate() {
+                        if let Some(st) = op_state(&servers_state(lab, lb), "master3") {
+                            push(&mut seen.lock().unwrap().master3[i], st);
                         }
                     }
-                    std::thread::sleep(Duration::from_millis(300));
+                    let h = vip_holders(lab, &vip).join(",");
+                    push(&mut seen.lock().unwrap().holders, h);
+                    std::thread::sleep(Duration::from_millis(200));
                 }
             }
         });
@@ -79,34 +110,44 @@ fn drill_once(lab: &Lab, inv: &str, dd: &str) -> (String, bool, Vec<String>, ser
         let _ = w.join();
         out
     });
-    let t = text(&watcher);
+    let t = text(&out);
     let reports = drill_reports(Path::new(dd));
     assert_eq!(reports.len(), before + 1, "one new report file:\n{t}");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(reports.last().unwrap()).unwrap()).unwrap();
-    let seen = seen.lock().unwrap().clone();
-    (t, watcher.status.success(), seen, json)
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
+    (t, out.status.success(), seen, json)
 }
 
-fn check_drill(t: &str, ok: bool, seen: &[String], json: &serde_json::Value) {
+/// `holder` held the VIP when the drill started.
+fn check_drill(t: &str, ok: bool, seen: &Seen, json: &serde_json::Value, holder: &str) {
+    let other = if holder == "lb" { "lb2" } else { "lb" };
     assert!(ok, "the drill passed:\n{t}");
-    // Outside kha-tui: the LB's HAProxy saw master3 go down (0) and come back (1/2).
-    let down = seen.iter().position(|s| s == "0");
-    assert!(
-        down.is_some(),
-        "master3 DOWN on the stats socket, saw {seen:?}\n{t}"
-    );
-    assert!(
-        seen[down.unwrap()..].iter().any(|s| s == "1" || s == "2"),
-        "master3 UP again on the stats socket, saw {seen:?}\n{t}"
-    );
+    // Scenario A. Outside kha-tui: each LB's HAProxy saw master3 go down (0) and come back.
+    for (i, lb) in LBS.iter().enumerate() {
+        let s = &seen.master3[i];
+        let down = s.iter().position(|x| x == "0");
+        assert!(
+            down.is_some(),
+            "{lb}: master3 DOWN on the stats socket, saw {s:?}\n{t}"
+        );
+        assert!(
+            s[down.unwrap()..].iter().any(|x| x == "1" || x == "2"),
+            "{lb}: master3 UP again on the stats socket, saw {s:?}\n{t}"
+        );
+    }
     assert!(
         t.contains("Scenario apiserver: kube-apiserver on master3"),
         "{t}"
     );
-    assert!(t.contains("HAProxy on lb shows master3 DOWN"), "{t}");
-    assert!(t.contains("HAProxy on lb shows master3 UP"), "{t}");
-    assert!(t.contains("readyz"), "{t}");
+    assert!(
+        t.contains(&format!("HAProxy on {holder} shows master3 DOWN")),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!("HAProxy on {holder} shows master3 UP")),
+        "{t}"
+    );
     let a = &json["scenarios"][0];
     assert_eq!(a["id"], "apiserver", "{json:#}");
     let totals = &a["totals"];
@@ -120,10 +161,50 @@ fn check_drill(t: &str, ok: bool, seen: &[String], json: &serde_json::Value) {
     assert!(totals["kubectl_ok"].as_u64().unwrap() > 5, "{totals}");
     assert!(a["backend_down_after_ms"].as_u64().is_some(), "{a}");
     assert!(a["backend_up_after_ms"].as_u64().is_some(), "{a}");
+
+    // Scenario B. Outside kha-tui: `ip addr` saw the VIP leave `holder` for `other` (nopreempt:
+    // it stays there).
+    let h = &seen.holders;
+    let from = h.iter().position(|x| x == holder);
+    assert!(
+        from.is_some() && h[from.unwrap()..].iter().any(|x| x == other),
+        "the VIP moved from {holder} to {other}, ip addr saw {h:?}\n{t}"
+    );
+    assert_eq!(h.last().map(String::as_str), Some(other), "{h:?}");
+    let b = &json["scenarios"][1];
+    assert_eq!(b["id"], "lb-failover", "{json:#}");
+    assert!(
+        t.contains(&format!("Scenario lb-failover: HAProxy on {holder}")),
+        "{t}"
+    );
+    assert_eq!(b["vip_from"], holder, "{b}");
+    assert_eq!(b["vip_to"], other, "{b}");
+    assert_eq!(b["vip_final_holder"], other, "{b}");
+    let moved = b["vip_moved_after_ms"].as_u64().unwrap();
+    assert!(moved < 5000, "VIP on {other} within 5 s: {moved} ms");
+    let bt = &b["totals"];
+    // The window is measured and reported, and requests succeed after it.
+    assert!(bt["failure_window_ms"].as_u64().is_some(), "{bt}");
+    if bt["failure_window_ms"].as_u64().unwrap() > 0 {
+        assert!(bt["recovered_at_ms"].as_u64().is_some(), "{bt}");
+    }
+    assert!(t.contains("endpoint failed for"), "{t}");
+    assert!(bt["readyz_ok"].as_u64().unwrap() > 30, "{bt}");
+    // After the last failure, every request of the scenario succeeded.
+    let end = b["ended_ms"].as_u64().unwrap() / 1000;
+    let recovered = bt["recovered_at_ms"]
+        .as_u64()
+        .unwrap_or(b["stopped_ms"].as_u64().unwrap());
+    let secs = json["seconds"].as_array().unwrap();
+    for s in secs {
+        let at = s["at"].as_u64().unwrap();
+        if at > recovered / 1000 + 1 && at < end {
+            assert_eq!(s["readyz_failed"], 0, "after recovery: {s}");
+        }
+    }
     assert_eq!(json["restored"], true, "{json:#}");
     // Requests ran the whole time: every second of the drill counted some readyz.
-    let secs = json["seconds"].as_array().unwrap();
-    assert!(secs.len() > 15, "{json:#}");
+    assert!(secs.len() > 25, "{json:#}");
     let busy = secs
         .iter()
         .filter(|s| s["readyz_ok"].as_u64().unwrap() + s["readyz_failed"].as_u64().unwrap() > 0)
@@ -137,23 +218,31 @@ fn check_restored(lab: &Lab) {
         "sudo test -f /etc/kubernetes/manifests/kube-apiserver.yaml && echo back; sudo test -e /etc/kubernetes/kha-drill && echo parked || true",
     );
     assert_eq!(m.trim(), "back", "manifest back, nothing parked: {m}");
-    assert_eq!(
-        lab.ssh_ok("lb", "systemctl is-active haproxy").trim(),
-        "active"
-    );
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let mut st = servers_state(lab);
-    while ["master1", "master2", "master3"]
-        .iter()
-        .any(|n| op_state(&st, n).as_deref() != Some("2"))
-        && Instant::now() < deadline
-    {
-        std::thread::sleep(Duration::from_secs(2));
-        st = servers_state(lab);
+    for lb in LBS {
+        assert_eq!(
+            lab.ssh_ok(lb, "systemctl is-active haproxy").trim(),
+            "active",
+            "{lb}"
+        );
+        let deadline = Instant::now() + Duration::from_secs(90);
+        let mut st = servers_state(lab, lb);
+        while ["master1", "master2", "master3"]
+            .iter()
+            .any(|n| op_state(&st, n).as_deref() != Some("2"))
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_secs(2));
+            st = servers_state(lab, lb);
+        }
+        for n in ["master1", "master2", "master3"] {
+            assert_eq!(
+                op_state(&st, n).as_deref(),
+                Some("2"),
+                "{lb}: {n} UP:\n{st}"
+            );
+        }
     }
-    for n in ["master1", "master2", "master3"] {
-        assert_eq!(op_state(&st, n).as_deref(), Some("2"), "{n} UP:\n{st}");
-    }
+    assert_eq!(vip_holders(lab, &lab.vip()).len(), 1, "one VIP holder");
     let nodes = lab.ssh_ok("lb", "kubectl get nodes --no-headers");
     let ready: BTreeSet<&str> = nodes
         .lines()
@@ -164,55 +253,99 @@ fn check_restored(lab: &Lab) {
 }
 
 #[test]
-fn failover_drill_on_the_seed_topology_twice() {
-    if !lab::available("failover_drill_on_the_seed_topology_twice") {
+fn failover_drill_on_an_lb_pair_twice() {
+    if !lab::available("failover_drill_on_an_lb_pair_twice") {
         return;
     }
-    let lab = Lab::up("lb,3cp,2w");
+    let lab = Lab::up("lb,lb2,3cp,2w");
     let inv = lab.inventory.display().to_string();
     let data = tempfile::tempdir().unwrap();
     let dd = data.path().display().to_string();
     let started = Instant::now();
-    let out = Command::new(KHA)
-        .args([
-            "apply",
-            "--config",
-            &inv,
-            "--yes",
-            "--accept-new-host-keys",
-            "--data-dir",
-            &dd,
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = lab.on_lb(&[
+        KHA,
+        "apply",
+        "--config",
+        &inv,
+        "--yes",
+        "--accept-new-host-keys",
+        "--data-dir",
+        &dd,
+    ]);
     assert!(out.status.success(), "install:\n{}", text(&out));
     eprintln!("install took {:?}", started.elapsed());
+    check_restored(&lab);
 
     // No terminal and no --yes: it says what it would stop, and stops nothing.
-    let out = Command::new(KHA)
-        .args(["drill", "--config", &inv, "--data-dir", &dd])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = lab.on_lb(&[KHA, "drill", "--config", &inv, "--data-dir", &dd]);
     let t = text(&out);
     assert!(!out.status.success(), "{t}");
     assert!(t.contains("stop kube-apiserver on master3"), "{t}");
+    let first = vip_holders(&lab, &lab.vip()).remove(0);
+    assert!(
+        t.contains(&format!("stop HAProxy on {first} ")),
+        "names the VIP holder {first}:\n{t}"
+    );
+    if first == "lb" {
+        assert!(t.contains("kha-tui runs on lb"), "{t}");
+    }
     assert!(t.contains("nothing was stopped"), "{t}");
     assert!(
         drill_reports(data.path()).is_empty(),
         "no report without a drill"
     );
-    check_restored(&lab);
+    assert_eq!(
+        lab.ssh_ok(&first, "systemctl is-active haproxy").trim(),
+        "active"
+    );
 
     let (t1, ok1, seen1, j1) = drill_once(&lab, &inv, &dd);
-    eprintln!("{t1}");
-    check_drill(&t1, ok1, &seen1, &j1);
+    eprintln!("{t1}\nseen: {seen1:?}");
+    check_drill(&t1, ok1, &seen1, &j1, &first);
     check_restored(&lab);
 
-    // The second drill gives the same result.
+    // The second drill gives the same result, from the other LB (nopreempt kept the VIP there).
+    let second = vip_holders(&lab, &lab.vip()).remove(0);
+    assert_ne!(second, first);
     let (t2, ok2, seen2, j2) = drill_once(&lab, &inv, &dd);
-    eprintln!("{t2}");
-    check_drill(&t2, ok2, &seen2, &j2);
+    eprintln!("{t2}\nseen: {seen2:?}");
+    check_drill(&t2, ok2, &seen2, &j2, &second);
+    check_restored(&lab);
+
+    // Ctrl-C while the apiserver is down (kha-tui on the machine this time, where the test can
+    // signal it): the drill restores it, reports, and fails.
+    let log = data.path().join("interrupted.log");
+    let f = std::fs::File::create(&log).unwrap();
+    let mut child = std::process::Command::new(KHA)
+        .args(["drill", "--config", &inv, "--yes", "--data-dir", &dd])
+        .stdin(std::process::Stdio::null())
+        .stdout(f.try_clone().unwrap())
+        .stderr(f)
+        .spawn()
+        .unwrap();
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !read().contains("kube-apiserver on master3 stopped") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        read().contains("kube-apiserver on master3 stopped"),
+        "{}",
+        read()
+    );
+    // SAFETY: kill(2) on the child we started, by its pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let status = child.wait().unwrap();
+    let t = read();
+    eprintln!("{t}");
+    assert!(!status.success(), "an interrupted drill fails:\n{t}");
+    assert!(t.contains("restoring kube-apiserver on master3"), "{t}");
+    assert!(t.contains("HAProxy on"), "{t}");
+    assert!(t.contains("stopped by the operator"), "{t}");
+    assert!(t.contains("restored: yes"), "{t}");
+    assert!(
+        !t.contains("Scenario lb-failover"),
+        "B does not start after Ctrl-C:\n{t}"
+    );
     check_restored(&lab);
 }

@@ -19,9 +19,11 @@ fn what() -> Vec<String> {
     ]
 }
 
-/// Done, then `d`: the drill asks (default No).
+/// Done of a real install, then `d`: the drill asks (default No).
 pub fn drill_confirm() -> Model {
     let mut m = done();
+    // The drill runs against real hosts only (the Done fixture is the demo's).
+    m.simulated = false;
     feed(&mut m, [key(KeyCode::Char('d'))]);
     feed(&mut m, [Msg::Drill(DrillMsg::Ready { what: what() })]);
     m.now += Duration::from_secs(1);
@@ -39,12 +41,12 @@ fn scenarios() -> Vec<ScenarioResult> {
             stopped_ms: 3012,
             restored_ms: 10380,
             ended_ms: 17800,
-            backend_down_after_ms: Some(2140),
-            backend_up_after_ms: Some(3920),
+            backend_down_after_ms: Some(5024),
+            backend_up_after_ms: Some(5835),
             totals: Totals {
-                readyz_ok: 148,
+                readyz_ok: 187,
                 readyz_failed: 0,
-                kubectl_ok: 15,
+                kubectl_ok: 18,
                 kubectl_failed: 0,
                 failure_window_ms: 0,
                 recovered_at_ms: None,
@@ -61,17 +63,17 @@ fn scenarios() -> Vec<ScenarioResult> {
             stopped_ms: 17900,
             restored_ms: 25300,
             ended_ms: 29400,
-            vip_moved_after_ms: Some(1230),
+            vip_moved_after_ms: Some(2316),
             vip_from: Some("lb".into()),
             vip_to: Some("lb2".into()),
             vip_final_holder: Some("lb2".into()),
             totals: Totals {
-                readyz_ok: 103,
-                readyz_failed: 9,
+                readyz_ok: 108,
+                readyz_failed: 14,
                 kubectl_ok: 10,
                 kubectl_failed: 1,
-                failure_window_ms: 1260,
-                recovered_at_ms: Some(19240),
+                failure_window_ms: 2086,
+                recovered_at_ms: Some(20270),
             },
             ok: true,
             ..Default::default()
@@ -92,7 +94,7 @@ pub fn drill() -> Model {
         ),
         (
             "apiserver",
-            5152,
+            8036,
             "HAProxy on lb shows master3 DOWN (stats socket)",
         ),
         ("apiserver", 10380, "restoring kube-apiserver on master3"),
@@ -101,17 +103,17 @@ pub fn drill() -> Model {
             11020,
             "kube-apiserver on master3 listens again",
         ),
-        ("apiserver", 14300, "HAProxy on lb shows master3 UP"),
+        ("apiserver", 16215, "HAProxy on lb shows master3 UP"),
         ("lb-failover", 17900, "stopping HAProxy on lb"),
         ("lb-failover", 18010, "HAProxy on lb stopped"),
         (
             "lb-failover",
-            19130,
-            "10.0.0.5 is on lb2 (ip addr), 1230 ms after the stop",
+            20216,
+            "10.0.0.5 is on lb2 (ip addr), 2316 ms after the stop",
         ),
         (
             "lb-failover",
-            19400,
+            20600,
             "lb2: VIP=yes STATE=MASTER KEEPALIVED=active HAPROXY=active",
         ),
         ("lb-failover", 25300, "starting HAProxy on lb again"),
@@ -123,13 +125,7 @@ pub fn drill() -> Model {
     ];
     let mut msgs = vec![];
     for at in 0..30u64 {
-        let bad = if at == 18 {
-            7
-        } else if at == 19 {
-            2
-        } else {
-            0
-        };
+        let bad = if at == 18 || at == 19 { 7 } else { 0 };
         msgs.push(Msg::Drill(DrillMsg::Event(DrillEvent::Second(Second {
             at,
             readyz_ok: 10 - bad,

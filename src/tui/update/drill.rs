@@ -9,6 +9,16 @@ use crate::drill::DrillEvent;
 /// Opens the drill screen and asks the runtime to prepare it (nothing is stopped yet).
 pub(super) fn start(m: &mut Model) -> Vec<Command> {
     m.screen = Screen::Drill;
+    if m.simulated {
+        // The drill measures real requests against real hosts; a simulated fleet has neither.
+        m.drill = DrillScreen {
+            phase: DrillPhase::NotRun {
+                why: "the drill measures a real cluster, and this one is simulated: run it after a real install (kha-tui wizard, or kha-tui drill --config FILE)".into(),
+            },
+            ..Default::default()
+        };
+        return vec![];
+    }
     let Some(cluster) = m.cluster.clone() else {
         m.drill = DrillScreen {
             phase: DrillPhase::NotRun {
@@ -65,4 +75,66 @@ pub(super) fn on_drill(m: &mut Model, msg: DrillMsg) -> Vec<Command> {
         }
     }
     vec![]
+}
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::KeyCode;
+
+    use super::super::super::fixtures::{done, key};
+    use super::super::super::fixtures_drill::drill_confirm;
+    use super::super::super::model::{Command, Msg, Screen};
+    use super::super::super::model_drill::DrillPhase;
+    use super::super::update;
+
+    #[test]
+    fn a_simulated_cluster_has_no_drill() {
+        let mut m = done();
+        assert!(m.simulated);
+        let cmds = update(&mut m, key(KeyCode::Char('d')));
+        assert!(cmds.is_empty(), "{cmds:?}");
+        assert!(matches!(m.drill.phase, DrillPhase::NotRun { .. }));
+    }
+
+    #[test]
+    fn d_on_done_prepares_the_drill_and_stops_nothing_yet() {
+        let mut m = done();
+        m.simulated = false;
+        let cmds = update(&mut m, key(KeyCode::Char('d')));
+        assert_eq!(m.screen, Screen::Drill);
+        assert_eq!(m.drill.phase, DrillPhase::Preparing);
+        assert!(
+            matches!(cmds.as_slice(), [Command::DrillPrepare { .. }]),
+            "{cmds:?}"
+        );
+    }
+
+    #[test]
+    fn the_question_defaults_to_no() {
+        for k in [KeyCode::Enter, KeyCode::Esc, KeyCode::Char('n')] {
+            let mut m = drill_confirm();
+            let cmds = update(&mut m, key(k));
+            assert!(
+                matches!(cmds.as_slice(), [Command::DrillAnswer { yes: false }]),
+                "{k:?}: {cmds:?}"
+            );
+            assert!(matches!(m.drill.phase, DrillPhase::NotRun { .. }), "{k:?}");
+        }
+        let mut m = drill_confirm();
+        let cmds = update(&mut m, key(KeyCode::Char('y')));
+        assert!(matches!(
+            cmds.as_slice(),
+            [Command::DrillAnswer { yes: true }]
+        ));
+        assert_eq!(m.drill.phase, DrillPhase::Running);
+        // While it runs, Ctrl-C stops it (the drill restores before it reports).
+        let cmds = update(
+            &mut m,
+            Msg::Key(crossterm::event::KeyEvent::new(
+                KeyCode::Char('c'),
+                crossterm::event::KeyModifiers::CONTROL,
+            )),
+        );
+        assert!(matches!(cmds.as_slice(), [Command::Stop]), "{cmds:?}");
+    }
 }
