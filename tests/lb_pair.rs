@@ -261,22 +261,25 @@ fn lb_pair_installs_through_the_vip_and_refuses_what_would_break_it() {
     }
     let moved = t0.elapsed();
     assert!(holds(other) && !holds(master), "the VIP moved to {other}");
-    assert_eq!(
-        exec_ok(&lab, master, &["cat", "/run/kha-tui/vrrp-state"]).trim(),
-        "FAULT"
-    );
+    // keepalived runs its notify script in a child of its own, so the file can follow the
+    // event by a moment: wait for it (bounded) instead of reading it once.
+    let state_becomes = |h: &str, want: &str| {
+        let t = Instant::now();
+        loop {
+            let got = exec_ok(&lab, h, &["cat", "/run/kha-tui/vrrp-state"]);
+            if got.trim() == want || t.elapsed() > Duration::from_secs(5) {
+                return got.trim().to_string();
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    assert_eq!(state_becomes(master, "FAULT"), "FAULT");
     exec_ok(&lab, master, &["systemctl", "start", "haproxy"]);
     std::thread::sleep(Duration::from_secs(4));
     assert!(holds(other), "no preemption: the VIP stays on {other}");
-    assert_eq!(
-        exec_ok(&lab, master, &["cat", "/run/kha-tui/vrrp-state"]).trim(),
-        "BACKUP"
-    );
+    assert_eq!(state_becomes(master, "BACKUP"), "BACKUP");
     exec_ok(&lab, master, &["systemctl", "stop", "keepalived"]);
-    assert_eq!(
-        exec_ok(&lab, master, &["cat", "/run/kha-tui/vrrp-state"]).trim(),
-        "STOP"
-    );
+    assert_eq!(state_becomes(master, "STOP"), "STOP");
     exec_ok(&lab, master, &["systemctl", "start", "keepalived"]);
     eprintln!("lb_pair: the VIP moved to {other} {moved:.1?} after HAProxy stopped on {master}");
 
