@@ -3,8 +3,11 @@
 //! install is shared by every check: first the faults that must be refused before anything runs
 //! (the VIP already answers; a foreign VRRP group uses the router id), then an install with
 //! keepalived broken on the backup (a clear error on that node only, the rest goes on), then the
-//! resume that completes the pair, checked from outside kha-tui.
+//! resume that completes the pair, checked from outside kha-tui; then the failover drill on that
+//! same cluster (tests/lab_pair/drill.rs).
 
+#[path = "lab_pair/drill.rs"]
+mod drill;
 #[path = "common/lab.rs"]
 mod lab;
 
@@ -318,5 +321,12 @@ fn lb_pair_installs_through_the_vip_and_refuses_what_would_break_it() {
             "the VRRP password is in the output of {name}"
         );
     }
+    eprintln!(
+        "lb_pair: pair checked {:.0?} after the start",
+        started.elapsed()
+    );
+
+    // The failover drill on the same installed pair (tests/lab_pair/drill.rs).
+    drill::drill_journey(&lab, data.path());
     eprintln!("lb_pair: {:.0?} in all", started.elapsed());
 }

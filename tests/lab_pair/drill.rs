@@ -1,13 +1,10 @@
-//! The failover drill on a lab cluster with a load-balancer pair (`lb,lb2,3cp,2w`; one install,
-//! shared by every check): `kha-tui apply` installs it from the LB, then the real binary runs
-//! `kha-tui drill --yes` from the LB (inside its network namespace, as an operator on the LB
-//! would) twice. Checked outside kha-tui while it runs and after: HAProxy's stats socket on each
-//! LB shows the stopped apiserver DOWN then UP; `ip addr` on the hosts shows the virtual address
-//! move to the other LB; at the end the manifest is back, HAProxy runs on both LBs, every backend
-//! is UP, exactly one LB holds the VIP and every node is Ready; the saved report holds the numbers.
-
-#[path = "common/lab.rs"]
-mod lab;
+//! The failover drill, run on the cluster `lb_pair` installed (`lb,lb2,3cp,2w`; one install
+//! shared by the pair's checks and these): the real binary runs `kha-tui drill --yes` from the
+//! LB (inside its network namespace, as an operator on the LB would) twice. Checked outside
+//! kha-tui while it runs and after: HAProxy's stats socket on each LB shows the stopped
+//! apiserver DOWN then UP; `ip addr` on the hosts shows the virtual address move to the other
+//! LB; at the end the manifest is back, HAProxy runs on both LBs, every backend is UP, exactly
+//! one LB holds the VIP and every node is Ready; the saved report holds the numbers.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -16,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lab::Lab;
+use crate::lab::Lab;
 
 const KHA: &str = env!("CARGO_BIN_EXE_kha-tui");
 const LBS: [&str; 2] = ["lb", "lb2"];
@@ -252,36 +249,19 @@ fn check_restored(lab: &Lab) {
     assert_eq!(ready.len(), 5, "every node Ready:\n{nodes}");
 }
 
-#[test]
-fn failover_drill_on_an_lb_pair_twice() {
-    if !lab::available("failover_drill_on_an_lb_pair_twice") {
-        return;
-    }
-    let lab = Lab::up("lb,lb2,3cp,2w");
+/// The drill journey on the pair `lb_pair` installed: run from the LB twice, then once from the
+/// machine and interrupted with Ctrl-C while the apiserver is down.
+pub fn drill_journey(lab: &Lab, data: &Path) {
     let inv = lab.inventory.display().to_string();
-    let data = tempfile::tempdir().unwrap();
-    let dd = data.path().display().to_string();
-    let started = Instant::now();
-    let out = lab.on_lb(&[
-        KHA,
-        "apply",
-        "--config",
-        &inv,
-        "--yes",
-        "--accept-new-host-keys",
-        "--data-dir",
-        &dd,
-    ]);
-    assert!(out.status.success(), "install:\n{}", text(&out));
-    eprintln!("install took {:?}", started.elapsed());
-    check_restored(&lab);
+    let dd = data.display().to_string();
+    check_restored(lab);
 
     // No terminal and no --yes: it says what it would stop, and stops nothing.
     let out = lab.on_lb(&[KHA, "drill", "--config", &inv, "--data-dir", &dd]);
     let t = text(&out);
     assert!(!out.status.success(), "{t}");
     assert!(t.contains("stop kube-apiserver on master3"), "{t}");
-    let first = vip_holders(&lab, &lab.vip()).remove(0);
+    let first = vip_holders(lab, &lab.vip()).remove(0);
     assert!(
         t.contains(&format!("stop HAProxy on {first} ")),
         "names the VIP holder {first}:\n{t}"
@@ -290,31 +270,28 @@ fn failover_drill_on_an_lb_pair_twice() {
         assert!(t.contains("kha-tui runs on lb"), "{t}");
     }
     assert!(t.contains("nothing was stopped"), "{t}");
-    assert!(
-        drill_reports(data.path()).is_empty(),
-        "no report without a drill"
-    );
+    assert!(drill_reports(data).is_empty(), "no report without a drill");
     assert_eq!(
         lab.ssh_ok(&first, "systemctl is-active haproxy").trim(),
         "active"
     );
 
-    let (t1, ok1, seen1, j1) = drill_once(&lab, &inv, &dd);
+    let (t1, ok1, seen1, j1) = drill_once(lab, &inv, &dd);
     eprintln!("{t1}\nseen: {seen1:?}");
     check_drill(&t1, ok1, &seen1, &j1, &first);
-    check_restored(&lab);
+    check_restored(lab);
 
     // The second drill gives the same result, from the other LB (nopreempt kept the VIP there).
-    let second = vip_holders(&lab, &lab.vip()).remove(0);
+    let second = vip_holders(lab, &lab.vip()).remove(0);
     assert_ne!(second, first);
-    let (t2, ok2, seen2, j2) = drill_once(&lab, &inv, &dd);
+    let (t2, ok2, seen2, j2) = drill_once(lab, &inv, &dd);
     eprintln!("{t2}\nseen: {seen2:?}");
     check_drill(&t2, ok2, &seen2, &j2, &second);
-    check_restored(&lab);
+    check_restored(lab);
 
     // Ctrl-C while the apiserver is down (kha-tui on the machine this time, where the test can
     // signal it): the drill restores it, reports, and fails.
-    let log = data.path().join("interrupted.log");
+    let log = data.join("interrupted.log");
     let f = std::fs::File::create(&log).unwrap();
     let mut child = std::process::Command::new(KHA)
         .args(["drill", "--config", &inv, "--yes", "--data-dir", &dd])
@@ -347,5 +324,5 @@ fn failover_drill_on_an_lb_pair_twice() {
         !t.contains("Scenario lb-failover"),
         "B does not start after Ctrl-C:\n{t}"
     );
-    check_restored(&lab);
+    check_restored(lab);
 }
