@@ -139,7 +139,11 @@ fn problems(v: &Value) -> String {
 fn haproxy_status(lab: &Lab) -> Vec<(String, String)> {
     let stat = lab.ssh_ok("lb", "echo 'show stat' | sudo python3 -c \"import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect('/run/haproxy/admin.sock'); s.sendall(sys.stdin.buffer.read()); print(s.makefile().read())\"");
     stat.lines()
-        .filter(|l| l.starts_with("kube-apiserver,") && !l.contains(",BACKEND,"))
+        .filter(|l| {
+            l.starts_with("kube-apiserver,")
+                && !l.starts_with("kube-apiserver,BACKEND,")
+                && !l.starts_with("kube-apiserver,FRONTEND,")
+        })
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
             (f[1].to_string(), f[17].to_string())

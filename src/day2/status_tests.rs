@@ -135,7 +135,7 @@ fn expiring_certificates_and_tokens() {
     });
     let p = problems(&s);
     assert!(
-        p.contains("certificate apiserver on master2 expires in 12d (Dec 06, 2027 14:02 UTC)"),
+        p.contains("4 certificate(s) on master2 expire within 30 days, the soonest admin.conf in 12d (Dec 06, 2027 14:02 UTC)"),
         "{p}"
     );
     assert!(p.contains("kubeadm certs renew all"), "{p}");

@@ -57,6 +57,10 @@ pub enum Action {
     NextError,
     /// Line editing in the text field that has the cursor ([`super::field::Field`] does it).
     EditText,
+    /// Open the cluster view (`Screen::Cluster`).
+    ClusterView,
+    /// Read the cluster's status again.
+    Refresh,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -416,7 +420,24 @@ pub fn bindings(m: &Model) -> Vec<Binding> {
         Screen::Done => {
             v.push(b(&[Q], "q", "quit", Action::Quit));
             v.push(b(&[ESC], "Esc", "run & logs", Action::Back));
+            if m.run.summary.as_ref().is_some_and(|s| s.ok) {
+                v.push(b(
+                    &[KeySpec::ch('c')],
+                    "c",
+                    "cluster view",
+                    Action::ClusterView,
+                ));
+            }
             help(&mut v);
+            v.push(b(&[CTRL_C], "", "quit", Action::Quit));
+        }
+        Screen::Cluster => {
+            v.push(b(&[KeySpec::ch('r')], "r", "refresh", Action::Refresh));
+            v.push(b(&[UP, K], "↑↓", "scroll", Action::Up));
+            v.push(b(&[DOWN, J], "", "scroll down", Action::Down));
+            v.push(b(&[ESC], "Esc", "back", Action::Back));
+            help(&mut v);
+            v.push(b(&[Q], "q", "quit", Action::Quit));
             v.push(b(&[CTRL_C], "", "quit", Action::Quit));
         }
     }

@@ -60,6 +60,7 @@ fn sections() -> Vec<(&'static str, Vec<Model>)> {
         ("Plan", vec![fixtures::plan_review()]),
         ("Run", vec![fixtures::run_running(), fixtures::run_failed()]),
         ("Done", vec![fixtures::done()]),
+        ("Cluster view", vec![fixtures::cluster_view()]),
         ("Host-key question", vec![fixtures::preflight_host_key()]),
         ("Confirmation before a step", vec![fixtures::confirm_init()]),
         (

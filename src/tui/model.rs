@@ -25,6 +25,8 @@ pub enum Screen {
     Plan,
     Run,
     Done,
+    /// The cluster as it is now (`day2::status`), refreshed on `r` and every few seconds.
+    Cluster,
 }
 
 impl Screen {
@@ -36,7 +38,7 @@ impl Screen {
             Screen::Preflight => 2,
             Screen::Plan => 3,
             Screen::Run => 4,
-            Screen::Done => 5,
+            Screen::Done | Screen::Cluster => 5,
         }
     }
 }
@@ -63,6 +65,8 @@ pub enum Msg {
         path: PathBuf,
         result: Result<String, String>,
     },
+    /// A cluster status read ended.
+    ClusterStatus(Result<Box<crate::day2::ClusterStatus>, String>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +131,14 @@ pub enum Command {
     Answer {
         reply: Reply,
         yes: bool,
+    },
+    /// Read the cluster's status (the status plan, read-only); answered by
+    /// [`Msg::ClusterStatus`].
+    Status {
+        cluster: Box<Cluster>,
+        /// The inventory's path, for the fixes offered.
+        config: String,
+        secrets: Secrets,
     },
     /// Cancel the running engine task.
     Stop,
@@ -560,6 +572,7 @@ pub struct Model {
     /// Keys are ignored until then: a question that opens while the operator types does not
     /// take the keystroke meant for the screen below.
     pub keys_ignored_until: Duration,
+    pub cluster_view: super::cluster_view::ClusterView,
 }
 
 impl Model {
@@ -591,6 +604,7 @@ impl Model {
             dirty: true,
             size: (100, 30),
             keys_ignored_until: Duration::ZERO,
+            cluster_view: Default::default(),
         }
     }
 

@@ -87,8 +87,12 @@ fn dispatch(m: &mut Model, msg: Msg) -> Vec<Command> {
                     m.dirty = true;
                 }
             }
+            if m.screen == Screen::Cluster {
+                return super::cluster_view::tick(m);
+            }
             vec![]
         }
+        Msg::ClusterStatus(r) => super::cluster_view::arrived(m, r),
         Msg::Engine(ev) => on_event(m, ev),
         Msg::TaskEnded(task) => {
             match task {
@@ -274,12 +278,15 @@ pub(super) fn act(m: &mut Model, a: Action) -> Vec<Command> {
             Screen::Preflight => preflight_action(m, a),
             Screen::Plan => plan_action(m, a),
             Screen::Run => run_action(m, a),
-            Screen::Done => {
-                if a == Action::Back {
+            Screen::Done => match a {
+                Action::Back => {
                     m.screen = Screen::Run;
+                    vec![]
                 }
-                vec![]
-            }
+                Action::ClusterView => super::cluster_view::open(m),
+                _ => vec![],
+            },
+            Screen::Cluster => super::cluster_view::action(m, a),
         },
     }
 }
