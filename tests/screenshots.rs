@@ -33,7 +33,7 @@ const BG: &str = "#16181d";
 const FG: &str = "#d4d4d4";
 
 /// The screens shown in the README, in flow order: (file name, fixture, width, height).
-const SHOTS: [(&str, &str, u16, u16); 13] = [
+const SHOTS: [(&str, &str, u16, u16); 14] = [
     ("01-welcome", "welcome", 100, 30),
     ("02-inventory-nodes", "form_nodes", 100, 30),
     ("03-inventory-invalid-cidr", "form_invalid_cidr", 100, 30),
@@ -53,6 +53,7 @@ const SHOTS: [(&str, &str, u16, u16); 13] = [
         80,
         24,
     ),
+    ("14-cluster-problems", "cluster_problems", 120, 36),
 ];
 
 fn color(c: Color, default: &str) -> String {

@@ -129,13 +129,13 @@ fn lost_quorum_is_said_first_for_etcd() {
 #[test]
 fn expiring_certificates_and_tokens() {
     let s = report(Faults {
-        cert_days: Some(12),
+        cert_days: Some(28),
         token: true,
         ..Default::default()
     });
     let p = problems(&s);
     assert!(
-        p.contains("4 certificate(s) on master2 expire within 30 days, the soonest admin.conf in 12d (Dec 06, 2027 14:02 UTC)"),
+        p.contains("4 certificate(s) on master2 expire within 30 days, the soonest admin.conf in 28d (Jan 04, 2027 14:02 UTC)"),
         "{p}"
     );
     assert!(p.contains("kubeadm certs renew all"), "{p}");

@@ -826,7 +826,7 @@ pub fn done() -> Model {
 }
 
 /// A status report of the example cluster: `faulty` has master3's etcd stopped, master2's API
-/// server DOWN behind HAProxy, certificates 21 days from expiry and a bootstrap token.
+/// server DOWN behind HAProxy, certificates 28 days from expiry and a bootstrap token.
 pub fn cluster_status_with(faulty: bool) -> crate::day2::ClusterStatus {
     use crate::day2::status_fixture::{Faults, reported};
     let c = cluster();
@@ -834,7 +834,7 @@ pub fn cluster_status_with(faulty: bool) -> crate::day2::ClusterStatus {
         Faults {
             etcd_stopped: Some("master3"),
             backend_down: Some("master2"),
-            cert_days: Some(21),
+            cert_days: Some(28),
             token: true,
             ..Default::default()
         }
