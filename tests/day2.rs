@@ -650,7 +650,8 @@ spec:
         !lab.ssh_ok("lb", "kubectl get nodes --no-headers")
             .contains("master3")
     );
-    let health = lab.ssh_ok("master1", &format!("{ETCDCTL} endpoint health --cluster"));
+    // etcdctl prints healthy endpoints on stderr.
+    let health = text(&lab.ssh("master1", &format!("{ETCDCTL} endpoint health --cluster")));
     assert_eq!(
         health.lines().filter(|l| l.contains("is healthy")).count(),
         2,
