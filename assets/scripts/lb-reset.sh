@@ -15,7 +15,9 @@ if [ -n "$home" ] && [ -f "$home/.kube/config" ]; then
 fi
 
 cfg=/etc/haproxy/haproxy.cfg
-if [ -f "$cfg" ] && grep -q 'kube-apiserver' "$cfg"; then
+# kha-tui's config, or none at all (a reset interrupted between removing it and dpkg restoring
+# the default): either way the distro's default comes back.
+if have_pkg haproxy && { [ ! -f "$cfg" ] || grep -q 'kube-apiserver' "$cfg"; }; then
   if [ "${KHA_PURGE:-0}" = 1 ]; then
     systemctl stop haproxy 2>/dev/null || true
     apt_get purge -y haproxy >/dev/null

@@ -56,7 +56,8 @@ if command -v ipvsadm >/dev/null 2>&1 && [ -n "$(ipvsadm -Ln 2>/dev/null | sed -
 fi
 if [ "${KHA_PURGE:-0}" = 1 ]; then
   for p in kubelet kubeadm kubectl cri-tools; do
-    if have_pkg "$p"; then
+    # "hold ok installed" too: kha-tui holds them, so have_pkg's exact match would miss them.
+    if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
       apt-mark unhold "$p" >/dev/null 2>&1 || true
       apt_get purge -y "$p" >/dev/null
       gone "package $p"
