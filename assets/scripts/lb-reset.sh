@@ -25,6 +25,8 @@ if have_pkg haproxy && { [ ! -f "$cfg" ] || grep -q 'kube-apiserver' "$cfg"; }; 
     gone "package haproxy and its kube-apiserver config"
   else
     # The package's own default comes back with its conffile: removed, then restored by dpkg.
+    # A reset interrupted inside dpkg left it half done: finish that first.
+    dpkg --configure -a >/dev/null 2>&1 || true
     rm -f "$cfg"
     apt_get install --reinstall -y -o Dpkg::Options::=--force-confmiss haproxy >/dev/null
     [ -f "$cfg" ] || die "dpkg did not restore $cfg"
