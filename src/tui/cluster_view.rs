@@ -38,6 +38,7 @@ fn read(m: &mut Model) -> Vec<Command> {
         cluster: Box::new(c),
         config: m.save_path.display().to_string(),
         secrets: m.secrets.clone(),
+        accepted: m.accepted_keys.clone(),
     }]
 }
 

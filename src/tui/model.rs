@@ -139,6 +139,8 @@ pub enum Command {
         /// The inventory's path, for the fixes offered.
         config: String,
         secrets: Secrets,
+        /// Host keys accepted in this session (node, fingerprint).
+        accepted: Vec<(String, String)>,
     },
     /// Cancel the running engine task.
     Stop,
