@@ -20,6 +20,16 @@ for d in /etc/cni/net.d /var/lib/cni /var/lib/calico /var/lib/etcd /var/lib/kube
     gone "$d"
   fi
 done
+# Something still running could write them again (a kubelet another tool started, a CNI
+# agent): look once more, say what runs, and remove what came back.
+sleep 3
+for d in /etc/cni/net.d /var/lib/cni /var/lib/calico /var/lib/kubelet /etc/kubernetes; do
+  if [ -e "$d" ]; then
+    log "$d was written again after its removal; running now: $(pgrep -a -f 'kubelet|calico|kube-' | tr '\n' ';' || true)"
+    rm -rf "$d"
+    gone "$d (again)"
+  fi
+done
 # Links Calico makes: cali* (one per pod), tunl0 (IP-in-IP), vxlan.calico.
 for l in $(ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | grep -E '^(cali|tunl0$|vxlan\.calico$)' || true); do
   ip link show "$l" >/dev/null 2>&1 || continue # gone with its veth peer
