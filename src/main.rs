@@ -579,7 +579,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 !run.simulate,
                 "status --simulate: the simulated fleet has no cluster to read; run `kha-tui demo` to see the cluster view"
             );
-            status(c, &config, format, &run).await
+            kha_tui::cli::day2::status(
+                c,
+                &config,
+                matches!(format, Format::Json),
+                run.options(None)?,
+            )
+            .await
         }
         Command::AddNode {
             config,
@@ -605,7 +611,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let mut opts = run.options(None)?;
             opts.ignore_preflight = ignore_preflight;
-            add_node(c, &config, opts).await
+            kha_tui::cli::day2::add_node(c, &config, opts).await
         }
         Command::RemoveNode {
             name,
@@ -630,7 +636,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 unreachable,
                 drain_timeout: Some(drain_timeout),
             };
-            remove_node(c, &config, opts, &name, &o, yes, confirm.as_deref()).await
+            kha_tui::cli::day2::remove_node(c, &config, opts, &name, &o, yes, confirm.as_deref())
+                .await
         }
         Command::Reset {
             config,
@@ -646,7 +653,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             };
             let opts = run.options(None)?;
-            reset(c, opts, confirm.as_deref(), purge).await
+            kha_tui::cli::day2::reset(c, opts, confirm.as_deref(), purge).await
         }
         Command::Drill { config, run, yes } => {
             let Some(c) = load(&config)? else {
@@ -762,261 +769,6 @@ async fn drill(c: inventory::Cluster, opts: Options, yes: bool) -> anyhow::Resul
         None => eprintln!("kha-tui: the report could not be saved next to the logs"),
     }
     Ok(if report.ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
-}
-
-/// `kha-tui status`: the status plan over SSH, printed as text or JSON.
-async fn status(
-    c: inventory::Cluster,
-    config: &std::path::Path,
-    format: Format,
-    run: &RunArgs,
-) -> anyhow::Result<ExitCode> {
-    let opts = run.options(None)?;
-    let mut cfg =
-        kha_tui::tui::trust::ssh_config(opts.dirs.known_hosts.clone(), c.known_hosts.as_deref());
-    kha_tui::tui::trust::add_config_known_hosts(&mut cfg, &c);
-    let s = kha_tui::day2::gather_status(
-        Arc::new(SshTransport::new(cfg)),
-        &c,
-        &opts,
-        &config.display().to_string(),
-        CancellationToken::new(),
-    )
-    .await?;
-    match format {
-        Format::Text => print!("{}", kha_tui::day2::status_text::to_text(&s)),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&s)?),
-    }
-    Ok(if s.healthy {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
-}
-
-/// The SSH transport with the same trust sources as every run (kha_tui::tui::trust).
-fn ssh_transport(c: &inventory::Cluster, opts: &Options) -> Arc<SshTransport> {
-    let mut cfg =
-        kha_tui::tui::trust::ssh_config(opts.dirs.known_hosts.clone(), c.known_hosts.as_deref());
-    kha_tui::tui::trust::add_config_known_hosts(&mut cfg, c);
-    Arc::new(SshTransport::new(cfg))
-}
-
-/// `kha-tui add-node`: read the cluster, say what will be added, then preflight and run.
-async fn add_node(
-    c: inventory::Cluster,
-    config: &std::path::Path,
-    opts: Options,
-) -> anyhow::Result<ExitCode> {
-    use kha_tui::day2::add_run;
-    let t = ssh_transport(&c, &opts);
-    let stop = CancellationToken::new();
-    let cfg = config.display().to_string();
-    let a = match add_run::prepare_addition(t.clone(), &c, &opts, &cfg, stop.clone()).await {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("kha-tui: {e}");
-            return Ok(ExitCode::FAILURE);
-        }
-    };
-    let roles: Vec<String> = a
-        .new_nodes
-        .iter()
-        .map(|n| format!("{n} ({})", c.host(n).map(|h| h.role.label()).unwrap_or("?")))
-        .collect();
-    eprintln!(
-        "kha-tui: adding {}; join secrets from {}; runs again on existing hosts: {}",
-        roles.join(", "),
-        a.source,
-        a.rerun
-            .iter()
-            .map(|(n, s)| format!("{s} on {n}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let (tx, rx) = mpsc::channel(1024);
-    let printer = tokio::spawn(headless::print_events(rx, false, stop.clone()));
-    let r = add_run::run_addition(t, &a, &opts, tx, stop).await;
-    let _ = printer.await;
-    match r {
-        Ok(s) if s.ok => Ok(ExitCode::SUCCESS),
-        Ok(_) => Ok(ExitCode::FAILURE),
-        Err(e) => {
-            eprintln!("kha-tui: {e}");
-            Ok(ExitCode::FAILURE)
-        }
-    }
-}
-
-/// Asks on the terminal; the answer's line, trimmed.
-fn ask_line(prompt: &str) -> String {
-    use std::io::Write as _;
-    eprint!("{prompt}");
-    let _ = std::io::stderr().flush();
-    let mut l = String::new();
-    let _ = std::io::stdin().read_line(&mut l);
-    l.trim().to_string()
-}
-
-/// `kha-tui remove-node`: read the cluster, check, confirm (the name typed again for a control
-/// plane), run, update the inventory.
-async fn remove_node(
-    c: inventory::Cluster,
-    config: &std::path::Path,
-    opts: Options,
-    name: &str,
-    o: &kha_tui::day2::remove_plan::RemoveOptions,
-    yes: bool,
-    confirm: Option<&str>,
-) -> anyhow::Result<ExitCode> {
-    use kha_tui::day2::remove_run;
-    use kha_tui::inventory::Role;
-    let t = ssh_transport(&c, &opts);
-    let stop = CancellationToken::new();
-    let cfg = config.display().to_string();
-    let r = match remove_run::prepare_removal(t.clone(), &c, &opts, &cfg, name, o, stop.clone())
-        .await?
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("kha-tui: {e}; nothing was changed");
-            return Ok(ExitCode::FAILURE);
-        }
-    };
-    for n in &r.notes {
-        eprintln!("kha-tui: note: {n}");
-    }
-    let steps: Vec<String> = r
-        .plan
-        .steps()
-        .map(|(_, s)| format!("{} on {}", s.id, s.node))
-        .collect();
-    eprintln!(
-        "kha-tui: removing {name} ({}) through {}: {}",
-        r.role.label(),
-        r.source,
-        steps.join(", ")
-    );
-    let tty = headless::stdin_is_terminal();
-    let confirmed = if r.role == Role::ControlPlane {
-        match confirm {
-            Some(n) => n == name,
-            None if tty => {
-                ask_line(&format!("type the node's name ({name}) to remove it: ")) == name
-            }
-            None => false,
-        }
-    } else {
-        yes || confirm == Some(name)
-            || (tty
-                && matches!(
-                    ask_line(&format!("remove {name}? [y/N] ")).as_str(),
-                    "y" | "yes"
-                ))
-    };
-    if !confirmed {
-        eprintln!(
-            "kha-tui: not confirmed, nothing was changed ({})",
-            if r.role == Role::ControlPlane {
-                format!("a control plane needs its name typed again, or --confirm {name}")
-            } else {
-                "answer y, or pass --yes".into()
-            }
-        );
-        return Ok(ExitCode::FAILURE);
-    }
-    let (tx, rx) = mpsc::channel(1024);
-    let printer = tokio::spawn(headless::print_events(rx, false, stop.clone()));
-    let res = remove_run::run_removal(t, &r, config, &opts, tx, stop).await;
-    let _ = printer.await;
-    match res {
-        Ok(s) if s.ok => {
-            eprintln!("kha-tui: {name} removed; {} updated", config.display());
-            if r.was_first {
-                eprintln!(
-                    "kha-tui: {} is the first control plane from now on (join secrets, readiness)",
-                    r.after.first_control_plane().name
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Ok(_) => Ok(ExitCode::FAILURE),
-        Err(e) => {
-            eprintln!("kha-tui: {e:#}");
-            Ok(ExitCode::FAILURE)
-        }
-    }
-}
-
-/// `kha-tui reset`: the cluster's name typed again, then the reset plan and a per-host report.
-async fn reset(
-    c: inventory::Cluster,
-    opts: Options,
-    confirm: Option<&str>,
-    purge: bool,
-) -> anyhow::Result<ExitCode> {
-    let hosts: Vec<String> = c.all_hosts().map(|n| n.name.clone()).collect();
-    eprintln!(
-        "kha-tui: reset of cluster {} takes Kubernetes off {}{}",
-        c.name,
-        hosts.join(", "),
-        if purge {
-            " and purges its packages"
-        } else {
-            " (packages stay)"
-        }
-    );
-    let ok = match confirm {
-        Some(n) => n == c.name,
-        None if headless::stdin_is_terminal() => {
-            ask_line(&format!(
-                "type the cluster's name ({}) to reset it: ",
-                c.name
-            )) == c.name
-        }
-        None => false,
-    };
-    if !ok {
-        eprintln!(
-            "kha-tui: not confirmed, nothing was changed (type the cluster's name, or pass --confirm {})",
-            c.name
-        );
-        return Ok(ExitCode::FAILURE);
-    }
-    let t = ssh_transport(&c, &opts);
-    let stop = CancellationToken::new();
-    let ctrl_c = {
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("kha-tui: stopping; run reset again to finish it");
-                stop.cancel();
-            }
-        })
-    };
-    let (tx, rx) = mpsc::channel(1024);
-    let printer = tokio::spawn(headless::print_events(rx, false, stop.clone()));
-    let out = kha_tui::day2::reset_run::run_reset(t, &c, purge, &opts, tx, stop).await?;
-    let _ = printer.await;
-    ctrl_c.abort();
-    println!("reset report:");
-    for h in &hosts {
-        let lines = out.report.get(h).cloned().unwrap_or_default();
-        if lines.is_empty() {
-            println!("  {h}: (nothing reported in this run)");
-        }
-        for l in lines {
-            println!("  {h}: {l}");
-        }
-    }
-    if let Some(a) = &out.archived {
-        println!("kha-tui's state for {} archived to {}", c.name, a.display());
-    }
-    Ok(if out.summary.ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

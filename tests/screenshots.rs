@@ -33,7 +33,7 @@ const BG: &str = "#16181d";
 const FG: &str = "#d4d4d4";
 
 /// The screens shown in the README, in flow order: (file name, fixture, width, height).
-const SHOTS: [(&str, &str, u16, u16); 16] = [
+const SHOTS: [(&str, &str, u16, u16); 17] = [
     ("01-welcome", "welcome", 100, 30),
     ("02-inventory-nodes", "form_nodes", 100, 30),
     ("03-inventory-invalid-cidr", "form_invalid_cidr", 100, 30),
@@ -56,6 +56,7 @@ const SHOTS: [(&str, &str, u16, u16); 16] = [
         24,
     ),
     ("16-drill", "drill", 120, 36),
+    ("17-cluster-problems", "cluster_problems", 120, 36),
 ];
 
 fn color(c: Color, default: &str) -> String {

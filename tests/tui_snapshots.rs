@@ -155,3 +155,24 @@ fn no_color_draws_without_colours() {
     }
     assert!(text(b).contains("FAILED"));
 }
+
+#[test]
+fn the_cluster_view_colours_what_is_wrong() {
+    let m = fixtures::cluster_view_problems();
+    let t = render(&m, 120, 36);
+    let b = t.backend().buffer();
+    for word in ["UNHEALTHY", "DOWN  "] {
+        let (x, y) = find(b, word)[0];
+        assert_eq!(b[(x, y)].fg, Color::Red, "{word}:\n{}", text(b));
+    }
+    // Certificates under 30 days are red; healthy members and UP backends green.
+    let (x, y) = find(b, "▸ master1")[0];
+    assert_eq!(b[(x, y)].fg, Color::Red, "{}", text(b));
+    let (x, y) = find(b, "healthy ")[0];
+    assert_eq!(b[(x, y)].fg, Color::Green, "{}", text(b));
+    let m = fixtures::cluster_view();
+    let t = render(&m, 120, 36);
+    let b = t.backend().buffer();
+    let (x, y) = find(b, "✓ prod is healthy")[0];
+    assert_eq!(b[(x, y)].fg, Color::Green, "{}", text(b));
+}

@@ -11,7 +11,17 @@ etcdctl() {
     --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt \
     --key=/etc/kubernetes/pki/etcd/healthcheck-client.key "$@"
 }
-list=$(etcdctl member list) || die "etcdctl member list failed"
+# A membership change a moment ago (the node's own reset) may be electing a leader: try again.
+list=""
+for i in $(seq 1 20); do
+  if list=$(etcdctl member list 2>&1); then
+    break
+  fi
+  log "etcdctl member list failed (try $i of 20): $list"
+  list=""
+  sleep 3
+done
+[ -n "$list" ] || die "etcdctl member list kept failing"
 # ID, STATUS, NAME, PEER ADDRS, CLIENT ADDRS, IS LEARNER — by name, or by peer URL for a member
 # that never started (it has no name yet).
 id=$(printf '%s\n' "$list" | awk -F', ' -v n="$KHA_TARGET" -v p="$KHA_TARGET_PEER" '$3 == n || $4 == p { print $1; exit }')

@@ -15,7 +15,9 @@ if [ -n "$home" ] && [ -f "$home/.kube/config" ]; then
 fi
 
 cfg=/etc/haproxy/haproxy.cfg
-if [ -f "$cfg" ] && grep -q 'kube-apiserver' "$cfg"; then
+# kha-tui's config, or none at all (a reset interrupted between removing it and dpkg restoring
+# the default): either way the distro's default comes back.
+if have_pkg haproxy && { [ ! -f "$cfg" ] || grep -q 'kube-apiserver' "$cfg"; }; then
   if [ "${KHA_PURGE:-0}" = 1 ]; then
     systemctl stop haproxy 2>/dev/null || true
     apt_get purge -y haproxy >/dev/null
@@ -23,6 +25,8 @@ if [ -f "$cfg" ] && grep -q 'kube-apiserver' "$cfg"; then
     gone "package haproxy and its kube-apiserver config"
   else
     # The package's own default comes back with its conffile: removed, then restored by dpkg.
+    # A reset interrupted inside dpkg left it half done: finish that first.
+    dpkg --configure -a >/dev/null 2>&1 || true
     rm -f "$cfg"
     apt_get install --reinstall -y -o Dpkg::Options::=--force-confmiss haproxy >/dev/null
     [ -f "$cfg" ] || die "dpkg did not restore $cfg"

@@ -20,6 +20,16 @@ for d in /etc/cni/net.d /var/lib/cni /var/lib/calico /var/lib/etcd /var/lib/kube
     gone "$d"
   fi
 done
+# Something still running could write them again (a kubelet another tool started, a CNI
+# agent): look once more, say what runs, and remove what came back.
+sleep 3
+for d in /etc/cni/net.d /var/lib/cni /var/lib/calico /var/lib/kubelet /etc/kubernetes; do
+  if [ -e "$d" ]; then
+    log "$d was written again after its removal; running now: $(pgrep -a -f 'kubelet|calico|kube-' | tr '\n' ';' || true)"
+    rm -rf "$d"
+    gone "$d (again)"
+  fi
+done
 # Links Calico makes: cali* (one per pod), tunl0 (IP-in-IP), vxlan.calico.
 for l in $(ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | grep -E '^(cali|tunl0$|vxlan\.calico$)' || true); do
   ip link show "$l" >/dev/null 2>&1 || continue # gone with its veth peer
@@ -56,7 +66,8 @@ if command -v ipvsadm >/dev/null 2>&1 && [ -n "$(ipvsadm -Ln 2>/dev/null | sed -
 fi
 if [ "${KHA_PURGE:-0}" = 1 ]; then
   for p in kubelet kubeadm kubectl cri-tools; do
-    if have_pkg "$p"; then
+    # "hold ok installed" too: kha-tui holds them, so have_pkg's exact match would miss them.
+    if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
       apt-mark unhold "$p" >/dev/null 2>&1 || true
       apt_get purge -y "$p" >/dev/null
       gone "package $p"

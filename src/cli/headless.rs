@@ -214,7 +214,17 @@ pub async fn print_events(
                 println!("kha-tui: vip {vip} on {holder} ({})", said.join(", "));
             }
             Event::RunFinished(s) => {
-                if s.ok {
+                // remove-node's and reset's plans say they are done, not that a cluster is ready.
+                let day2 = phases
+                    .iter()
+                    .any(|p| p == "remove" || p.starts_with("reset-"));
+                if s.ok && day2 {
+                    println!(
+                        "kha-tui: done in {:.0}s   (logs: {})",
+                        s.total.as_secs_f64(),
+                        s.log_dir
+                    );
+                } else if s.ok {
                     println!(
                         "kha-tui: cluster ready in {:.0}s — endpoint {}, kubeconfig {}",
                         s.total.as_secs_f64(),

@@ -1,6 +1,7 @@
 //! Pieces of the command line that are not the TUI: the headless event printer and secrets
 //! read from the operator.
 
+pub mod day2;
 pub mod fix;
 pub mod headless;
 

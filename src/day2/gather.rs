@@ -50,6 +50,20 @@ pub async fn gather_status<T: Transport>(
     config: &str,
     stop: CancellationToken,
 ) -> anyhow::Result<ClusterStatus> {
+    gather_status_trusting(transport, cluster, opts, config, &[], stop).await
+}
+
+/// As [`gather_status`], answering yes to a host-key question only for a (node, fingerprint)
+/// the operator accepted earlier in this session (the wizard's `accepted_keys`); every other
+/// unknown key is refused, as in any run that cannot ask.
+pub async fn gather_status_trusting<T: Transport>(
+    transport: Arc<T>,
+    cluster: &Cluster,
+    opts: &Options,
+    config: &str,
+    accepted: &[(String, String)],
+    stop: CancellationToken,
+) -> anyhow::Result<ClusterStatus> {
     let scratch = Scratch::create()?;
     let mut o = opts.clone();
     o.dirs = Dirs {
@@ -59,7 +73,8 @@ pub async fn gather_status<T: Transport>(
     o.skip_preflight = true;
     o.only_node = None;
     o.from_step = None;
-    o.interactive = false;
+    o.interactive = !accepted.is_empty();
+    let accepted = accepted.to_vec();
     let plan = status_plan(cluster);
     let (tx, mut rx) = mpsc::channel(1024);
     let collect = tokio::spawn(async move {
@@ -81,6 +96,14 @@ pub async fn gather_status<T: Transport>(
                             line: rest.to_string(),
                         });
                     }
+                }
+                Event::HostKeyQuestion {
+                    node,
+                    fingerprint,
+                    reply,
+                    ..
+                } => {
+                    let _ = reply.send(accepted.contains(&(node, fingerprint)));
                 }
                 Event::NodeUnreachable { node, error, .. } => {
                     unreachable.push(HostError { node, error })

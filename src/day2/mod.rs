@@ -22,5 +22,5 @@ pub mod status_plan;
 mod status_tests;
 pub mod status_text;
 
-pub use gather::gather_status;
+pub use gather::{gather_status, gather_status_trusting};
 pub use status::ClusterStatus;

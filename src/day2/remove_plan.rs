@@ -154,8 +154,10 @@ pub fn plan_removal(
         c.clone()
     };
 
+    // In this order, each after the one before: drain, HAProxy without the target (before its
+    // API server goes away, so no request is sent to it meanwhile), the node's reset, its etcd
+    // member, its Node object.
     let mut steps: Vec<Step> = Vec::new();
-    let key = |s: &Step| Plan::key(&s.node, &s.id);
     if !o.unreachable {
         let secs = o.drain_timeout.unwrap_or(DRAIN_TIMEOUT_SECS);
         let mut d = step(
@@ -173,6 +175,18 @@ pub fn plan_removal(
             idle: Some(Duration::from_secs(secs + 30)),
         };
         d.id = format!("drain-{target}");
+        steps.push(d);
+    }
+    if is_cp {
+        // HAProxy's step of the install, rendered from the inventory without the target.
+        let full = plan::build(&after);
+        for lb in after.load_balancers() {
+            if let Some(h) = full.find(&lb.name, "haproxy") {
+                steps.push(h.clone());
+            }
+        }
+    }
+    if !o.unreachable {
         let mut r = step(
             "node-reset",
             target,
@@ -180,12 +194,10 @@ pub fn plan_removal(
             scripts::NODE_RESET,
             vec![],
         );
-        r.after = vec![key(&d)];
         if is_cp {
             // kubeadm reset removes the node's etcd member: one membership change at a time.
             r.holds = vec![plan::ETCD_MEMBERSHIP_HOLD.into()];
         }
-        steps.push(d);
         steps.push(r);
     }
     if is_cp {
@@ -203,7 +215,6 @@ pub fn plan_removal(
             ],
         );
         m.id = format!("etcd-member-remove-{target}");
-        m.after = steps.last().map(key).into_iter().collect();
         m.holds = vec![plan::ETCD_MEMBERSHIP_HOLD.into()];
         steps.push(m);
     }
@@ -215,19 +226,13 @@ pub fn plan_removal(
         vec![("KHA_TARGET", target.to_string())],
     );
     del.id = format!("delete-node-{target}");
-    del.after = steps.last().map(key).into_iter().collect();
     steps.push(del);
-    if is_cp {
-        // HAProxy's step of the install, rendered from the inventory without the target.
-        let full = plan::build(&after);
-        let last = steps.last().map(key);
-        for lb in after.load_balancers() {
-            if let Some(h) = full.find(&lb.name, "haproxy") {
-                let mut h = h.clone();
-                h.after = last.clone().into_iter().collect();
-                steps.push(h);
-            }
-        }
+    for i in 1..steps.len() {
+        let prev = Plan::key(&steps[i - 1].node, &steps[i - 1].id);
+        steps[i].after = vec![prev];
+    }
+    if let Some(first) = steps.first_mut() {
+        first.after.clear();
     }
     let plan = Plan {
         cluster: c.name.clone(),

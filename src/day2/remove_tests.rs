@@ -33,10 +33,10 @@ fn live_control_plane_is_drained_reset_and_taken_out_of_haproxy() {
         ids(&r),
         [
             "master1:drain-master2",
+            "lb:haproxy",
             "master2:node-reset",
             "master1:etcd-member-remove-master2",
-            "master1:delete-node-master2",
-            "lb:haproxy"
+            "master1:delete-node-master2"
         ]
     );
     let h = r.plan.find("lb", "haproxy").unwrap();
@@ -88,9 +88,9 @@ fn dead_node_needs_unreachable_and_then_skips_its_own_steps() {
     assert_eq!(
         ids(&r),
         [
+            "lb:haproxy",
             "master1:etcd-member-remove-master3",
-            "master1:delete-node-master3",
-            "lb:haproxy"
+            "master1:delete-node-master3"
         ]
     );
     assert!(

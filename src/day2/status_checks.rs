@@ -200,13 +200,24 @@ pub fn check(c: &Cluster, s: &mut ClusterStatus, config: &str) {
         }
     }
 
-    // Certificates.
-    for cert in &s.certificates {
-        if cert.residual_days < CERT_WARN_DAYS {
+    // Certificates: one problem per control plane, naming the soonest.
+    let mut nodes: Vec<&str> = s.certificates.iter().map(|c| c.node.as_str()).collect();
+    nodes.dedup();
+    for n in nodes {
+        let mut near: Vec<_> = s
+            .certificates
+            .iter()
+            .filter(|c| c.node == n && c.residual_days < CERT_WARN_DAYS)
+            .collect();
+        near.sort_by_key(|c| c.residual_days);
+        if let Some(first) = near.first() {
             out.push(p(
                 format!(
-                    "certificate {} on {} expires in {} ({})",
-                    cert.name, cert.node, cert.residual, cert.expires
+                    "{} certificate(s) on {n} expire within {CERT_WARN_DAYS} days, the soonest {} in {} ({})",
+                    near.len(),
+                    first.name,
+                    first.residual,
+                    first.expires
                 ),
                 "on every control plane: kubeadm certs renew all, then restart the control-plane static pods".into(),
             ));

@@ -111,17 +111,19 @@ pub fn reported(f: &Faults) -> (Vec<Reported>, Vec<HostError>) {
             push(name, s, "token abcdef 1h 2026-12-07T15:20:00Z".into());
         }
         let days = f.cert_days.unwrap_or(364);
+        // The fixture's "now" is Dec 07, 2026 14:02 UTC.
+        let expires = if days < 30 {
+            format!("Jan {:02}, 2027 14:02 UTC", days as i64 - 24)
+        } else {
+            "Dec 06, 2027 14:02 UTC".to_string()
+        };
         for cert in [
             "admin.conf",
             "apiserver",
             "apiserver-etcd-client",
             "etcd-server",
         ] {
-            push(
-                name,
-                s,
-                format!("cert leaf {cert} {days}d Dec 06, 2027 14:02 UTC"),
-            );
+            push(name, s, format!("cert leaf {cert} {days}d {expires}"));
         }
         for ca in ["ca", "etcd-ca", "front-proxy-ca"] {
             push(

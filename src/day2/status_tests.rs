@@ -129,13 +129,13 @@ fn lost_quorum_is_said_first_for_etcd() {
 #[test]
 fn expiring_certificates_and_tokens() {
     let s = report(Faults {
-        cert_days: Some(12),
+        cert_days: Some(28),
         token: true,
         ..Default::default()
     });
     let p = problems(&s);
     assert!(
-        p.contains("certificate apiserver on master2 expires in 12d (Dec 06, 2027 14:02 UTC)"),
+        p.contains("4 certificate(s) on master2 expire within 30 days, the soonest admin.conf in 28d (Jan 04, 2027 14:02 UTC)"),
         "{p}"
     );
     assert!(p.contains("kubeadm certs renew all"), "{p}");
@@ -217,4 +217,60 @@ fn text_names_every_part() {
     ] {
         assert!(t.contains(want), "{want} missing:\n{t}");
     }
+}
+
+#[test]
+fn the_virtual_address_holder_of_a_pair() {
+    use super::status::Reported;
+    let mut c = cluster();
+    let mut backup = c.lb.clone();
+    backup.name = "lb2".into();
+    backup.address = "10.0.0.9".parse().unwrap();
+    c.lb_pair = Some(inventory::LbPair {
+        backup,
+        vip: "10.0.0.5".parse().unwrap(),
+        virtual_router_id: 51,
+    });
+    let with = |held: [&str; 2]| {
+        let (mut lines, _) = reported(&Faults::default());
+        // lb2's HAProxy sees the same backends as lb's.
+        let lb2: Vec<Reported> = lines
+            .iter()
+            .filter(|l| l.node == "lb")
+            .map(|l| Reported {
+                node: "lb2".into(),
+                ..l.clone()
+            })
+            .collect();
+        lines.extend(lb2);
+        for (lb, h) in ["lb", "lb2"].iter().zip(held) {
+            lines.push(Reported {
+                node: lb.to_string(),
+                step: super::status_plan::LB_STEP.into(),
+                line: format!("vip {h} 10.0.0.5"),
+            });
+        }
+        let mut s = status::build(&c, &lines, &[], &[]);
+        status_checks::check(&c, &mut s, "cluster.toml");
+        s
+    };
+    let s = with(["held", "not-held"]);
+    assert!(s.healthy, "{}", problems(&s));
+    assert_eq!(s.vip.as_ref().unwrap().holders, ["lb"]);
+    assert_eq!(s.load_balancers[1].holds_vip, Some(false));
+    let s = with(["held", "held"]);
+    assert!(
+        problems(&s).contains("2 load balancers hold 10.0.0.5 at once (lb, lb2)"),
+        "{}",
+        problems(&s)
+    );
+    let s = with(["not-held", "not-held"]);
+    assert!(
+        problems(&s).contains("no load balancer holds the virtual address 10.0.0.5"),
+        "{}",
+        problems(&s)
+    );
+    let plan = super::status_plan::status_plan(&c);
+    let lb2 = plan.find("lb2", super::status_plan::LB_STEP).unwrap();
+    assert!(lb2.env.contains(&("KHA_VIP".into(), "10.0.0.5".into())));
 }

@@ -4,6 +4,7 @@
 //! would (a wrong token or CA pin is refused), so the engine's secret handling is exercised.
 
 mod cluster;
+mod status_steps;
 mod steps;
 
 use std::collections::{HashMap, HashSet};

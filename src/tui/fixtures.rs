@@ -952,6 +952,49 @@ pub fn done() -> Model {
     m
 }
 
+/// A status report of the example cluster: `faulty` has master3's etcd stopped, master2's API
+/// server DOWN behind HAProxy, certificates 28 days from expiry and a bootstrap token.
+pub fn cluster_status_with(faulty: bool) -> crate::day2::ClusterStatus {
+    use crate::day2::status_fixture::{Faults, reported};
+    let c = cluster();
+    let f = if faulty {
+        Faults {
+            etcd_stopped: Some("master3"),
+            backend_down: Some("master2"),
+            cert_days: Some(28),
+            token: true,
+            ..Default::default()
+        }
+    } else {
+        Faults::default()
+    };
+    let (lines, unreachable) = reported(&f);
+    let mut s = crate::day2::status::build(&c, &lines, &unreachable, &[]);
+    crate::day2::status_checks::check(&c, &mut s, "/home/op/.config/kha-tui/cluster.toml");
+    s
+}
+
+pub fn cluster_status() -> crate::day2::ClusterStatus {
+    cluster_status_with(false)
+}
+
+fn cluster_view_with(faulty: bool) -> Model {
+    let mut m = done();
+    super::cluster_view::open(&mut m);
+    super::cluster_view::arrived(&mut m, Ok(Box::new(cluster_status_with(faulty))));
+    m
+}
+
+/// The cluster view after the install: healthy.
+pub fn cluster_view() -> Model {
+    cluster_view_with(false)
+}
+
+/// The cluster view with a stopped etcd member, a DOWN backend and certificates near expiry.
+pub fn cluster_view_problems() -> Model {
+    cluster_view_with(true)
+}
+
 /// Every fixture by name (snapshot and screenshot names).
 /// A fixture: a name and how to build it.
 pub type Fixture = (&'static str, fn() -> Model);
@@ -985,5 +1028,7 @@ pub fn all() -> Vec<Fixture> {
         ("done", done),
         ("drill_confirm", super::fixtures_drill::drill_confirm),
         ("drill", super::fixtures_drill::drill),
+        ("cluster", cluster_view),
+        ("cluster_problems", cluster_view_problems),
     ]
 }

@@ -61,6 +61,10 @@ pub enum Action {
     Drill,
     /// End the running drill: what it stopped is restored, then it reports.
     DrillStop,
+    /// Open the cluster view (`Screen::Cluster`).
+    ClusterView,
+    /// Read the cluster's status again.
+    Refresh,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -421,10 +425,27 @@ pub fn bindings(m: &Model) -> Vec<Binding> {
             v.push(b(&[KeySpec::ch('d')], "d", "failover drill", Action::Drill));
             v.push(b(&[Q], "q", "quit", Action::Quit));
             v.push(b(&[ESC], "Esc", "run & logs", Action::Back));
+            if m.run.summary.as_ref().is_some_and(|s| s.ok) {
+                v.push(b(
+                    &[KeySpec::ch('c')],
+                    "c",
+                    "cluster view",
+                    Action::ClusterView,
+                ));
+            }
             help(&mut v);
             v.push(b(&[CTRL_C], "", "quit", Action::Quit));
         }
         Screen::Drill => super::keymap_drill::bindings(m, &mut v),
+        Screen::Cluster => {
+            v.push(b(&[KeySpec::ch('r')], "r", "refresh", Action::Refresh));
+            v.push(b(&[UP, K], "↑↓", "scroll", Action::Up));
+            v.push(b(&[DOWN, J], "", "scroll down", Action::Down));
+            v.push(b(&[ESC], "Esc", "back", Action::Back));
+            help(&mut v);
+            v.push(b(&[Q], "q", "quit", Action::Quit));
+            v.push(b(&[CTRL_C], "", "quit", Action::Quit));
+        }
     }
     v
 }

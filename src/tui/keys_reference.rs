@@ -72,6 +72,7 @@ fn sections() -> Vec<(&'static str, Vec<Model>)> {
                 super::fixtures_drill::drill(),
             ],
         ),
+        ("Cluster view", vec![fixtures::cluster_view()]),
         ("Host-key question", vec![fixtures::preflight_host_key()]),
         ("Confirmation before a step", vec![fixtures::confirm_init()]),
         (

@@ -5,6 +5,7 @@
 //! unit-tested), [`view`] (`view(&Model, &mut Frame)`, pure), [`keymap`] (the one keymap the footer
 //! is drawn from), [`runtime`] (the one `select!` loop, the engine tasks, the log file).
 
+pub mod cluster_view;
 mod drill_task;
 pub mod field;
 pub mod fixtures;

@@ -27,6 +27,8 @@ pub enum Screen {
     Done,
     /// The failover drill, reached from Done.
     Drill,
+    /// The cluster as it is now (`day2::status`), refreshed on `r` and every few seconds.
+    Cluster,
 }
 
 impl Screen {
@@ -38,7 +40,7 @@ impl Screen {
             Screen::Preflight => 2,
             Screen::Plan => 3,
             Screen::Run => 4,
-            Screen::Done | Screen::Drill => 5,
+            Screen::Done | Screen::Drill | Screen::Cluster => 5,
         }
     }
 }
@@ -67,6 +69,8 @@ pub enum Msg {
     },
     /// From the drill's task (see [`super::model_drill`]).
     Drill(super::model_drill::DrillMsg),
+    /// A cluster status read ended.
+    ClusterStatus(Result<Box<crate::day2::ClusterStatus>, String>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +135,16 @@ pub enum Command {
     Answer {
         reply: Reply,
         yes: bool,
+    },
+    /// Read the cluster's status (the status plan, read-only); answered by
+    /// [`Msg::ClusterStatus`].
+    Status {
+        cluster: Box<Cluster>,
+        /// The inventory's path, for the fixes offered.
+        config: String,
+        secrets: Secrets,
+        /// Host keys accepted in this session (node, fingerprint).
+        accepted: Vec<(String, String)>,
     },
     /// Cancel the running engine task.
     Stop,
@@ -577,6 +591,7 @@ pub struct Model {
     /// take the keystroke meant for the screen below.
     pub keys_ignored_until: Duration,
     pub drill: super::model_drill::DrillScreen,
+    pub cluster_view: super::cluster_view::ClusterView,
 }
 
 impl Model {
@@ -609,6 +624,7 @@ impl Model {
             size: (100, 30),
             keys_ignored_until: Duration::ZERO,
             drill: Default::default(),
+            cluster_view: Default::default(),
         }
     }
 

@@ -149,7 +149,8 @@ where
     fn execute(&mut self, cmd: Command, log: &mut Logger) -> Vec<Msg> {
         if let Command::Preflight { cluster, .. }
         | Command::Fix { cluster, .. }
-        | Command::Apply { cluster, .. } = &cmd
+        | Command::Apply { cluster, .. }
+        | Command::Status { cluster, .. } = &cmd
         {
             // The same trust sources as the CLI: the inventory's own known_hosts too.
             self.transport.use_inventory(cluster);
@@ -223,6 +224,28 @@ where
             Command::Answer { reply, yes } => {
                 log.log(format!("answer: {}", if yes { "yes" } else { "no" }));
                 let _ = reply.send(yes);
+                vec![]
+            }
+            Command::Status {
+                cluster,
+                config,
+                secrets,
+                accepted,
+            } => {
+                log.log(format!("status of {}", cluster.name));
+                // Its own token: a status read never cancels (or is cancelled by) a run.
+                let stop = CancellationToken::new();
+                let opts = engine_options(&self.opts, vec![], secrets);
+                let (t, _, done) = self.task_ends();
+                tokio::spawn(async move {
+                    let r = crate::day2::gather_status_trusting(
+                        t, &cluster, &opts, &config, &accepted, stop,
+                    )
+                    .await
+                    .map(Box::new)
+                    .map_err(|e| format!("{e:#}"));
+                    let _ = done.send(Msg::ClusterStatus(r));
+                });
                 vec![]
             }
             Command::Stop => {

@@ -88,8 +88,12 @@ fn dispatch(m: &mut Model, msg: Msg) -> Vec<Command> {
                     m.dirty = true;
                 }
             }
+            if m.screen == Screen::Cluster {
+                return super::cluster_view::tick(m);
+            }
             vec![]
         }
+        Msg::ClusterStatus(r) => super::cluster_view::arrived(m, r),
         Msg::Engine(ev) => on_event(m, ev),
         Msg::Drill(d) => drill::on_drill(m, d),
         Msg::TaskEnded(task) => {
@@ -282,9 +286,11 @@ pub(super) fn act(m: &mut Model, a: Action) -> Vec<Command> {
                     vec![]
                 }
                 Action::Drill => drill::start(m),
+                Action::ClusterView => super::cluster_view::open(m),
                 _ => vec![],
             },
             Screen::Drill => drill::drill_action(m, a),
+            Screen::Cluster => super::cluster_view::action(m, a),
         },
     }
 }

@@ -167,6 +167,7 @@ pub fn run(
             ])
         }
         "wait-ready" => wait_ready(i, cluster, containerd),
+        "status-lb" | "status-control-plane" => super::status_steps::run(i, cluster),
         "cleanup-secrets" => {
             let mut lines = vec![t(200, "removed /etc/kha/kubeadm-init.yaml")];
             if cluster.init_node.is_none() {

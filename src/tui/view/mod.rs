@@ -1,6 +1,7 @@
 //! `view(&Model, &mut Frame)`: pure drawing. Nothing here changes state; every list draws only
 //! the rows that fit.
 
+mod cluster;
 mod done;
 mod drill;
 mod form;
@@ -39,6 +40,7 @@ pub fn view(m: &Model, f: &mut Frame) {
         Screen::Run => run::draw(m, f, body),
         Screen::Done => done::draw(m, f, body),
         Screen::Drill => drill::draw(m, f, body),
+        Screen::Cluster => cluster::draw(m, f, body),
     }
     if let Some((level, text)) = &m.status {
         let t = &m.theme;
