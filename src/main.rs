@@ -12,7 +12,6 @@ use kha_tui::engine::{self, Dirs, Options};
 use kha_tui::inventory::{self, LoadError, Severity};
 use kha_tui::plan;
 use kha_tui::transport::sim::{SimFleet, SimOptions};
-use kha_tui::transport::ssh::SshTransport;
 use kha_tui::versions::Table;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -332,13 +331,8 @@ async fn headless(
         run_engine(fleet, cluster, opts, tx, stop, preflight_only).await
     } else {
         // The same trust sources as the wizard (kha_tui::tui::trust).
-        let mut cfg = kha_tui::tui::trust::ssh_config(
-            opts.dirs.known_hosts.clone(),
-            cluster.known_hosts.as_deref(),
-        );
-        kha_tui::tui::trust::add_config_known_hosts(&mut cfg, &cluster);
         run_engine(
-            Arc::new(SshTransport::new(cfg)),
+            kha_tui::tui::trust::cluster_transport(&cluster, opts.dirs.known_hosts.clone()),
             cluster,
             opts,
             tx,
@@ -693,12 +687,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }));
                 klib::fix::run(fleet, &c, &opts, node.as_deref(), yes).await?
             } else {
-                let mut cfg = kha_tui::tui::trust::ssh_config(
-                    opts.dirs.known_hosts.clone(),
-                    c.known_hosts.as_deref(),
-                );
-                kha_tui::tui::trust::add_config_known_hosts(&mut cfg, &c);
-                let t = Arc::new(SshTransport::new(cfg));
+                let t = kha_tui::tui::trust::cluster_transport(&c, opts.dirs.known_hosts.clone());
                 klib::fix::run(t, &c, &opts, node.as_deref(), yes).await?
             };
             Ok(if ok {
@@ -724,10 +713,8 @@ async fn drill(c: inventory::Cluster, opts: Options, yes: bool) -> anyhow::Resul
             }
         })
     };
-    let mut cfg =
-        kha_tui::tui::trust::ssh_config(opts.dirs.known_hosts.clone(), c.known_hosts.as_deref());
-    kha_tui::tui::trust::add_config_known_hosts(&mut cfg, &c);
-    let prepared = drill::prepare(Arc::new(SshTransport::new(cfg)), c, opts, stop.clone()).await?;
+    let t = kha_tui::tui::trust::cluster_transport(&c, opts.dirs.known_hosts.clone());
+    let prepared = drill::prepare(t, c, opts, stop.clone()).await?;
     eprintln!("kha-tui: the drill will stop, one after the other:");
     for w in &prepared.what {
         eprintln!("  - {w}");

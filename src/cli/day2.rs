@@ -44,10 +44,7 @@ pub async fn status(
 
 /// The SSH transport with the same trust sources as every run (crate::tui::trust).
 fn ssh_transport(c: &Cluster, opts: &Options) -> Arc<SshTransport> {
-    let mut cfg =
-        crate::tui::trust::ssh_config(opts.dirs.known_hosts.clone(), c.known_hosts.as_deref());
-    crate::tui::trust::add_config_known_hosts(&mut cfg, c);
-    Arc::new(SshTransport::new(cfg))
+    crate::tui::trust::cluster_transport(c, opts.dirs.known_hosts.clone())
 }
 
 /// `kha-tui add-node`: read the cluster, say what will be added, then preflight and run.

@@ -21,6 +21,14 @@ pub fn ssh_config(learned_known_hosts: PathBuf, inventory_known_hosts: Option<&P
     cfg
 }
 
+/// The SSH transport for a cluster's commands run outside the wizard (apply, fix, drill,
+/// day 2): the same trust sources as every run, host keys learned in `learned_known_hosts`.
+pub fn cluster_transport(cluster: &Cluster, learned_known_hosts: PathBuf) -> Arc<SshTransport> {
+    let mut cfg = ssh_config(learned_known_hosts, cluster.known_hosts.as_deref());
+    add_config_known_hosts(&mut cfg, cluster);
+    Arc::new(SshTransport::new(cfg))
+}
+
 /// Adds the ssh config's `UserKnownHostsFile`s of every node. They are consulted besides
 /// OpenSSH's defaults (not instead): a key changed in any of them is refused.
 pub fn add_config_known_hosts(cfg: &mut SshConfig, cluster: &crate::inventory::Cluster) {
