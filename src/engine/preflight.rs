@@ -45,7 +45,14 @@ impl Facts {
 /// Whether kubeadm already ran on a node (its ports are then legitimately in use).
 pub type Joined = dyn Fn(&str) -> bool;
 
-fn result(node: &str, check: &str, status: CheckStatus, found: String, fix: &str) -> CheckResult {
+/// One check's result, with no one-key fix.
+pub(super) fn result(
+    node: &str,
+    check: &str,
+    status: CheckStatus,
+    found: String,
+    fix: &str,
+) -> CheckResult {
     CheckResult {
         node: node.into(),
         check: check.into(),

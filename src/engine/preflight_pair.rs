@@ -3,19 +3,8 @@
 //! keepalived holds it, and no other VRRP group on the segment uses the pair's router id.
 
 use super::events::{CheckResult, CheckStatus};
-use super::preflight::Facts;
+use super::preflight::{Facts, result};
 use crate::inventory::{Cluster, Node};
-
-fn result(node: &str, check: &str, status: CheckStatus, found: String, fix: &str) -> CheckResult {
-    CheckResult {
-        node: node.into(),
-        check: check.into(),
-        status,
-        found,
-        fix: fix.into(),
-        fixable: None,
-    }
-}
 
 /// The pair's checks on LB `n` (none without a pair).
 pub fn check_lb(c: &Cluster, n: &Node, f: &Facts) -> Vec<CheckResult> {
