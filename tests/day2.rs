@@ -10,6 +10,9 @@
 
 #[path = "common/lab.rs"]
 mod lab;
+#[path = "common/output.rs"]
+mod output;
+use output::text;
 
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -26,14 +29,6 @@ const ETCDCTL: &str = "sudo /usr/lib/kha-standin/images/etcd/etcdctl --endpoints
 
 fn kha(args: &[&str]) -> Output {
     Command::new(KHA).args(args).output().expect("kha-tui runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 struct Ctx {

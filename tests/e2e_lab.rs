@@ -4,6 +4,9 @@
 
 #[path = "common/lab.rs"]
 mod lab;
+#[path = "common/output.rs"]
+mod output;
+use output::text;
 
 use std::io::Read as _;
 use std::path::Path;
@@ -16,14 +19,6 @@ const KHA: &str = env!("CARGO_BIN_EXE_kha-tui");
 
 fn kha(args: &[&str]) -> Output {
     Command::new(KHA).args(args).output().expect("kha-tui runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// Fingerprints of the lab's pinned host keys, as `ssh-keygen -l` prints them.

@@ -10,6 +10,9 @@
 mod drill;
 #[path = "common/lab.rs"]
 mod lab;
+#[path = "common/output.rs"]
+mod output;
+use output::text;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -19,14 +22,6 @@ use lab::Lab;
 
 const KHA: &str = env!("CARGO_BIN_EXE_kha-tui");
 const ADVERT: &str = include_str!("lab_pair/vrrp-advert.py");
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// `kha-tui apply` on the LB host (its network namespace), headless.
 fn apply(lab: &Lab, data: &Path) -> Output {

@@ -8,23 +8,15 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::lab::Lab;
+use crate::output::text;
 
 const KHA: &str = env!("CARGO_BIN_EXE_kha-tui");
 const LBS: [&str; 2] = ["lb", "lb2"];
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// `show servers state` on `lb`'s stats socket, read with python3 inside the host (outside
 /// kha-tui). Empty while HAProxy is stopped there.
