@@ -7,6 +7,8 @@ pub mod scripts {
     pub const NODE_PREPARE: &str = include_str!("../assets/scripts/node-prepare.sh");
     pub const SWAP_OFF: &str = include_str!("../assets/scripts/swap-off.sh");
     pub const FIREWALL_OPEN: &str = include_str!("../assets/scripts/firewall-open.sh");
+    /// What preflight.sh and firewall-open.sh share: the firewalld zones, ufw's VRRP line.
+    pub const FIREWALL_ZONES: &str = include_str!("../assets/scripts/firewall-zones.sh");
     pub const CONTAINERD_CONFIG: &str = include_str!("../assets/scripts/containerd-config.sh");
     pub const CONTAINERD: &str = include_str!("../assets/scripts/containerd.sh");
     pub const KUBE_PACKAGES: &str = include_str!("../assets/scripts/kube-packages.sh");
@@ -43,6 +45,26 @@ pub mod scripts {
     pub const DRILL_HAPROXY_SERVICE: &str =
         include_str!("../assets/scripts/drill-haproxy-service.sh");
     pub const DRILL_CA: &str = include_str!("../assets/scripts/drill-ca.sh");
+    // Backup and restore of etcd (src/day2/backup_*, restore_*).
+    pub const CERTS_RENEW: &str = include_str!("../assets/scripts/certs-renew.sh");
+    pub const ETCD_BACKUP: &str = include_str!("../assets/scripts/etcd-backup.sh");
+    pub const ETCD_RESTORE_DATA: &str = include_str!("../assets/scripts/etcd-restore-data.sh");
+    pub const ETCD_RESTORE_STOP: &str = include_str!("../assets/scripts/etcd-restore-stop.sh");
+    pub const ETCD_RESTORE_SWAP: &str = include_str!("../assets/scripts/etcd-restore-swap.sh");
+    pub const ETCD_RESTORE_START: &str = include_str!("../assets/scripts/etcd-restore-start.sh");
+    pub const ETCD_RESTORE_QUORUM: &str = include_str!("../assets/scripts/etcd-restore-quorum.sh");
+    // `kha-tui upgrade` (src/day2/upgrade_plan.rs).
+    pub const UPGRADE_MARK: &str = include_str!("../assets/scripts/upgrade-mark.sh");
+    pub const UPGRADE_ETCD_SNAPSHOT: &str =
+        include_str!("../assets/scripts/upgrade-etcd-snapshot.sh");
+    pub const UPGRADE_KUBEADM: &str = include_str!("../assets/scripts/upgrade-kubeadm.sh");
+    pub const UPGRADE_KUBELET: &str = include_str!("../assets/scripts/upgrade-kubelet.sh");
+    pub const UPGRADE_UNCORDON: &str = include_str!("../assets/scripts/upgrade-uncordon.sh");
+    pub const UPGRADE_CONTAINERD_CHECK: &str =
+        include_str!("../assets/scripts/upgrade-containerd-check.sh");
+    pub const DRILL_RESTORE_TIMER: &str = include_str!("../assets/scripts/drill-restore-timer.sh");
+    // `kha-tui ssh-setup` (src/cli/ssh_setup.rs): not part of any plan.
+    pub const SSH_AUTHORIZE_KEY: &str = include_str!("../assets/scripts/ssh-authorize-key.sh");
 
     /// Every script file by name, for tests (shellcheck) and `kha-tui plan` readers.
     pub const ALL: &[(&str, &str)] = &[
@@ -51,6 +73,7 @@ pub mod scripts {
         ("node-prepare.sh", NODE_PREPARE),
         ("swap-off.sh", SWAP_OFF),
         ("firewall-open.sh", FIREWALL_OPEN),
+        ("firewall-zones.sh", FIREWALL_ZONES),
         ("containerd-config.sh", CONTAINERD_CONFIG),
         ("containerd.sh", CONTAINERD),
         ("kube-packages.sh", KUBE_PACKAGES),
@@ -81,6 +104,21 @@ pub mod scripts {
         ("drill-vip-watch.sh", DRILL_VIP_WATCH),
         ("drill-haproxy-service.sh", DRILL_HAPROXY_SERVICE),
         ("drill-ca.sh", DRILL_CA),
+        ("certs-renew.sh", CERTS_RENEW),
+        ("etcd-backup.sh", ETCD_BACKUP),
+        ("etcd-restore-data.sh", ETCD_RESTORE_DATA),
+        ("etcd-restore-stop.sh", ETCD_RESTORE_STOP),
+        ("etcd-restore-swap.sh", ETCD_RESTORE_SWAP),
+        ("etcd-restore-start.sh", ETCD_RESTORE_START),
+        ("etcd-restore-quorum.sh", ETCD_RESTORE_QUORUM),
+        ("upgrade-mark.sh", UPGRADE_MARK),
+        ("upgrade-etcd-snapshot.sh", UPGRADE_ETCD_SNAPSHOT),
+        ("upgrade-kubeadm.sh", UPGRADE_KUBEADM),
+        ("upgrade-kubelet.sh", UPGRADE_KUBELET),
+        ("upgrade-uncordon.sh", UPGRADE_UNCORDON),
+        ("upgrade-containerd-check.sh", UPGRADE_CONTAINERD_CHECK),
+        ("drill-restore-timer.sh", DRILL_RESTORE_TIMER),
+        ("ssh-authorize-key.sh", SSH_AUTHORIZE_KEY),
     ];
 }
 

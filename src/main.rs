@@ -1,370 +1,23 @@
-//! The `kha-tui` command line: the same pipeline as the TUI, headless.
+//! The `kha-tui` command line: the same pipeline as the TUI, headless. The words are in
+//! `cli::args`; here each subcommand is sent to the code that does it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::Parser as _;
 
+use kha_tui::cli::apply::{check_fail_node, host_names, needs_confirmation, run_headless};
+use kha_tui::cli::args::{Cli, Command, Format, SimScratch};
 use kha_tui::cli::{self as klib, headless};
-use kha_tui::engine::{self, Dirs, Options};
+use kha_tui::engine::Options;
 use kha_tui::inventory::{self, LoadError, Severity};
 use kha_tui::plan;
 use kha_tui::transport::sim::{SimFleet, SimOptions};
 use kha_tui::versions::Table;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-
-#[derive(Parser)]
-#[command(
-    name = "kha-tui",
-    version,
-    about = "Turn bare Ubuntu/Debian hosts into a highly available Kubernetes cluster with kubeadm"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-    /// The OpenSSH client config to read, as `ssh -F FILE` (over the inventory's `[ssh] config`
-    /// and `~/.ssh/config`).
-    #[arg(short = 'F', long = "ssh-config", global = true, value_name = "FILE")]
-    ssh_config: Option<PathBuf>,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Format {
-    Text,
-    Json,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// The whole wizard against a simulated fleet (the seed topology, editable): nothing is
-    /// touched. Clearly labelled SIMULATION on screen.
-    Demo {
-        /// This node fails once mid-run, so retry and resume can be seen.
-        #[arg(long, value_name = "NODE")]
-        fail: Option<String>,
-        /// Speed factor (1 = about a minute for the whole install).
-        #[arg(long, default_value_t = 1.0)]
-        speed: f64,
-    },
-    /// The wizard for real hosts over SSH (the default when no command is given).
-    Wizard {
-        /// An inventory to start from (read, never overwritten).
-        #[arg(long, short)]
-        config: Option<PathBuf>,
-    },
-    /// Print the table of supported Kubernetes minors, containerd and Calico versions.
-    Versions,
-    /// Validate an inventory: every problem is listed with its key and the fix.
-    Check {
-        #[arg(long, short)]
-        config: PathBuf,
-    },
-    /// Print what would run on which node, in which order, with the exact scripts and files.
-    Plan {
-        #[arg(long, short)]
-        config: PathBuf,
-        /// Only this node's steps.
-        #[arg(long)]
-        node: Option<String>,
-        #[arg(long, value_enum, default_value = "text")]
-        format: Format,
-        /// Text format: list the steps without their scripts and files.
-        #[arg(long)]
-        brief: bool,
-    },
-    /// Connect to every node and check it against what kubeadm needs; changes nothing.
-    Preflight {
-        #[arg(long, short)]
-        config: PathBuf,
-        #[command(flatten)]
-        run: RunArgs,
-    },
-    /// Install the cluster: preflight, then every phase. A re-run resumes where the last one
-    /// stopped: done steps are skipped, the failed one is retried.
-    Apply {
-        #[arg(long, short)]
-        config: PathBuf,
-        #[command(flatten)]
-        run: RunArgs,
-        /// Answer yes to every confirmation (kubeadm init uploads certificates).
-        #[arg(long)]
-        yes: bool,
-        /// Preflight checks that do not block (by name, e.g. ports, or "all"); repeatable.
-        #[arg(long = "ignore-preflight", value_name = "CHECK")]
-        ignore_preflight: Vec<String>,
-        /// Work on this node only (with --from: redo its steps from STEP on).
-        #[arg(long)]
-        node: Option<String>,
-        #[arg(long, value_name = "STEP", requires = "node")]
-        from: Option<String>,
-    },
-    /// The cluster as it is now: nodes, etcd members, HAProxy's backends (and who holds the
-    /// virtual address), certificate expiry, bootstrap tokens, and what is wrong with the
-    /// action that fixes it. Read-only. Exit status 0 healthy, 1 problems found.
-    Status {
-        #[arg(long, short)]
-        config: PathBuf,
-        #[arg(long, value_enum, default_value = "text")]
-        format: Format,
-        #[command(flatten)]
-        run: RunArgs,
-    },
-    /// Add the inventory's nodes that the cluster does not have yet (or the one given with
-    /// --name/--address/--role, written into the inventory first, comments kept): preflight on
-    /// the new nodes, prepare, join with fresh secrets, HAProxy updated for a new control plane.
-    /// Nothing runs again on the existing nodes. A re-run resumes.
-    AddNode {
-        #[arg(long, short)]
-        config: PathBuf,
-        /// A node to add to the inventory first.
-        #[arg(long, requires_all = ["address", "role"])]
-        name: Option<String>,
-        #[arg(long, requires = "name")]
-        address: Option<String>,
-        /// control-plane or worker.
-        #[arg(long, requires = "name")]
-        role: Option<String>,
-        #[command(flatten)]
-        run: RunArgs,
-        /// Preflight checks that do not block (by name, or "all"); repeatable.
-        #[arg(long = "ignore-preflight", value_name = "CHECK")]
-        ignore_preflight: Vec<String>,
-    },
-    /// Remove a node: drain it, kubeadm reset and clean it up, remove its etcd member (a control
-    /// plane), delete its Node object, update HAProxy, and take it out of the inventory
-    /// (comments kept). Refuses the last control plane, and a removal that breaks etcd's quorum
-    /// unless --force.
-    RemoveNode {
-        /// The node's name in the inventory.
-        name: String,
-        #[arg(long, short)]
-        config: PathBuf,
-        /// Remove it even though etcd loses its quorum.
-        #[arg(long)]
-        force: bool,
-        /// The node is dead: skip its drain and its own reset; its etcd member and Node object
-        /// are removed from a healthy control plane.
-        #[arg(long)]
-        unreachable: bool,
-        /// Confirm a worker's removal without asking.
-        #[arg(long)]
-        yes: bool,
-        /// Confirm a control plane's removal without a terminal: its name, typed again.
-        #[arg(long, value_name = "NAME")]
-        confirm: Option<String>,
-        /// How long the drain may take before it is called blocked (seconds).
-        #[arg(long, value_name = "SECS", default_value_t = kha_tui::day2::remove_plan::DRAIN_TIMEOUT_SECS)]
-        drain_timeout: u64,
-        #[command(flatten)]
-        run: RunArgs,
-    },
-    /// Take the whole cluster down: on every node kubeadm reset -f and what kubeadm leaves
-    /// (CNI files and links, kube-proxy/Calico rules, etcd and kubelet data, /etc/kubernetes);
-    /// the LB's kubeconfig removed, HAProxy (and keepalived) back to the distro default;
-    /// kha-tui's state for the cluster archived. An interrupted reset re-runs to completion.
-    Reset {
-        #[arg(long, short)]
-        config: PathBuf,
-        /// Confirm without a terminal: the cluster's name, typed again.
-        #[arg(long, value_name = "CLUSTER")]
-        confirm: Option<String>,
-        /// Also remove kubelet, kubeadm, kubectl, cri-tools (and HAProxy on the LBs).
-        #[arg(long)]
-        purge: bool,
-        #[command(flatten)]
-        run: RunArgs,
-    },
-    /// Failover drill on the installed cluster: counts real API requests per second while it
-    /// stops one apiserver (and, with a load-balancer pair, HAProxy on the LB holding the
-    /// virtual address), restores everything and reports how long the endpoint failed.
-    Drill {
-        #[arg(long, short)]
-        config: PathBuf,
-        #[command(flatten)]
-        run: RunArgs,
-        /// Do not ask before stopping anything.
-        #[arg(long)]
-        yes: bool,
-    },
-    /// The preflight's one-key fixes, headless (the wizard's `f`): runs preflight, shows each
-    /// fix kha-tui has for what it found (swap on; ports a host firewall keeps closed), asks,
-    /// applies them and runs preflight again. Exit status 0 when preflight then passes.
-    Fix {
-        #[arg(long, short)]
-        config: PathBuf,
-        /// Only this node's findings.
-        #[arg(long)]
-        node: Option<String>,
-        /// Apply without asking.
-        #[arg(long)]
-        yes: bool,
-        #[command(flatten)]
-        run: RunArgs,
-    },
-}
-
-#[derive(clap::Args)]
-struct RunArgs {
-    /// Trust and remember host keys never seen before (changed keys are always refused).
-    #[arg(long)]
-    accept_new_host_keys: bool,
-    /// Nodes worked on at the same time.
-    #[arg(long, default_value_t = 10)]
-    concurrency: usize,
-    /// Ask for the sudo password (needed when sudo is not NOPASSWD).
-    #[arg(long)]
-    ask_sudo_password: bool,
-    /// Read the sudo password from this file (mode 0600).
-    #[arg(long, value_name = "FILE")]
-    sudo_password_file: Option<PathBuf>,
-    /// Ask for the passphrase of the SSH private key.
-    #[arg(long)]
-    ask_key_passphrase: bool,
-    /// Keep state, logs and accepted host keys under this directory instead of the user's.
-    #[arg(long, value_name = "DIR", conflicts_with = "simulate")]
-    data_dir: Option<PathBuf>,
-    /// Run against a simulated fleet instead of SSH: no host is touched, and kha-tui's state,
-    /// logs and known_hosts are neither read nor written (a throw-away directory is used).
-    #[arg(long)]
-    simulate: bool,
-    /// With --simulate: this node fails once, mid-run.
-    #[arg(long, value_name = "NODE", requires = "simulate")]
-    fail: Option<String>,
-    /// With --simulate: speed factor (1 = about a minute for the whole install).
-    #[arg(long, default_value_t = 1.0, requires = "simulate")]
-    speed: f64,
-}
-
-impl RunArgs {
-    /// `scratch`: the throw-away directory of a simulated run (see [`SimScratch`]).
-    fn options(&self, scratch: Option<&SimScratch>) -> anyhow::Result<Options> {
-        let dirs = match (scratch, &self.data_dir) {
-            (Some(s), _) => Dirs::under(&s.0),
-            (None, Some(d)) => Dirs::under(d),
-            (None, None) => Dirs::for_user()?,
-        };
-        let mut o = Options::new(dirs);
-        o.concurrency = self.concurrency.max(1);
-        o.accept_new_host_keys = self.accept_new_host_keys;
-        o.simulated = self.simulate;
-        if let Some(f) = &self.sudo_password_file {
-            o.sudo_password = Some(klib::password_from_file(f)?);
-        } else if self.ask_sudo_password {
-            o.sudo_password = Some(klib::ask_secret("sudo password for the nodes: ")?);
-        }
-        if self.ask_key_passphrase {
-            o.key_passphrase = Some(klib::ask_secret("SSH key passphrase: ")?);
-        }
-        Ok(o)
-    }
-}
-
-/// Where a simulated run keeps its state and logs while it runs: a fresh directory of its own,
-/// removed when the run ends, so a simulation never reads or writes the operator's state, logs
-/// or known_hosts (a real apply of a same-named cluster must not find simulated steps "done").
-struct SimScratch(PathBuf);
-
-impl SimScratch {
-    fn create() -> anyhow::Result<SimScratch> {
-        use std::os::unix::fs::DirBuilderExt as _;
-        let dir = std::env::temp_dir().join(format!("kha-tui-simulate-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-        Ok(SimScratch(dir))
-    }
-}
-
-impl Drop for SimScratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Refuses `--fail NODE` when the inventory has no such node, listing the ones it has.
-fn check_fail_node(fail: Option<&str>, names: &[String]) -> anyhow::Result<()> {
-    match fail {
-        Some(n) if !names.iter().any(|m| m == n) => anyhow::bail!(
-            "--fail {n}: the inventory has no node named {n:?}; its nodes are {}",
-            names.join(", ")
-        ),
-        _ => Ok(()),
-    }
-}
-
-/// Runs the engine (apply or preflight) headless against SSH or the simulated fleet.
-async fn headless(
-    cluster: inventory::Cluster,
-    args: &RunArgs,
-    opts: Options,
-    preflight_only: bool,
-) -> anyhow::Result<ExitCode> {
-    let (tx, rx) = mpsc::channel(1024);
-    let stop = CancellationToken::new();
-    let ask = opts.interactive;
-    let printer = tokio::spawn(headless::print_events(rx, ask, stop.clone()));
-    let ctrl_c = {
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!(
-                    "kha-tui: stopping: ending the commands now running on the nodes (Ctrl-C again quits at once and may leave them running)"
-                );
-                stop.cancel();
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(130);
-                }
-            }
-        })
-    };
-    let ok = if args.simulate {
-        let fleet = Arc::new(SimFleet::new(SimOptions {
-            fail_node: args.fail.clone(),
-            speed: args.speed.max(0.01),
-            unknown_host_key: None,
-        }));
-        run_engine(fleet, cluster, opts, tx, stop, preflight_only).await
-    } else {
-        // The same trust sources as the wizard (kha_tui::tui::trust).
-        run_engine(
-            kha_tui::tui::trust::cluster_transport(&cluster, opts.dirs.known_hosts.clone()),
-            cluster,
-            opts,
-            tx,
-            stop,
-            preflight_only,
-        )
-        .await
-    };
-    let _ = printer.await;
-    ctrl_c.abort();
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
-}
-
-async fn run_engine<T: kha_tui::transport::Transport>(
-    t: Arc<T>,
-    cluster: inventory::Cluster,
-    opts: Options,
-    tx: mpsc::Sender<engine::Event>,
-    stop: CancellationToken,
-    preflight_only: bool,
-) -> bool {
-    if preflight_only {
-        let results = engine::run_preflight(t, &cluster, &opts, tx, stop).await;
-        engine::preflight::blocking(&results, &opts.ignore_preflight).is_empty()
-    } else {
-        engine::apply(t, cluster, opts, tx, stop).await.ok
-    }
-}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -382,34 +35,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// The steps this apply would run that need the operator's yes (kubeadm init), as sentences;
-/// steps the state records as done are not run again and need none.
-fn needs_confirmation(c: &inventory::Cluster, opts: &Options) -> Vec<String> {
-    let state = engine::state::State::load(&opts.dirs.state, &c.name).unwrap_or_default();
-    let mut p = plan::build(c);
-    if let Some(n) = &opts.only_node {
-        p = p.for_node(n);
-    }
-    p.phases
-        .iter()
-        .flat_map(|ph| &ph.steps)
-        .filter_map(|s| {
-            let redo =
-                opts.only_node.as_deref() == Some(s.node.as_str()) && opts.from_step.is_some();
-            let why = s.confirm.as_ref()?;
-            (redo || !state.is_done(&s.node, &s.id))
-                .then(|| format!("{} on {} needs a yes: {why}", s.id, s.node))
-        })
-        .collect()
-}
-
-/// Every host of the inventory by name: the load balancer, then the nodes.
-fn host_names(c: &inventory::Cluster) -> Vec<String> {
-    std::iter::once(c.lb.name.clone())
-        .chain(c.nodes.iter().map(|n| n.name.clone()))
-        .collect()
 }
 
 /// `-F FILE`, set once from the command line.
@@ -526,7 +151,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "{}",
                 plan::access::to_text(&plan::access::of_cluster(&c, None))
             );
-            headless(c, &run, opts, true).await
+            run_headless(c, &run, opts, true).await
         }
         Command::Apply {
             config,
@@ -559,7 +184,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::FAILURE);
                 }
             }
-            headless(c, &run, opts, false).await
+            run_headless(c, &run, opts, false).await
         }
         Command::Status {
             config,
@@ -649,6 +274,82 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let opts = run.options(None)?;
             kha_tui::cli::day2::reset(c, opts, confirm.as_deref(), purge).await
         }
+        Command::Backup {
+            config,
+            keep,
+            install_timer,
+            run,
+        } => {
+            anyhow::ensure!(!run.simulate, "backup --simulate: not available");
+            anyhow::ensure!(keep >= 1, "--keep: give at least 1 (the backup just taken)");
+            let Some(c) = load(&config)? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            if install_timer {
+                let abs = |p: &std::path::Path| std::path::absolute(p);
+                let user = std::env::var("SUDO_USER")
+                    .ok()
+                    .filter(|u| !u.is_empty())
+                    .or_else(|| std::env::var("USER").ok())
+                    .unwrap_or_else(|| "root".into());
+                let spec = kha_tui::day2::backup_timer::TimerSpec {
+                    cluster: c.name.clone(),
+                    exe: std::env::current_exe()?,
+                    config: abs(&config)?,
+                    keep,
+                    data_dir: run.data_dir.as_deref().map(abs).transpose()?,
+                    sudo_password_file: run.sudo_password_file.as_deref().map(abs).transpose()?,
+                    user,
+                };
+                let name = kha_tui::day2::backup_timer::install(
+                    &spec,
+                    std::path::Path::new("/etc/systemd/system"),
+                )?;
+                println!(
+                    "installed {name}.timer (daily) and {name}.service; run one now: systemctl start {name}.service"
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            // A run that cannot even start (the timer's --sudo-password-file gone, say) is a
+            // failed backup too: recorded, so the cluster view does not go on showing the last ok.
+            let opts = run.options(None).inspect_err(|e| {
+                if let Ok(d) = run.dirs(None) {
+                    let last = kha_tui::day2::backup_store::failed_now(&format!("{e:#}"));
+                    let _ = kha_tui::day2::backup_store::record_last(&d, &c.name, &last);
+                }
+            })?;
+            kha_tui::cli::backup::backup(c, opts, keep).await
+        }
+        Command::Restore {
+            config,
+            from,
+            confirm,
+            run,
+        } => {
+            anyhow::ensure!(!run.simulate, "restore --simulate: not available");
+            let Some(c) = load(&config)? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            let opts = run.options(None)?;
+            kha_tui::cli::backup::restore(c, opts, &from, confirm.as_deref()).await
+        }
+        Command::Certs {
+            action,
+            config,
+            yes,
+            run,
+        } => {
+            anyhow::ensure!(!run.simulate, "certs --simulate: not available");
+            let Some(c) = load(&config)? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            let opts = run.options(None)?;
+            if action.is_some() {
+                kha_tui::cli::certs::renew(c, opts, yes).await
+            } else {
+                kha_tui::cli::certs::show(c, opts).await
+            }
+        }
         Command::Drill { config, run, yes } => {
             let Some(c) = load(&config)? else {
                 return Ok(ExitCode::FAILURE);
@@ -687,10 +388,52 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }));
                 klib::fix::run(fleet, &c, &opts, node.as_deref(), yes).await?
             } else {
-                let t = kha_tui::tui::trust::cluster_transport(&c, opts.dirs.known_hosts.clone());
+                let t =
+                    kha_tui::transport::ssh::cluster_transport(&c, opts.dirs.known_hosts.clone());
                 klib::fix::run(t, &c, &opts, node.as_deref(), yes).await?
             };
             Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Upgrade {
+            config,
+            to,
+            max_unavailable,
+            drain_timeout,
+            yes,
+            run,
+        } => {
+            anyhow::ensure!(
+                !run.simulate,
+                "upgrade --simulate: not available; run it against the installed hosts"
+            );
+            let Some(c) = load(&config)? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            let opts = run.options(None)?;
+            let by = format!(
+                "{}@{}",
+                std::env::var("USER").unwrap_or_else(|_| "root".into()),
+                std::fs::read_to_string("/etc/hostname")
+                    .map(|h| h.trim().to_string())
+                    .unwrap_or_default()
+            );
+            let o = kha_tui::day2::upgrade_plan::UpgradeOptions {
+                to,
+                max_unavailable,
+                drain_timeout,
+                by,
+            };
+            kha_tui::cli::day2::upgrade(c, &config, opts, &o, yes).await
+        }
+        Command::SshSetup { config, args } => {
+            let Some(c) = load(&config)? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            Ok(if klib::ssh_setup::headless(c, &args).await? {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
@@ -704,16 +447,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 async fn drill(c: inventory::Cluster, opts: Options, yes: bool) -> anyhow::Result<ExitCode> {
     use kha_tui::drill;
     let stop = CancellationToken::new();
-    let ctrl_c = {
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("kha-tui: stopping the drill: restoring what it stopped, then reporting");
-                stop.cancel();
-            }
-        })
-    };
-    let t = kha_tui::tui::trust::cluster_transport(&c, opts.dirs.known_hosts.clone());
+    let ctrl_c = kha_tui::cli::headless::cancel_on_ctrl_c(
+        &stop,
+        "kha-tui: stopping the drill: restoring what it stopped, then reporting".into(),
+    );
+    let t = kha_tui::transport::ssh::cluster_transport(&c, opts.dirs.known_hosts.clone());
     let prepared = drill::prepare(t, c, opts, stop.clone()).await?;
     eprintln!("kha-tui: the drill will stop, one after the other:");
     for w in &prepared.what {

@@ -135,3 +135,31 @@ fn versions_prints_the_table() {
     assert_eq!(code, 0);
     assert!(out.contains("1.37") && out.contains("(default)") && out.contains("end-of-life"));
 }
+
+/// A backup that cannot even start (the timer's `--sudo-password-file` gone) is a failed backup:
+/// recorded for `status` and the cluster view, so they do not go on showing the last good one.
+/// Nothing connects: the example's 10.0.0.x hosts are never reached.
+#[test]
+fn a_backup_that_cannot_start_is_recorded_as_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let dd = dir.path().display().to_string();
+    let missing = dir.path().join("sudo-password").display().to_string();
+    let (code, _, err) = kha(&[
+        "backup",
+        "--config",
+        &example_path(),
+        "--data-dir",
+        &dd,
+        "--sudo-password-file",
+        &missing,
+    ]);
+    assert_ne!(code, 0, "{err}");
+    let last = std::fs::read_to_string(dir.path().join("backups/prod.last.json"))
+        .unwrap_or_else(|e| panic!("no recorded result ({e}); kha-tui said: {err}"));
+    let v: serde_json::Value = serde_json::from_str(&last).unwrap();
+    assert_eq!(v["ok"], false, "{last}");
+    assert!(
+        v["error"].as_str().unwrap().contains("sudo-password"),
+        "the reason names the file: {last}"
+    );
+}

@@ -88,23 +88,28 @@ impl Home {
     }
 }
 
-/// The simulated fleet refuses a node the operator's ssh config routes through a jump host,
-/// as the real transport does, instead of pretending to reach it.
+/// The simulated fleet refuses a node the operator's ssh config routes through a
+/// ProxyCommand, as the real transport does, instead of pretending to reach it; a node behind
+/// a ProxyJump is reached (the simulated fleet models the plan, not the network).
 #[test]
-fn a_simulation_refuses_a_node_behind_a_jump_host_as_ssh_does() {
+fn a_simulation_refuses_a_node_behind_a_proxy_command_as_kha_tui_does() {
     let home = Home::new();
     std::fs::create_dir_all(home.path().join(".ssh")).unwrap();
     std::fs::write(
         home.path().join(".ssh/config"),
-        "Host birch\n  ProxyJump ops@bastion.invalid\n",
+        "Host birch\n  ProxyCommand nc bastion.invalid 22\nHost cedar\n  ProxyJump ops@bastion.invalid\n",
     )
     .unwrap();
     let (code, out, err) = home.simulate(&[]);
     assert_ne!(code, 0, "{out}\n{err}");
     assert!(
         out.lines().any(|l| l.starts_with("[birch] unreachable")
-            && l.contains("jump hosts are not supported yet")
-            && l.contains("ProxyJump ops@bastion.invalid")),
+            && l.contains("ProxyCommand nc bastion.invalid 22")
+            && l.contains("use ProxyJump")),
+        "{out}\n{err}"
+    );
+    assert!(
+        !out.lines().any(|l| l.starts_with("[cedar] unreachable")),
         "{out}\n{err}"
     );
     assert!(!out.contains("kha-tui: cluster ready"), "{out}");

@@ -169,12 +169,27 @@ fn ufw_on_a_worker_is_opened_by_the_fix(lab: &Lab, inv: &str, dd: &str) {
     assert!(t.contains("kha-tui: preflight passed"), "{t}");
     let ufw = lab.ssh_ok("worker2", "sudo ufw status");
     assert!(ufw.starts_with("Status: active"), "{ufw}");
-    let ours: Vec<&str> = ufw
+    // Exactly the closed ports, each from each of the cluster's addresses (every host of the
+    // inventory) and from nowhere else: ufw's To, Action and From columns.
+    let mut ours: Vec<Vec<&str>> = ufw
         .lines()
-        .filter(|l| l.trim_end().ends_with("# kha-tui") && !l.contains("(v6)"))
-        .filter_map(|l| l.split_whitespace().next())
+        .filter(|l| l.trim_end().ends_with("# kha-tui"))
+        .map(|l| l.split_whitespace().take(3).collect())
         .collect();
-    assert_eq!(ours, WORKER_OPENINGS, "exactly the closed ports:\n{ufw}");
+    let mut want: Vec<Vec<&str>> = WORKER_OPENINGS
+        .iter()
+        .flat_map(|o| {
+            lab.hosts
+                .iter()
+                .map(move |h| vec![*o, "ALLOW", h.address.as_str()])
+        })
+        .collect();
+    ours.sort();
+    want.sort();
+    assert_eq!(
+        ours, want,
+        "each closed port from each cluster address:\n{ufw}"
+    );
     assert!(ufw.lines().any(|l| l.starts_with("22/tcp ")), "{ufw}");
 
     // A second fix finds nothing to do and changes nothing.
@@ -357,10 +372,17 @@ fn seed_topology_over_ssh_through_faults_and_resume() {
     // worker2's firewall is still on, with kha-tui's rules, and it joined through it.
     let ufw = lab.ssh_ok("worker2", "sudo ufw status");
     assert!(ufw.starts_with("Status: active"), "{ufw}");
+    let master1 = lab.addr("master1");
     assert!(
-        ufw.lines()
-            .any(|l| l.starts_with("10250/tcp ") && l.trim_end().ends_with("# kha-tui")),
+        ufw.lines().any(|l| l.starts_with("10250/tcp ")
+            && l.contains(&format!(" ALLOW       {master1} "))
+            && l.trim_end().ends_with("# kha-tui")),
         "{ufw}"
+    );
+    assert!(
+        !ufw.lines()
+            .any(|l| l.contains(" Anywhere ") && l.trim_end().ends_with("# kha-tui")),
+        "nothing of kha-tui's is open to anyone on a worker:\n{ufw}"
     );
 
     // A second pass of every node's scripts changes nothing and succeeds: `--node N --from S`

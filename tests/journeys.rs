@@ -12,7 +12,10 @@
 //! 2. continue with a file            lb2, master4, worker4
 //! 3. failure and retry               lb3, master5, worker5
 //! 4. stop and resume                 lb4, master6, worker6
+//! 6. day 2 in the wizard (after 2)   lb2, master4, worker4 + worker7 added and removed
 
+#[path = "journeys/day2.rs"]
+mod day2;
 #[path = "common/lab.rs"]
 mod lab;
 #[path = "common/prereq.rs"]
@@ -28,7 +31,8 @@ use std::time::{Duration, Instant};
 use lab::Lab;
 use wizard::{Cluster, Wizard};
 
-const SPEC: &str = "lb,lb2,lb3,lb4,6cp,6w";
+/// worker7 is journey 6's: added to journey 2's cluster from the wizard and removed again.
+const SPEC: &str = "lb,lb2,lb3,lb4,6cp,7w";
 
 /// A journey: its number, what it is, its cluster, and the journey itself.
 type Journey = (u32, &'static str, Cluster, fn(&Lab, &Cluster, &Path));
@@ -128,6 +132,10 @@ fn continue_with_a_file(lab: &Lab, c: &Cluster, home: &Path) {
     assert!(done.contains("Ready"), "{done}");
     w.quit();
     cluster_is_ready(lab, c, &file);
+    // Journey 6 on this installed cluster (KHA_JOURNEYS=2,6 runs both).
+    if wanted(6) {
+        day2::day2_from_home(lab, c, home, &file);
+    }
 }
 
 /// 3: a lab fault fails one worker mid-run; the cause is on screen; `r` after the fault is undone

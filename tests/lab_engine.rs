@@ -7,7 +7,8 @@
 //! - stop mid-step, and a step abandoned at its idle limit (tests/lab_engine/stop.rs);
 //! - a quiet step reported quiet (quiet.rs);
 //! - a failed state save stops the run (state_save.rs);
-//! - a session lost mid-step (lost.rs).
+//! - a session lost mid-step (lost.rs);
+//! - a node's steps run in one long-lived root shell (shell.rs).
 //!
 //! The CLI's scenario (cli_ctrl_c.rs) types Ctrl-C into the real `kha-tui apply` in tmux, with
 //! the real plan on the full host `lb` (and the last light host as its control plane).
@@ -26,6 +27,8 @@ mod prereq;
 mod quiet;
 #[path = "lab_engine/run.rs"]
 mod run;
+#[path = "lab_engine/shell.rs"]
+mod shell;
 #[path = "lab_engine/state_save.rs"]
 mod state_save;
 #[path = "lab_engine/stop.rs"]
@@ -45,6 +48,7 @@ const SCENARIOS: &[Scenario] = &[
     ("quiet", quiet::quiet_steps_are_reported),
     ("save", state_save::a_failed_save_stops_the_run),
     ("lost", lost::a_lost_session_is_cleaned_up_and_resumed),
+    ("shell", shell::steps_share_one_root_shell),
 ];
 
 /// The CLI's scenario: on `lb` and the light host no engine scenario uses.

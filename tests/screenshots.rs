@@ -33,7 +33,7 @@ const BG: &str = "#16181d";
 const FG: &str = "#d4d4d4";
 
 /// The screens shown in the README, in flow order: (file name, fixture, width, height).
-const SHOTS: [(&str, &str, u16, u16); 17] = [
+const SHOTS: [(&str, &str, u16, u16); 22] = [
     ("01-welcome", "welcome", 100, 30),
     ("02-inventory-nodes", "form_nodes", 100, 30),
     ("03-inventory-invalid-cidr", "form_invalid_cidr", 100, 30),
@@ -57,6 +57,11 @@ const SHOTS: [(&str, &str, u16, u16); 17] = [
     ),
     ("16-drill", "drill", 120, 36),
     ("17-cluster-problems", "cluster_problems", 120, 36),
+    ("18-cluster-remove-control-plane", "day2_remove_cp", 120, 36),
+    ("19-cluster-add-node", "day2_add_review", 120, 36),
+    ("20-cluster-reset", "day2_reset", 120, 36),
+    ("22-cluster-upgrade", "upgrade_ready", 120, 36),
+    ("21-connect-install-key", "preflight_install_key", 100, 30),
 ];
 
 fn color(c: Color, default: &str) -> String {

@@ -53,10 +53,12 @@ fn shellcheck_passes_on_every_script_and_every_rendered_step() {
         .iter()
         .map(|f| plan::build(&validate::check(f).unwrap().0))
         .collect();
-    let fix = kha_tui::engine::fix::fix_step("worker1", "swap-off").unwrap();
+    let seed = validate::check(&example()).unwrap().0;
+    let fix = kha_tui::engine::fix::fix_step(&seed, "worker1", "swap-off").unwrap();
     shellcheck("fix-swap-off.sh", &fix.script);
     let fw =
-        kha_tui::engine::fix::fix_step("worker1", "firewall-open 10250/tcp 4789/udp vrrp").unwrap();
+        kha_tui::engine::fix::fix_step(&seed, "worker1", "firewall-open 10250/tcp 4789/udp vrrp")
+            .unwrap();
     shellcheck("fix-firewall-open.sh", &fw.script);
     let mut seen = std::collections::HashSet::new();
     for (_, s) in plans.iter().flat_map(|p| p.steps()) {
@@ -114,6 +116,7 @@ fn haproxy_accepts_every_rendered_config() {
             user: None,
             port: None,
             identity_file: None,
+            jump: None,
         });
     }
     variants.push(five);

@@ -4,7 +4,8 @@
 //! connects through exactly those settings: the private sshd listens on a non-22 port, accepts
 //! only the config's key, and its host key is only in the config's UserKnownHostsFile (with
 //! StrictHostKeyChecking yes, nothing may be asked or learned). A node the config routes through
-//! a ProxyJump is refused, named with its line. Loopback only (127.0.0.x); needs root,
+//! a ProxyJump (the same sshd, on the LB's address, as its bastion) is reached through it, the
+//! jump named with its line. Loopback only (127.0.0.x); needs root,
 //! /usr/sbin/sshd and ssh-keygen (skips without them, except under CI=true).
 
 use std::path::Path;
@@ -65,7 +66,7 @@ fn ssh_config_gives_user_port_and_key_and_preflight_connects_through_them() {
         "# the operator's own config\n\
          Host master* !master3\n  User root\n  Port {port}\n  IdentityFile ~/.ssh/id_%r_cluster_typo\n  \
          IdentityFile ~/.ssh/id_cluster\n\
-         Host master3\n  ProxyJump ops@bastion.invalid:22\n\
+         Host master3\n  ProxyJump root@127.0.0.1:{port}\n\
          Host *\n  User root\n  Port {port}\n  IdentityFile ~/.ssh/id_cluster\n  \
          UserKnownHostsFile ~/.ssh/cluster_known_hosts\n  StrictHostKeyChecking yes\n  \
          ConnectTimeout 5\n  ServerAliveInterval 7\n"
@@ -106,9 +107,9 @@ fn ssh_config_gives_user_port_and_key_and_preflight_connects_through_them() {
     assert!(lb.contains(&format!("root@127.0.0.1:{port}")), "{out}");
     assert!(lb_src.contains("user :10 · port :11 · key :12"), "{out}");
     assert!(
-        out.contains(
-            "ProxyJump ops@bastion.invalid:22 (~/.ssh/config:8): jump hosts are not supported yet"
-        ),
+        out.contains(&format!(
+            "via root@127.0.0.1:{port} (ssh config ~/.ssh/config:8)"
+        )),
         "{out}"
     );
     let (o, json) = kha(
@@ -154,7 +155,8 @@ fn ssh_config_gives_user_port_and_key_and_preflight_connects_through_them() {
     );
     assert!(!out.contains("ProxyJump"), "{out}");
 
-    // preflight: every node but master3 is reached through the config's settings.
+    // preflight: every node is reached through the config's settings, master3 through the
+    // bastion (the sshd on the LB's address) the config names.
     let before = sshd.log().len();
     let (_, out) = kha(&home, &["preflight", "--config", inv_s]);
     let log = sshd.log()[before..].to_string();
@@ -162,6 +164,7 @@ fn ssh_config_gives_user_port_and_key_and_preflight_connects_through_them() {
         ("lb", "127.0.0.1"),
         ("master1", "127.0.0.2"),
         ("master2", "127.0.0.3"),
+        ("master3", "127.0.0.4"),
         ("worker1", "127.0.0.5"),
     ] {
         assert!(
@@ -174,22 +177,53 @@ fn ssh_config_gives_user_port_and_key_and_preflight_connects_through_them() {
             "sshd saw no connection to {addr} ({node}):\n{log}\n{out}"
         );
     }
-    assert!(
-        log.matches("Accepted publickey for root").count() >= 4,
-        "sshd did not accept the config's key for the four nodes:\n{log}\n{out}"
+    // Five hosts and the bastion, which is logged in to once.
+    assert_eq!(
+        log.matches("Accepted publickey for root").count(),
+        6,
+        "sshd did not accept the config's key for the five hosts and the bastion:\n{log}\n{out}"
     );
+    // The bastion's forward: sshd connected to master3's address from its own.
     assert!(
-        out.lines().any(|l| l.starts_with("[master3] unreachable")
-            && l.contains("jump hosts are not supported yet")
-            && l.contains("config:8")),
-        "{out}"
-    );
-    assert!(
-        !log.contains(" on 127.0.0.4 port"),
-        "master3 was dialled directly:\n{log}"
+        log.contains("Connection from 127.0.0.1 port") && log.contains(" on 127.0.0.4 port"),
+        "{log}"
     );
     // StrictHostKeyChecking yes: nothing was learned into kha-tui's own known_hosts.
     let learned =
         std::fs::read_to_string(home.join("data/kha-tui/known_hosts")).unwrap_or_default();
     assert!(learned.is_empty(), "{learned}");
+
+    // Keys accepted without asking (here --accept-new-host-keys, with the `-F` config that has
+    // no UserKnownHostsFile) are still said, with the fingerprint, as ssh says "Permanently
+    // added".
+    let (_, out) = kha(
+        &home,
+        &[
+            "preflight",
+            "-F",
+            alt.to_str().unwrap(),
+            "--config",
+            inv_s,
+            "--accept-new-host-keys",
+        ],
+    );
+    let fp = {
+        let o = Command::new("ssh-keygen")
+            .arg("-lf")
+            .arg(sshd.host_key.with_extension("pub"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout)
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        out.lines().any(|l| l.starts_with("[master1]")
+            && l.contains(&format!(
+                "learned the ssh-ed25519 host key of 127.0.0.2:{port} ({fp}) without asking"
+            ))),
+        "{out}"
+    );
 }

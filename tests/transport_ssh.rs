@@ -123,7 +123,9 @@ impl Lab {
                 command: Duration::from_secs(60),
                 keepalive: Duration::from_secs(5),
             },
-            jump: None,
+            more_keys: Vec::new(),
+            jumps: Vec::new(),
+            proxy_command: None,
         }
     }
 
@@ -820,7 +822,9 @@ async fn refused_and_silent_ports_are_connect_errors() {
             connect: Duration::from_millis(500),
             ..Timeouts::default()
         },
-        jump: None,
+        more_keys: Vec::new(),
+        jumps: Vec::new(),
+        proxy_command: None,
     };
     let err = transport.connect(&target, None).await.unwrap_err();
     assert!(matches!(err, TransportError::Connect { .. }), "{err}");
@@ -834,10 +838,10 @@ async fn refused_and_silent_ports_are_connect_errors() {
     );
 }
 
-/// A node the ssh config routes through a bastion is refused before any traffic, naming the
-/// node and the config line, instead of being dialled directly.
+/// A node the ssh config routes through a ProxyCommand is refused before any traffic, naming
+/// the node and the config line, instead of being dialled directly.
 #[tokio::test]
-async fn proxy_jump_is_refused_not_bypassed() {
+async fn proxy_command_is_refused_not_bypassed() {
     let transport = SshTransport::new(SshConfig {
         known_hosts: vec![],
         learned_known_hosts: std::env::temp_dir().join("kha-unused-known_hosts"),
@@ -853,17 +857,43 @@ async fn proxy_jump_is_refused_not_bypassed() {
         user: "root".into(),
         auth: Auth::Agent,
         timeouts: Timeouts::default(),
-        jump: Some("ProxyJump ops@bastion:22 (/home/op/.ssh/config:4)".into()),
+        more_keys: Vec::new(),
+        jumps: Vec::new(),
+        proxy_command: Some("nc bastion 22 (/home/op/.ssh/config:4)".into()),
     };
     let err = transport
         .connect(&target, None)
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.contains("jump hosts are not supported yet"), "{err}");
+    assert!(err.contains("ProxyCommand"), "{err}");
+    assert!(err.contains("use ProxyJump"), "{err}");
     assert!(
         err.contains("master1") && err.contains("/home/op/.ssh/config:4"),
         "{err}"
     );
     assert!(listener.accept().is_err(), "the node was dialled directly");
+}
+
+/// With more keys (the ssh config's other IdentityFiles), a refused key is followed by the
+/// next one, in order, as ssh does.
+#[tokio::test]
+async fn a_refused_key_is_followed_by_the_next_identity_file() {
+    let Some(lab) = Lab::start() else { return };
+    let refused = keygen(lab.dir.path(), "id_refused", "ed25519", "");
+    let accepted = lab.user_key("ed25519");
+    let mut target = lab.key_target(&refused);
+    target.more_keys = vec![lab.path("no_such_key"), accepted.clone()];
+    let mut session = lab.connect(&target).await;
+    let (status, _) = exec(&mut session, "true", None).await;
+    assert!(status.unwrap().success());
+    session.close().await;
+    // Without it: refused, naming the key.
+    target.more_keys.clear();
+    let err = lab
+        .trusting_transport()
+        .connect(&target, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, TransportError::AuthFailed { .. }), "{err}");
 }

@@ -67,12 +67,15 @@ containerd_verify() {
   local dump cg sb
   containerd_tables "$1"
   dump=$(cat)
-  cg=$(printf '%s\n' "$dump" | toml_get "$RUNC_TABLE" SystemdCgroup)
+  # Here-strings, not `printf | awk`: awk (and grep -q) stop reading at the first match, and
+  # under pipefail a printf still writing a large dump then dies of SIGPIPE (exit 141) and
+  # takes the step with it, or turns a matching `if` false.
+  cg=$(toml_get "$RUNC_TABLE" SystemdCgroup <<<"$dump")
   [ "$cg" = true ] || die "containerd config dump shows SystemdCgroup = '${cg:-absent}' for runc, not true"
   # 1.x dumps "double" quotes, 2.x 'single' ones.
-  sb=$(printf '%s\n' "$dump" | toml_get "$SANDBOX_TABLE" "$SANDBOX_KEY" | tr -d "\"'")
+  sb=$(toml_get "$SANDBOX_TABLE" "$SANDBOX_KEY" <<<"$dump" | tr -d "\"'")
   [ "$sb" = "$2" ] || die "containerd config dump shows $SANDBOX_KEY = ${sb:-absent}, not \"$2\""
-  if printf '%s\n' "$dump" | grep -Eq "^[[:space:]]*disabled_plugins[[:space:]]*=.*[\"'](io\.containerd\.grpc\.v1\.)?cri[\"']"; then
+  if grep -Eq "^[[:space:]]*disabled_plugins[[:space:]]*=.*[\"'](io\.containerd\.grpc\.v1\.)?cri[\"']" <<<"$dump"; then
     die "containerd config disables the CRI plugin"
   fi
 }

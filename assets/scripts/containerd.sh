@@ -42,7 +42,10 @@ else
       "$(dpkg --print-architecture)" "$KHA_DOCKER_BASE/$ID" "$VERSION_CODENAME" |
       write_file /etc/apt/sources.list.d/docker.list 0644
     apt_get update
-    apt_get install -y containerd.io
+    # Over a host that ran the distribution's containerd (an upgrade to a minor that needs 2.x),
+    # /etc/containerd/config.toml is a changed conffile: dpkg would ask. Keep it; it is
+    # rewritten from `containerd config default` below.
+    apt_get install -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold containerd.io
   fi
   cur=$(installed_version)
   version_ok "$cur" || die "installed containerd $cur, still below $KHA_CONTAINERD_MIN"

@@ -18,7 +18,7 @@ if grep -q "disruption budget" "$out"; then
   # kubectl names the pod; the budget is one of its namespace's.
   ns=$(sed -n 's/.*error when evicting pods\/"[^"]*" -n "\([^"]*\)".*/\1/p' "$out" | head -n 1)
   pods=$(sed -n 's/.*error when evicting pods\/"\([^"]*\)" -n "[^"]*" (will retry.*/\1/p' "$out" | sort -u | paste -sd ' ')
-  pdbs=$(kubectl get poddisruptionbudgets -n "${ns:-default}" -o name 2>/dev/null | sed 's|.*/||' | paste -sd ' ')
+  pdbs=$(kubectl get poddisruptionbudgets -n "${ns:-default}" -o name 2>/dev/null | sed 's|.*/||' | paste -sd ' ' || true)
   die "drain of $KHA_TARGET blocked by a PodDisruptionBudget in namespace ${ns:-default} (${pdbs:-unknown}) protecting pod(s) ${pods:-?}; relax or delete the budget, or move the pods, then run remove-node again (the node stays cordoned: kubectl uncordon $KHA_TARGET to undo)"
 fi
 die "drain of $KHA_TARGET did not finish in ${KHA_DRAIN_TIMEOUT}s (see above); the node stays cordoned (kubectl uncordon $KHA_TARGET to undo)"

@@ -22,9 +22,19 @@ for i in $(seq 1 20); do
   sleep 3
 done
 [ -n "$list" ] || die "etcdctl member list kept failing"
-# ID, STATUS, NAME, PEER ADDRS, CLIENT ADDRS, IS LEARNER — by name, or by peer URL for a member
-# that never started (it has no name yet).
-id=$(printf '%s\n' "$list" | awk -F', ' -v n="$KHA_TARGET" -v p="$KHA_TARGET_PEER" '$3 == n || $4 == p { print $1; exit }')
+# ID, STATUS, NAME, PEER ADDRS (comma-separated), CLIENT ADDRS, IS LEARNER — the member named
+# KHA_TARGET at KHA_TARGET_PEER, or the one at KHA_TARGET_PEER that never started (it has no name
+# yet). A member with the name at another address, or another name at the address, means the
+# inventory's name and address are two machines: nothing is removed.
+found=$(printf '%s\n' "$list" | awk -F', ' -v n="$KHA_TARGET" -v p="$KHA_TARGET_PEER" '
+  { at = 0; k = split($4, urls, ","); for (i = 1; i <= k; i++) if (urls[i] == p) at = 1 }
+  $3 == n && at { print "id " $1; next }
+  $3 == "" && at { print "id " $1; next }
+  $3 == n && !at { print "conflict etcd member " n " (" $1 ") is at " $4 ", not " p; next }
+  $3 != n && $3 != "" && at { print "conflict the etcd member at " p " is " $3 " (" $1 "), not " n }')
+conflict=$(printf '%s\n' "$found" | sed -n 's/^conflict //p' | head -n 1)
+[ -z "$conflict" ] || die "$conflict: the inventory's name and address for $KHA_TARGET are two machines; no member was removed (correct $KHA_TARGET's address in the inventory)"
+id=$(printf '%s\n' "$found" | sed -n 's/^id //p' | head -n 1)
 if [ -z "$id" ]; then
   log "etcd has no member for $KHA_TARGET ($KHA_TARGET_PEER): nothing to remove"
   exit 0

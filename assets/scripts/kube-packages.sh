@@ -6,17 +6,8 @@ need KHA_K8S_MINOR KHA_PACKAGE_BASE KHA_PACKAGES
 # The load balancer runs this without the node preparation: curl and gpg are not a given there.
 ensure_pkgs ca-certificates curl gnupg
 
-repo="$KHA_PACKAGE_BASE/core:/stable:/v$KHA_K8S_MINOR/deb/"
-keyring=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
-install -d -m 0755 /etc/apt/keyrings
-key_tmp=$(mktemp)
-fetch "${repo}Release.key" "$key_tmp"
-pinned_key "$key_tmp" "${KHA_PACKAGE_KEY:-}" package_mirror_key "${repo}Release.key"
-gpg --batch --yes --dearmor -o "$key_tmp.gpg" "$key_tmp"
-write_file "$keyring" 0644 <"$key_tmp.gpg"
-rm -f "$key_tmp" "$key_tmp.gpg"
-printf 'deb [signed-by=%s] %s /\n' "$keyring" "$repo" |
-  write_file /etc/apt/sources.list.d/kubernetes.list 0644
+repo=$(k8s_repo)
+k8s_apt_source "$repo"
 
 read -r -a pkgs <<<"$KHA_PACKAGES"
 # Already installed at this minor? Then nothing to do but make sure they are held.

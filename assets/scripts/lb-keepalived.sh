@@ -29,12 +29,20 @@ write_file /etc/keepalived/kha-notify.sh 0755 </etc/kha/kha-notify.sh
 staged=/etc/kha/keepalived.conf
 [ -f "$staged" ] || die "$staged is missing"
 rendered=$(mktemp /etc/keepalived/keepalived.conf.kha-XXXXXX)
+# Both copies hold the VRRP password: whatever ends this step, neither stays behind (kha-tui
+# stages the config again on the next run).
+trap 'rm -f "$rendered" "$staged"' EXIT
 chmod 0600 "$rendered"
 sed -e "s/__INTERFACE__/$iface/g" -e "s/__PREFIX__/$prefix/g" "$staged" >"$rendered"
-if ! out=$(keepalived --config-test -f "$rendered" 2>&1); then
-  rm -f "$rendered"
-  printf '%s\n' "$out" >&2
-  die "keepalived --config-test rejected the config; the live one was left alone"
+# --config-test came with keepalived 2.0.?; an older one has no way to test a file without
+# running it: say so, and let the state check below catch a config it cannot run.
+if [[ "$(keepalived --help 2>&1)" == *--config-test* ]]; then
+  if ! out=$(keepalived --config-test -f "$rendered" 2>&1); then
+    printf '%s\n' "$out" >&2
+    die "keepalived --config-test rejected the config; the live one was left alone"
+  fi
+else
+  log "this keepalived ($(keepalived --version 2>&1 | head -n 1)) has no --config-test: the config is not tested before it goes live; the check below still waits for a VRRP state"
 fi
 changed=0
 if install_staged "$rendered" /etc/keepalived/keepalived.conf; then changed=1; fi

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Step (reset, on each load balancer): the operator's admin kubeconfig removed, HAProxy's config
 # back to the distro's default (kha-tui's kube-apiserver frontend gone), keepalived's config
-# kha-tui wrote removed and the service stopped, kha-tui's files removed. Each thing removed is
+# kha-tui wrote removed and the service stopped, ip_nonlocal_bind back, kha-tui's files removed. Each thing removed is
 # said; a second run finds nothing. Packages stay unless KHA_PURGE=1.
 need KHA_USER
 removed=0
@@ -36,11 +36,33 @@ if have_pkg haproxy && { [ ! -f "$cfg" ] || grep -q 'kube-apiserver' "$cfg"; }; 
   fi
 fi
 
+# keepalived's config only when kha-tui wrote it: the template's own marker line (exactly,
+# at the start of a line), not any mention of kha-tui. An operator's keepalived stays.
 kcfg=/etc/keepalived/keepalived.conf
-if [ -f "$kcfg" ] && grep -qi 'kha-tui' "$kcfg"; then
+if [ -f "$kcfg" ] && grep -q '^# Written by kha-tui\.' "$kcfg"; then
   systemctl disable --now keepalived >/dev/null 2>&1 || true
   rm -f "$kcfg"
   gone "keepalived's config written by kha-tui (keepalived stopped)"
+elif [ -f "$kcfg" ]; then
+  log "$kcfg was not written by kha-tui: left alone"
+fi
+# The files the pair's step installed under names of kha-tui's own.
+for f in /etc/keepalived/kha-check-haproxy.sh /etc/keepalived/kha-notify.sh /etc/sysctl.d/90-kha-lb-pair.conf; do
+  if [ -f "$f" ]; then
+    rm -f "$f"
+    gone "$f"
+  fi
+done
+
+# lb-keepalived.sh let this host bind addresses it does not hold (host-wide): back to what the
+# remaining sysctl files say, else the kernel's default 0.
+nonlocal=/etc/sysctl.d/90-kha-lb-pair.conf
+if [ -f "$nonlocal" ]; then
+  rm -f "$nonlocal"
+  value=$(grep -rhsE '^[[:space:]]*net\.ipv4\.ip_nonlocal_bind[[:space:]]*=' \
+    /etc/sysctl.conf /etc/sysctl.d /run/sysctl.d /usr/lib/sysctl.d | tail -n 1 | cut -d= -f2 | tr -d '[:space:]' || true)
+  sysctl -q -w net.ipv4.ip_nonlocal_bind="${value:-0}"
+  gone "$nonlocal (net.ipv4.ip_nonlocal_bind is ${value:-0} again)"
 fi
 
 if [ -e /etc/kha ]; then

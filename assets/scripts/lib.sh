@@ -4,6 +4,17 @@
 # Not every step calls every function here:
 # shellcheck disable=SC2317
 set -euo pipefail
+# A command that ends the step through errexit names itself, so a step never fails with only
+# "exit status 1" (an assignment from a failing pipeline, `n=$(kubectl … | wc -l)`, exits
+# silently otherwise). Top level only: the trap is not inherited by functions or $(…). A
+# function that returns a failure (`return "$rc"`, as apt_get does) has said why itself.
+kha_failed() {
+  case "$2" in
+    return | "return "*) ;;
+    *) printf 'kha-tui: this command failed (exit %s): %s\n' "$1" "$2" >&2 ;;
+  esac
+}
+trap 'kha_failed "$?" "$BASH_COMMAND"' ERR
 export DEBIAN_FRONTEND=noninteractive
 # Ubuntu's needrestart would restart services (containerd, the kubelet, HAProxy) in the middle of
 # a run after a package upgrade; "l" only lists them.
@@ -178,4 +189,47 @@ pinned_key() {
   [ "$got" = "$want " ] || [ "$got" = "$want" ] ||
     die "the signing key from $from has fingerprint $got, but $name pins $want; check the mirror (or the pin) before trusting it"
   log "the signing key from $from has the pinned fingerprint $want"
+}
+
+# The URL of pkgs.k8s.io's repository (or its mirror) for KHA_K8S_MINOR.
+k8s_repo() { printf '%s\n' "$KHA_PACKAGE_BASE/core:/stable:/v$KHA_K8S_MINOR/deb/"; }
+
+# The repository REPO (k8s_repo) as apt's source: its signing key fetched, checked against the
+# inventory's pin (package_mirror_key) and kept in /etc/apt/keyrings, then the list file.
+k8s_apt_source() {
+  local repo=$1 keyring=/etc/apt/keyrings/kubernetes-apt-keyring.gpg key_tmp
+  install -d -m 0755 /etc/apt/keyrings
+  key_tmp=$(mktemp)
+  fetch "${repo}Release.key" "$key_tmp"
+  pinned_key "$key_tmp" "${KHA_PACKAGE_KEY:-}" package_mirror_key "${repo}Release.key"
+  gpg --batch --yes --dearmor -o "$key_tmp.gpg" "$key_tmp"
+  write_file "$keyring" 0644 <"$key_tmp.gpg"
+  rm -f "$key_tmp" "$key_tmp.gpg"
+  printf 'deb [signed-by=%s] %s /\n' "$keyring" "$repo" |
+    write_file /etc/apt/sources.list.d/kubernetes.list 0644
+}
+
+# For an upgrade: the packages PKG... not yet at KHA_K8S_MINOR unheld, installed at the newest
+# patch of the minor the source offers for the first of them, and every PKG held again. NONE_OFFERED
+# is the error when the source offers none.
+k8s_packages_to_minor() {
+  local none_offered=$1 version p
+  shift
+  local todo=() to_install=()
+  for p in "$@"; do
+    case "$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || true)" in
+      "$KHA_K8S_MINOR".*) ;;
+      *) todo+=("$p") ;;
+    esac
+  done
+  if [ "${#todo[@]}" -gt 0 ]; then
+    apt_get update
+    version=$(apt-cache madison "$1" | awk -v m="$KHA_K8S_MINOR." 'index($3, m) == 1 {print $3; exit}')
+    [ -n "$version" ] || die "$none_offered"
+    apt-mark unhold "${todo[@]}" >/dev/null
+    for p in "${todo[@]}"; do to_install+=("$p=$version"); done
+    apt_get install -y --allow-change-held-packages "${to_install[@]}"
+    log "installed ${to_install[*]}"
+  fi
+  apt-mark hold "$@" >/dev/null
 }

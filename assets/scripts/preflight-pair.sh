@@ -38,7 +38,11 @@ lb_pair_facts() {
     return 0
   fi
   [ "$answer" = no ] || kv vip_answer yes
-  python3 - "$iface" "$src" "$KHA_VIP" "$answer" <<'PY' || kv vrrp_adverts unknown
+  local err out
+  err=$(mktemp)
+  # python3 prints vip_answer (when the ping did not already answer) and vrrp_adverts. When it
+  # fails (no raw sockets here, say), both are still said: the answer unknown, with its reason.
+  if ! out=$(python3 - "$iface" "$src" "$KHA_VIP" "$answer" 2>"$err" <<'PY'
 import select, socket, struct, sys, time
 iface, src, vip, answered = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "yes"
 # VRRP (IP protocol 112): every advert that reaches this host, multicast group joined.
@@ -74,5 +78,13 @@ if not sys.argv[4] == "yes":
     print("vip_answer=" + ("yes" if answered else "no"))
 print("vrrp_adverts=" + " ".join(sorted(seen)))
 PY
+  ); then
+    [ "$answer" = yes ] || kv vip_answer unknown
+    kv vip_probe_error "python3 failed: $(tail -n 1 "$err" | tr -d '\r')"
+    kv vrrp_adverts unknown
+  else
+    printf '%s\n' "$out"
+  fi
+  rm -f "$err"
 }
 lb_pair_facts

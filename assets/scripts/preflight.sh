@@ -39,24 +39,58 @@ if [ -n "${KHA_LB_ADDR:-}" ]; then
 fi
 kv kubelet_conf "$([ -f /etc/kubernetes/kubelet.conf ] && echo yes || echo no)"
 kv time "$(date +%s.%N)"
-# The host firewall, if one is active: what it lets in, as its own words (parsed by
-# src/engine/firewall.rs). ufw: the "To" column of its ALLOW and LIMIT rules (IPv4; "any" first
-# when the default incoming policy is allow). firewalld: the default zone's ports, its services' ports and
-# its protocols ("any" first when the zone's target is ACCEPT).
-if command -v ufw >/dev/null 2>&1 && ufw status 2>/dev/null | grep -q '^Status: active'; then
+# The host firewall, if one is active: its rules as "ACTION,TO,FROM" in the order it applies
+# them (parsed by src/engine/firewall.rs, which judges them against the cluster's addresses).
+# ufw: the kha-tui VRRP lines of before.rules, then `ufw status` (To, Action, From; rules on
+# an interface or to an address are left out), then "ALLOW,any,Anywhere" when the default
+# incoming policy is allow. firewalld: per zone of the interfaces the cluster is reached
+# through (fw_zones, "@ZONE" first), its rich rules (DENY ones first, as firewalld applies
+# them), its ports, protocols and services' ports, then "ALLOW,any,Anywhere" for a target ACCEPT.
+if command -v ufw >/dev/null 2>&1 && [[ "$(ufw status 2>/dev/null)" == "Status: active"* ]]; then
   kv firewall ufw
-  allows=$(ufw status | awk '/\(v6\)/ {next} / (ALLOW|LIMIT) / && !/(ALLOW|LIMIT) (OUT|FWD)/ {printf "%s ", $1}')
-  if ufw status verbose | grep -q '^Default: allow (incoming)'; then allows="any $allows"; fi
-  kv firewall_allows "$allows"
+  rules=""
+  if [ -f "$UFW_BEFORE_RULES" ]; then
+    rules=$(sed -n 's/^-A ufw-before-input -p 112 -s \([^ ]*\) -j ACCEPT -m comment --comment kha-tui$/ALLOW,vrrp,\1/p' "$UFW_BEFORE_RULES" | tr '\n' ' ')
+  fi
+  rules="$rules$(ufw status | awk '
+    { v6 = gsub(/ \(v6\)/, ""); $0 = $0
+      i = 0; for (k = 1; k <= NF; k++) if ($k ~ /^(ALLOW|DENY|REJECT|LIMIT)$/) { i = k; break }
+      if (i != 2) next
+      j = i + 1; if ($j == "IN") j++; else if ($j == "OUT" || $j == "FWD") next
+      from = $j; if (v6 && from == "Anywhere") from = "::/0"
+      printf "%s,%s,%s ", $i, $1, from }')"
+  if [[ "$(ufw status verbose)" == *$'\n'"Default: allow (incoming)"* ]]; then rules="$rules ALLOW,any,Anywhere"; fi
+  kv firewall_rules "$rules"
 elif command -v firewall-cmd >/dev/null 2>&1 && [ "$(firewall-cmd --state 2>/dev/null)" = running ]; then
   kv firewall firewalld
-  zone=$(firewall-cmd --get-default-zone)
-  allows="$(firewall-cmd --zone="$zone" --list-ports) $(firewall-cmd --zone="$zone" --list-protocols)"
-  for s in $(firewall-cmd --zone="$zone" --list-services); do
-    allows="$allows $(firewall-cmd --permanent --service="$s" --get-ports 2>/dev/null || true)"
+  rules=""
+  for zone in $(fw_zones); do
+    rich=$(firewall-cmd --zone="$zone" --list-rich-rules | awk '
+      / NOT / || /service name=|icmp-|forward-port|masquerade|source-port|destination/ { next }
+      { from = "Anywhere"
+        if (match($0, /source address="[^"]*"/)) from = substr($0, RSTART + 16, RLENGTH - 17)
+        to = "any"
+        if (match($0, /port port="[^"]*"/)) {
+          p = substr($0, RSTART + 11, RLENGTH - 12)
+          if (match($0, /protocol="[^"]*"/)) to = p "/" substr($0, RSTART + 10, RLENGTH - 11)
+        } else if (match($0, /protocol value="[^"]*"/)) to = substr($0, RSTART + 16, RLENGTH - 17)
+        if ($0 ~ / accept( |$)/) allow = allow "ALLOW," to "," from " "
+        else if ($0 ~ / (reject|drop)( |$)/) deny = deny "DENY," to "," from " " }
+      END { printf "%s%s", deny, allow }')
+    rules="$rules @$zone $rich"
+    for p in $(firewall-cmd --zone="$zone" --list-ports) $(firewall-cmd --zone="$zone" --list-protocols); do
+      rules="$rules ALLOW,$p,Anywhere"
+    done
+    for s in $(firewall-cmd --zone="$zone" --list-services); do
+      for p in $(firewall-cmd --permanent --service="$s" --get-ports 2>/dev/null || true); do
+        rules="$rules ALLOW,$p,Anywhere"
+      done
+    done
+    if [ "$(firewall-cmd --permanent --zone="$zone" --get-target 2>/dev/null)" = ACCEPT ]; then
+      rules="$rules ALLOW,any,Anywhere"
+    fi
   done
-  if [ "$(firewall-cmd --permanent --zone="$zone" --get-target 2>/dev/null)" = ACCEPT ]; then allows="any $allows"; fi
-  kv firewall_allows "$allows"
+  kv firewall_rules "$rules"
 else
   kv firewall none
 fi

@@ -44,7 +44,7 @@ pub async fn status(
 
 /// The SSH transport with the same trust sources as every run (crate::tui::trust).
 fn ssh_transport(c: &Cluster, opts: &Options) -> Arc<SshTransport> {
-    crate::tui::trust::cluster_transport(c, opts.dirs.known_hosts.clone())
+    crate::transport::ssh::cluster_transport(c, opts.dirs.known_hosts.clone())
 }
 
 /// `kha-tui add-node`: read the cluster, say what will be added, then preflight and run.
@@ -226,15 +226,10 @@ pub async fn reset(
     }
     let t = ssh_transport(&c, &opts);
     let stop = CancellationToken::new();
-    let ctrl_c = {
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("kha-tui: stopping; run reset again to finish it");
-                stop.cancel();
-            }
-        })
-    };
+    let ctrl_c = headless::cancel_on_ctrl_c(
+        &stop,
+        "kha-tui: stopping; run reset again to finish it".into(),
+    );
     let (tx, rx) = mpsc::channel(1024);
     let printer = tokio::spawn(headless::print_events(rx, false, stop.clone()));
     let out = crate::day2::reset_run::run_reset(t, &c, purge, &opts, tx, stop).await?;
@@ -258,4 +253,117 @@ pub async fn reset(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `kha-tui upgrade --to 1.NN`: read the cluster and its nodes, refuse what kubeadm would
+/// refuse (a skipped minor) and an unhealthy cluster, show `kubeadm upgrade plan` and kha-tui's
+/// plan, confirm, run. Ctrl-C stops it; the same command again continues where it stopped.
+/// The backups `upgrade` keeps (its own backup first; the oldest beyond this are removed, as
+/// `kha-tui backup`'s default `--keep` does).
+const UPGRADE_BACKUPS_KEPT: usize = 7;
+
+pub async fn upgrade(
+    c: Cluster,
+    config: &Path,
+    opts: Options,
+    o: &crate::day2::upgrade_plan::UpgradeOptions,
+    yes: bool,
+) -> anyhow::Result<ExitCode> {
+    use crate::day2::upgrade_run;
+    let t = ssh_transport(&c, &opts);
+    let stop = CancellationToken::new();
+    let cfg = config.display().to_string();
+    let p = upgrade_run::prepare_upgrade(t.clone(), &c, &opts, &cfg, o, stop.clone()).await?;
+    let u = match p.upgrade {
+        Ok(u) => u,
+        Err(e) => {
+            eprintln!("kha-tui: {e}; nothing was changed");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    eprintln!(
+        "kha-tui: kubeadm upgrade plan on {}:",
+        c.first_control_plane().name
+    );
+    for l in &p.kubeadm_plan {
+        eprintln!("  | {l}");
+    }
+    for n in &u.notes {
+        eprintln!("kha-tui: note: {n}");
+    }
+    eprintln!("kha-tui: upgrade {} → {}, in this order:", u.from, u.to);
+    for ph in &u.plan.phases {
+        eprintln!("  {}", ph.title);
+        for s in &ph.steps {
+            eprintln!("    {} on {}: {}", s.id, s.node, s.title);
+        }
+    }
+    let ok = yes
+        || (headless::stdin_is_terminal()
+            && matches!(
+                ask_line(&format!("upgrade the cluster to {}? [y/N] ", u.to)).as_str(),
+                "y" | "yes"
+            ));
+    if !ok {
+        eprintln!("kha-tui: not confirmed, nothing was changed (answer y, or pass --yes)");
+        return Ok(ExitCode::FAILURE);
+    }
+    // An etcd backup first, made and kept here exactly as `kha-tui backup` makes it (the plan
+    // also keeps a snapshot on the first control plane): without one, nothing is upgraded.
+    {
+        let (tx, rx) = mpsc::channel(1024);
+        let printer = tokio::spawn(headless::print_events(rx, false, stop.clone()));
+        let r = crate::day2::backup_run::run_backup(
+            t.clone(),
+            &c,
+            &opts,
+            UPGRADE_BACKUPS_KEPT,
+            tx,
+            stop.clone(),
+        )
+        .await;
+        let _ = printer.await;
+        match r {
+            Ok(b) => eprintln!(
+                "kha-tui: backup before the upgrade: {} (kha-tui restore --from it undoes the upgrade's changes to etcd)",
+                b.file.display()
+            ),
+            Err(e) => {
+                eprintln!(
+                    "kha-tui: the backup before the upgrade failed, so nothing was upgraded: {e:#}"
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    let ctrl_c = headless::cancel_on_ctrl_c(
+        &stop,
+        format!(
+            "kha-tui: stopping; run kha-tui upgrade --to {} again to continue",
+            u.to
+        ),
+    );
+    let (tx, rx) = mpsc::channel(1024);
+    let printer = tokio::spawn(headless::print_events(rx, false, stop.clone()));
+    let s = upgrade_run::run_upgrade(t, &u, &opts, tx, stop).await;
+    let _ = printer.await;
+    ctrl_c.abort();
+    if s.ok {
+        eprintln!(
+            "kha-tui: the cluster runs Kubernetes {}; set kubernetes_version = \"{}\" in {} so that later add-node runs install {}",
+            u.to,
+            u.to,
+            config.display(),
+            u.to
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "kha-tui: the upgrade to {} did not finish; kube-system/{} stays; run kha-tui upgrade --to {} again to continue from where it stopped",
+            u.to,
+            crate::day2::upgrade_plan::MARK_CONFIGMAP,
+            u.to
+        );
+        Ok(ExitCode::FAILURE)
+    }
 }

@@ -13,12 +13,12 @@ use crate::inventory::Cluster;
 use crate::transport::Transport;
 
 /// The findings a fix exists for, on `only` (a node name) or every node.
-pub fn fixable(results: &[CheckResult], only: Option<&str>) -> Vec<CheckResult> {
+pub fn fixable(c: &Cluster, results: &[CheckResult], only: Option<&str>) -> Vec<CheckResult> {
     results
         .iter()
         .filter(|r| r.status != CheckStatus::Pass && r.fixable.is_some())
         .filter(|r| only.is_none_or(|n| n == r.node))
-        .filter(|r| engine::fix::fix_step(&r.node, r.fixable.as_deref().unwrap_or("")).is_some())
+        .filter(|r| engine::fix::fix_step(c, &r.node, r.fixable.as_deref().unwrap_or("")).is_some())
         .cloned()
         .collect()
 }
@@ -41,15 +41,15 @@ pub async fn run<T: Transport>(
     yes: bool,
 ) -> anyhow::Result<bool> {
     let results = preflight(&t, c, opts).await;
-    let found = fixable(&results, only);
+    let found = fixable(c, &results, only);
     if found.is_empty() {
         println!("kha-tui: no finding that kha-tui can fix");
         return Ok(engine::preflight::blocking(&results, &opts.ignore_preflight).is_empty());
     }
     println!("kha-tui fix will run:");
     for r in &found {
-        let step =
-            engine::fix::fix_step(&r.node, r.fixable.as_deref().unwrap_or("")).expect("filtered");
+        let step = engine::fix::fix_step(c, &r.node, r.fixable.as_deref().unwrap_or(""))
+            .expect("filtered");
         let env: Vec<String> = step.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         println!(
             "  [{}] {}: {} ({})\n      found: {}\n      {}",
@@ -121,7 +121,12 @@ mod tests {
             r("worker3", CheckStatus::Fail, None),
         ];
         let nodes = |v: Vec<CheckResult>| v.into_iter().map(|r| r.node).collect::<Vec<_>>();
-        assert_eq!(nodes(fixable(&all, None)), ["worker1", "worker2"]);
-        assert_eq!(nodes(fixable(&all, Some("worker2"))), ["worker2"]);
+        let c = crate::inventory::validate::check(
+            &crate::inventory::parse(crate::inventory::EXAMPLE).unwrap(),
+        )
+        .unwrap()
+        .0;
+        assert_eq!(nodes(fixable(&c, &all, None)), ["worker1", "worker2"]);
+        assert_eq!(nodes(fixable(&c, &all, Some("worker2"))), ["worker2"]);
     }
 }

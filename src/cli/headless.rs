@@ -215,9 +215,13 @@ pub async fn print_events(
             }
             Event::RunFinished(s) => {
                 // remove-node's and reset's plans say they are done, not that a cluster is ready.
-                let day2 = phases
-                    .iter()
-                    .any(|p| p == "remove" || p.starts_with("reset-"));
+                let day2 = phases.iter().any(|p| {
+                    p == "remove"
+                        || p.starts_with("reset-")
+                        || p == "backup"
+                        || p.starts_with("restore-")
+                        || p.starts_with("certs-")
+                });
                 if s.ok && day2 {
                     println!(
                         "kha-tui: done in {:.0}s   (logs: {})",
@@ -262,4 +266,16 @@ pub async fn print_events(
 /// Whether questions can be asked on this terminal.
 pub fn stdin_is_terminal() -> bool {
     std::io::stdin().is_terminal()
+}
+
+/// Ctrl-C cancels `stop` (the run then ends its remote commands and reports) after printing
+/// `saying`; abort the returned task once the run is over.
+pub fn cancel_on_ctrl_c(stop: &CancellationToken, saying: String) -> tokio::task::JoinHandle<()> {
+    let stop = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("{saying}");
+            stop.cancel();
+        }
+    })
 }

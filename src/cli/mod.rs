@@ -1,9 +1,16 @@
 //! Pieces of the command line that are not the TUI: the headless event printer and secrets
 //! read from the operator.
 
+pub mod apply;
+pub mod args;
+pub mod backup;
+pub mod certs;
 pub mod day2;
 pub mod fix;
 pub mod headless;
+pub mod ssh_setup;
+mod ssh_setup_cli;
+pub mod ssh_setup_key;
 
 use std::path::Path;
 

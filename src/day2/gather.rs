@@ -125,6 +125,7 @@ pub async fn gather_status_trusting<T: Transport>(
     let _summary = engine::apply_plan(transport, cluster.clone(), plan, o, tx, stop).await;
     let (reported, unreachable, failed) = collect.await?;
     let mut s = status::build(cluster, &reported, &unreachable, &failed);
+    s.last_backup = super::backup_store::read_last(&opts.dirs, &cluster.name);
     status_checks::check(cluster, &mut s, config);
     Ok(s)
 }

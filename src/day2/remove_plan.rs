@@ -48,6 +48,38 @@ fn step(id: &str, node: &str, title: &str, body: &str, env: Vec<(&str, String)>)
     s
 }
 
+/// The etcd peer URL kubeadm gives a control plane at the inventory's address.
+fn etcd_peer(n: &crate::inventory::Node) -> String {
+    format!("https://{}:2380", host_in_url(n.address))
+}
+
+/// The etcd member named `target` and the member at `target`'s address (its peer URL) must be
+/// the same one: when they are not, the inventory's name and address point at two different
+/// machines, and removing "target" would take the wrong member (or reset the wrong host).
+fn same_member_by_name_and_address(
+    s: &ClusterStatus,
+    target: &str,
+    peer: &str,
+) -> Result<(), String> {
+    for m in &s.etcd_members {
+        let by_name = m.name == target;
+        let by_peer = m.peer_urls.iter().any(|u| u == peer);
+        if by_name && !by_peer && !m.peer_urls.is_empty() {
+            return Err(format!(
+                "etcd's member {target} is at {}, but the inventory gives {target} the address of {peer}: the inventory and the cluster disagree about which machine {target} is. Nothing was changed; correct {target}'s address in the inventory",
+                m.peer_urls.join(", ")
+            ));
+        }
+        if by_peer && !by_name && !m.name.is_empty() {
+            return Err(format!(
+                "the etcd member at {peer} ({target}'s address in the inventory) is {}, not {target}: the inventory and the cluster disagree about which machine {target} is. Nothing was changed; correct {target}'s address in the inventory",
+                m.name
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Checks the removal against the cluster as `s` shows it, and plans it.
 pub fn plan_removal(
     c: &Cluster,
@@ -71,7 +103,7 @@ pub fn plan_removal(
     let is_cp = node.role == Role::ControlPlane;
     if is_cp && c.control_planes().count() == 1 {
         return Err(format!(
-            "{target} is the last control plane: removing it ends the cluster. To take the whole cluster down, use kha-tui reset"
+            "{target} is the last control plane: removing it ends the cluster (no API server and no etcd would be left, so nothing could join or be removed again), and --force does not change that; --force only allows a removal that breaks etcd's quorum. To take the whole cluster down, use kha-tui reset"
         ));
     }
     let dead = s.unreachable.iter().any(|u| u.node == target);
@@ -89,6 +121,9 @@ pub fn plan_removal(
         notes.push(format!(
             "{target} answers over SSH, but --unreachable skips its drain and its own kubeadm reset: it keeps its Kubernetes files"
         ));
+    }
+    if is_cp {
+        same_member_by_name_and_address(s, target, &etcd_peer(&node))?;
     }
     // etcd's quorum after the removal.
     if is_cp && !s.etcd_members.is_empty() {
@@ -192,7 +227,8 @@ pub fn plan_removal(
             target,
             "kubeadm reset -f, then CNI files and links, kube-proxy/Calico rules, kubelet and etcd data",
             scripts::NODE_RESET,
-            vec![],
+            // The script refuses a host that Kubernetes knows as another node.
+            vec![("KHA_NODE", target.to_string())],
         );
         if is_cp {
             // kubeadm reset removes the node's etcd member: one membership change at a time.
@@ -208,10 +244,7 @@ pub fn plan_removal(
             scripts::ETCD_MEMBER_REMOVE,
             vec![
                 ("KHA_TARGET", target.to_string()),
-                (
-                    "KHA_TARGET_PEER",
-                    format!("https://{}:2380", host_in_url(node.address)),
-                ),
+                ("KHA_TARGET_PEER", etcd_peer(&node)),
             ],
         );
         m.id = format!("etcd-member-remove-{target}");

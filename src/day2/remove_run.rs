@@ -86,6 +86,8 @@ pub async fn run_removal<T: Transport>(
     o.skip_preflight = true;
     o.only_node = None;
     o.from_step = None;
+    // An address that leads to another machine than the one installed gets no reset.
+    o.other_machine_stops = true;
     let summary =
         engine::apply_plan(t, r.run_cluster.clone(), r.plan.clone(), o, events, stop).await;
     if !summary.ok {

@@ -155,6 +155,7 @@ fn quorum_last_control_plane_and_first_control_plane() {
         e.contains("last control plane") && e.contains("kha-tui reset"),
         "{e}"
     );
+    assert!(e.contains("--force does not change that"), "{e}");
     assert!(
         plan_removal(&c, &s, "nope", &RemoveOptions::default())
             .unwrap_err()
@@ -230,6 +231,11 @@ fn reset_plan_workers_then_control_planes_one_by_one_then_lbs() {
         "after every worker"
     );
     assert_eq!(phases[2].1, ["lb:reset-lb"]);
+    assert_eq!(
+        p.find("lb", "reset-lb").unwrap().after,
+        ["master3:reset-node"],
+        "the LB is put back after the last control plane"
+    );
     assert!(m2.env.contains(&("KHA_PURGE".into(), "0".into())));
     let purge = super::reset_plan::reset_plan(&c, true);
     assert!(
@@ -239,4 +245,110 @@ fn reset_plan_workers_then_control_planes_one_by_one_then_lbs() {
             .env
             .contains(&("KHA_PURGE".into(), "1".into()))
     );
+}
+
+#[test]
+fn a_name_and_an_address_that_are_two_machines_are_refused() {
+    // The inventory's addresses of master2 and master3 swapped (a typo, a re-IP): etcd knows
+    // master2 at master3's address. Removing "master2" would drain one machine and reset the
+    // other: refused, whichever is named.
+    let c = cluster();
+    let s = report(&c, Faults::default());
+    let mut swapped = c.clone();
+    let a2 = swapped.host("master2").unwrap().address;
+    let a3 = swapped.host("master3").unwrap().address;
+    for n in swapped.nodes.iter_mut() {
+        if n.name == "master2" {
+            n.address = a3;
+        } else if n.name == "master3" {
+            n.address = a2;
+        }
+    }
+    for (target, other) in [("master2", "master3"), ("master3", "master2")] {
+        let e = plan_removal(&swapped, &s, target, &RemoveOptions::default()).unwrap_err();
+        assert!(
+            e.contains("disagree about which machine") && e.contains("Nothing was changed"),
+            "{e}"
+        );
+        assert!(e.contains(target), "{e}");
+        // --force is about quorum; it does not make a wrong machine the right one.
+        let forced = RemoveOptions {
+            force: true,
+            ..Default::default()
+        };
+        assert!(
+            plan_removal(&swapped, &s, target, &forced).is_err(),
+            "{other}"
+        );
+    }
+    // The inventory as it is: fine.
+    assert!(plan_removal(&c, &s, "master2", &RemoveOptions::default()).is_ok());
+}
+
+#[test]
+fn every_node_reset_is_told_which_node_it_must_be() {
+    let c = cluster();
+    let p = super::reset_plan::reset_plan(&c, false);
+    for (_, s) in p.steps() {
+        if s.id == super::reset_plan::NODE_STEP {
+            assert!(
+                s.env.contains(&("KHA_NODE".into(), s.node.clone())),
+                "{}: {:?}",
+                s.node,
+                s.env
+            );
+        }
+    }
+    let s = report(&c, Faults::default());
+    for target in ["master2", "worker1"] {
+        let r = plan_removal(&c, &s, target, &RemoveOptions::default()).unwrap();
+        let reset = r.plan.find(target, "node-reset").unwrap();
+        assert!(
+            reset.env.contains(&("KHA_NODE".into(), target.into())),
+            "{:?}",
+            reset.env
+        );
+    }
+    // The script reads it, and compares it with the kubelet's own name before kubeadm reset.
+    let script = crate::assets::scripts::NODE_RESET;
+    let check = script.find("\"$me\" != \"$KHA_NODE\"").expect("the check");
+    assert!(check < script.find("  kubeadm reset -f 2>&1").unwrap());
+}
+
+#[test]
+fn keepalived_config_is_removed_only_when_it_carries_the_marker_kha_tui_writes() {
+    use crate::inventory::{EXAMPLE, InventoryFile};
+    let mut f = InventoryFile::from_toml(EXAMPLE).unwrap();
+    f.load_balancer.endpoint = String::new();
+    f.load_balancer.vip = "10.0.0.5".into();
+    f.load_balancer.backup_address = "10.0.0.9".into();
+    f.load_balancer.virtual_router_id = Some(51);
+    let c = validate::check(&f).unwrap().0;
+    let steps = crate::plan::pair::keepalived_steps(&c);
+    assert_eq!(steps.len(), 2);
+    // lb-reset.sh's own test, run by bash on what the pair's step writes and on an operator's
+    // config that only mentions kha-tui.
+    let script = crate::assets::scripts::LB_RESET;
+    let test = script
+        .lines()
+        .find(|l| l.contains("grep -q '^# Written by kha-tui"))
+        .expect("lb-reset.sh looks for the marker");
+    let pattern = test.split('\'').nth(1).unwrap().to_string();
+    let ours = |text: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("keepalived.conf");
+        std::fs::write(&p, text).unwrap();
+        std::process::Command::new("grep")
+            .args(["-q", &pattern])
+            .arg(&p)
+            .status()
+            .unwrap()
+            .success()
+    };
+    for s in &steps {
+        assert!(ours(&s.files[0].content), "{}", s.node);
+    }
+    assert!(!ours(
+        "# my own keepalived; kha-tui's HAProxy is tracked below\nvrrp_instance X {\n}\n"
+    ));
 }

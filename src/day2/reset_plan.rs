@@ -24,6 +24,8 @@ pub fn reset_plan(c: &Cluster, purge: bool) -> Plan {
             format!("{}\n{}", scripts::LIB, scripts::NODE_RESET),
         );
         s.env.push(purge_env.clone());
+        // The script refuses a host that Kubernetes knows as another node.
+        s.env.push(("KHA_NODE".to_string(), name.to_string()));
         s
     };
     let workers: Vec<Step> = c.workers().map(|n| node_step(&n.name)).collect();
@@ -38,6 +40,12 @@ pub fn reset_plan(c: &Cluster, purge: bool) -> Plan {
         };
         cps.push(s);
     }
+    // The load balancers last: the scheduler starts a step as soon as what it is `after` is
+    // done, so without this they would be put back while the nodes are still being reset.
+    let last_node: Vec<String> = match cps.last() {
+        Some(s) => vec![Plan::key(&s.node, &s.id)],
+        None => worker_keys.clone(),
+    };
     let lbs: Vec<Step> = c
         .load_balancers()
         .map(|lb| {
@@ -49,6 +57,7 @@ pub fn reset_plan(c: &Cluster, purge: bool) -> Plan {
             );
             s.env.push(("KHA_USER".into(), lb.ssh.user.clone()));
             s.env.push(purge_env.clone());
+            s.after = last_node.clone();
             s
         })
         .collect();

@@ -48,6 +48,8 @@ pub async fn run_reset<T: Transport>(
     o.skip_preflight = true;
     o.only_node = None;
     o.from_step = None;
+    // An address that leads to another machine than the one installed gets no reset.
+    o.other_machine_stops = true;
     // What each host says it removed is taken from the events on their way to the viewer.
     let (tx, mut rx) = mpsc::channel(1024);
     let forward = tokio::spawn(async move {

@@ -137,6 +137,10 @@ pub struct ClusterStatus {
     pub problems: Vec<Problem>,
     /// No problems.
     pub healthy: bool,
+    /// The last `kha-tui backup` of this cluster from this machine (by hand or by its timer):
+    /// read from kha-tui's data dir, not from the cluster.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_backup: Option<super::backup_store::LastBackup>,
 }
 
 fn lines_of<'a>(r: &'a [Reported], node: &'a str, step: &'a str) -> impl Iterator<Item = &'a str> {
@@ -514,5 +518,6 @@ pub fn build(
         errors,
         problems: vec![],
         healthy: false,
+        last_backup: None,
     }
 }

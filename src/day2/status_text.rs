@@ -145,6 +145,10 @@ pub fn to_text(s: &ClusterStatus) -> String {
         );
     }
 
+    if let Some(b) = &s.last_backup {
+        let _ = writeln!(o, "\nLast backup: {}", super::backup_store::describe(b));
+    }
+
     if s.problems.is_empty() {
         let _ = writeln!(o, "\nNo problems found.");
     } else {

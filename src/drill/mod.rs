@@ -2,7 +2,8 @@
 //! load-balancer pair, the LB holding the virtual address (scenario B), while a steady stream of
 //! real API requests is counted per second. Files: `record` (requests and their sums), `readyz`
 //! (kha-tui's own TLS requests), `steps` (the remote actions as engine steps), `report` (the
-//! tables), `local` (is kha-tui on one of the LBs), `print` (the headless viewer).
+//! tables), `local` (is kha-tui on one of the LBs), `print` (the headless viewer),
+//! `scenario_apiserver` and `scenario_lb` (the two scenarios).
 //!
 //! Every remote action is an engine step run by that node's engine task (`NodeTask`): the same
 //! host-key checks, sudo, logs and cleanup as an install. Two tasks per touched node: one for the
@@ -15,6 +16,8 @@ pub mod print;
 pub mod readyz;
 pub mod record;
 pub mod report;
+mod scenario_apiserver;
+mod scenario_lb;
 pub mod steps;
 
 use std::collections::HashMap;
@@ -90,6 +93,8 @@ struct Drill<T: Transport> {
     here: Option<String>,
     ui: Option<mpsc::Sender<DrillEvent>>,
     logs_dir: std::path::PathBuf,
+    /// When the on-node restores fire by themselves (steps::restore_after).
+    restore_after: Duration,
 }
 
 fn succeeded(d: &StepDone) -> bool {
@@ -122,6 +127,7 @@ pub async fn prepare<T: Transport>(
     let cp = apiserver_target(&cluster)
         .ok_or_else(|| anyhow::anyhow!("the inventory has no control plane"))?
         .clone();
+    let restore_after = steps::restore_after().map_err(|e| anyhow::anyhow!(e))?;
     let mut redactor = Redactor::default();
     for p in [
         &opts.sudo_password,
@@ -165,6 +171,7 @@ pub async fn prepare<T: Transport>(
         here,
         ui: None,
         logs_dir,
+        restore_after,
         opts,
         cluster,
     };
@@ -200,12 +207,15 @@ pub async fn prepare<T: Transport>(
         })?;
     readyz::client_config(&d.ca_pem)?;
     let mut what = vec![format!(
-        "scenario A: stop kube-apiserver on {} ({}) by moving {} to {} for about {} s, then put it back and wait until HAProxy shows it UP",
+        "scenario A: stop kube-apiserver on {} ({}) by moving {} to {} for about {} s, then put it back and wait until HAProxy shows it UP (should kha-tui die, the timer {}.timer on {} puts it back after {} s)",
         d.cp.name,
         d.cp.address,
         steps::MANIFEST,
         steps::PARKED_MANIFEST,
-        HOLD.as_secs()
+        HOLD.as_secs(),
+        steps::APISERVER_RESTORE_UNIT,
+        d.cp.name,
+        d.restore_after.as_secs()
     )];
     if let Some(pair) = d.cluster.lb_pair.clone() {
         let vip = pair.vip.to_string();
@@ -232,11 +242,14 @@ pub async fn prepare<T: Transport>(
             d.cluster.lb.clone()
         };
         let mut s = format!(
-            "scenario B: stop HAProxy on {} ({}), which holds the virtual address {vip}, for about {} s; keepalived should move {vip} to {}; then start HAProxy again",
+            "scenario B: stop HAProxy on {} ({}), which holds the virtual address {vip}, for about {} s; keepalived should move {vip} to {}; then start HAProxy again (should kha-tui die, the timer {}.timer on {} starts it after {} s)",
             holder.name,
             holder.address,
             HOLD.as_secs(),
-            other.name
+            other.name,
+            steps::HAPROXY_RESTORE_UNIT,
+            holder.name,
+            d.restore_after.as_secs()
         );
         if d.here.as_deref() == Some(holder.name.as_str()) {
             s.push_str(&format!(
@@ -421,124 +434,6 @@ impl<T: Transport> Drill<T> {
             .unwrap_or_else(|| self.cluster.lb.clone())
     }
 
-    async fn scenario_apiserver(&self) -> ScenarioResult {
-        let cp = self.cp.clone();
-        let lb = self.serving_lb();
-        let mut r = ScenarioResult {
-            id: "apiserver".into(),
-            stopped: format!("kube-apiserver on {}", cp.name),
-            node: cp.name.clone(),
-            ..Default::default()
-        };
-        r.stopped_ms = self.now_ms();
-        self.say(
-            &mut r,
-            format!(
-                "stopping kube-apiserver on {}: {} moves to {}",
-                cp.name,
-                steps::MANIFEST,
-                steps::PARKED_MANIFEST
-            ),
-        )
-        .await;
-        let stopped = self.work_step(steps::apiserver_stop(&cp)).await;
-        if succeeded(&stopped) {
-            self.say(
-                &mut r,
-                format!("kube-apiserver on {} stopped (port 6443 closed)", cp.name),
-            )
-            .await;
-            let down = self
-                .work_step(steps::haproxy_watch(
-                    &lb,
-                    &cp.name,
-                    "DOWN",
-                    Duration::from_secs(60),
-                ))
-                .await;
-            if succeeded(&down) {
-                r.backend_down_after_ms = Some(self.now_ms() - r.stopped_ms);
-                self.say(
-                    &mut r,
-                    format!(
-                        "HAProxy on {} shows {} DOWN (stats socket)",
-                        lb.name, cp.name
-                    ),
-                )
-                .await;
-                self.hold(HOLD).await;
-            } else {
-                r.problems.push(format!(
-                    "HAProxy on {} never showed {} DOWN: {}",
-                    lb.name,
-                    cp.name,
-                    why(&down)
-                ));
-            }
-        } else {
-            r.problems.push(format!(
-                "stopping kube-apiserver on {} failed: {}",
-                cp.name,
-                why(&stopped)
-            ));
-        }
-        if self.stop.is_cancelled() {
-            r.problems.push("stopped by the operator".into());
-        }
-        self.say(&mut r, format!("restoring kube-apiserver on {}", cp.name))
-            .await;
-        r.restored_ms = self.now_ms();
-        let back = self.keep_step(steps::apiserver_restore(&cp)).await;
-        if succeeded(&back) {
-            self.say(
-                &mut r,
-                format!("kube-apiserver on {} listens again", cp.name),
-            )
-            .await;
-            let up = self
-                .keep_step(steps::haproxy_watch(
-                    &lb,
-                    &cp.name,
-                    "UP",
-                    Duration::from_secs(120),
-                ))
-                .await;
-            if succeeded(&up) {
-                r.backend_up_after_ms = Some(self.now_ms() - r.restored_ms);
-                self.say(
-                    &mut r,
-                    format!("HAProxy on {} shows {} UP", lb.name, cp.name),
-                )
-                .await;
-            } else {
-                r.problems.push(format!(
-                    "HAProxy on {} never showed {} UP again: {}",
-                    lb.name,
-                    cp.name,
-                    why(&up)
-                ));
-            }
-        } else {
-            r.problems.push(format!(
-                "restoring kube-apiserver on {} failed: {} (the manifest waits in {})",
-                cp.name,
-                why(&back),
-                steps::PARKED_MANIFEST
-            ));
-        }
-        self.hold(SETTLE).await;
-        self.finish_scenario(&mut r);
-        let t = r.totals;
-        if t.kubectl_failed > 0 && t.failure_window_ms >= APISERVER_WINDOW_LIMIT_MS {
-            r.problems.push(format!(
-                "{} kubectl get nodes failed and the endpoint failed for {} ms (limit {} ms)",
-                t.kubectl_failed, t.failure_window_ms, APISERVER_WINDOW_LIMIT_MS
-            ));
-        }
-        r.ok = r.problems.is_empty();
-        r
-    }
-
     fn finish_scenario(&self, r: &mut ScenarioResult) {
         r.ended_ms = self.now_ms();
         r.stopped_at = self.wall(r.stopped_ms);
@@ -548,112 +443,6 @@ impl<T: Transport> Drill<T> {
             .lock()
             .expect("recorder")
             .totals(r.stopped_ms, r.ended_ms);
-    }
-
-    async fn scenario_lb(&self) -> Option<ScenarioResult> {
-        let (holder, other) = (self.holder.clone()?, self.other.clone()?);
-        let vip = self.cluster.lb_pair.as_ref()?.vip.to_string();
-        let mut r = ScenarioResult {
-            id: "lb-failover".into(),
-            stopped: format!("HAProxy on {} (holds {vip})", holder.name),
-            node: holder.name.clone(),
-            vip_from: Some(holder.name.clone()),
-            ..Default::default()
-        };
-        r.stopped_ms = self.now_ms();
-        self.say(&mut r, format!("stopping HAProxy on {}", holder.name))
-            .await;
-        let stopped = self
-            .work_step(steps::haproxy_service(&holder, "stop"))
-            .await;
-        if succeeded(&stopped) {
-            self.say(&mut r, format!("HAProxy on {} stopped", holder.name))
-                .await;
-            let moved = self
-                .work_step(steps::vip_watch(&other, &vip, Duration::from_secs(30)))
-                .await;
-            if succeeded(&moved) {
-                let after = self.now_ms() - r.stopped_ms;
-                r.vip_moved_after_ms = Some(after);
-                r.vip_to = Some(other.name.clone());
-                self.say(
-                    &mut r,
-                    format!(
-                        "{vip} is on {} (ip addr), {after} ms after the stop",
-                        other.name
-                    ),
-                )
-                .await;
-                if after > VIP_MOVE_LIMIT_MS {
-                    r.problems.push(format!(
-                        "{vip} took {after} ms to move to {} (limit {VIP_MOVE_LIMIT_MS} ms)",
-                        other.name
-                    ));
-                }
-                for n in [&holder, &other] {
-                    if let Ok(s) = self.lb_state(n, &vip).await {
-                        self.say(&mut r, format!("{}: {}", n.name, s)).await;
-                    }
-                }
-                self.hold(HOLD).await;
-            } else {
-                r.problems.push(format!(
-                    "{vip} did not move to {}: {}",
-                    other.name,
-                    why(&moved)
-                ));
-            }
-        } else {
-            r.problems.push(format!(
-                "stopping HAProxy on {} failed: {}",
-                holder.name,
-                why(&stopped)
-            ));
-        }
-        if self.stop.is_cancelled() {
-            r.problems.push("stopped by the operator".into());
-        }
-        self.say(&mut r, format!("starting HAProxy on {} again", holder.name))
-            .await;
-        r.restored_ms = self.now_ms();
-        let back = self
-            .keep_step(steps::haproxy_service(&holder, "start"))
-            .await;
-        if !succeeded(&back) {
-            r.problems.push(format!(
-                "starting HAProxy on {} failed: {}",
-                holder.name,
-                why(&back)
-            ));
-        }
-        self.hold(SETTLE).await;
-        let mut final_holders = vec![];
-        for n in [&holder, &other] {
-            match self.lb_state(n, &vip).await {
-                Ok(s) => {
-                    if s.contains("VIP=yes") {
-                        final_holders.push(n.name.clone());
-                    }
-                    self.say(&mut r, format!("{}: {}", n.name, s)).await;
-                }
-                Err(e) => r.problems.push(e.to_string()),
-            }
-        }
-        r.vip_final_holder = Some(final_holders.join(", "));
-        if final_holders.len() != 1 {
-            r.problems.push(format!(
-                "{} load balancers hold {vip} at the end",
-                final_holders.len()
-            ));
-        }
-        self.finish_scenario(&mut r);
-        let t = r.totals;
-        if t.failure_window_ms > 0 && t.recovered_at_ms.is_none() {
-            r.problems
-                .push("requests kept failing after the virtual address moved".into());
-        }
-        r.ok = r.problems.is_empty();
-        Some(r)
     }
 
     /// After the drill: every apiserver backend UP on every LB, HAProxy running.

@@ -13,7 +13,7 @@ use super::preflight::{self, Facts};
 use super::secrets::Redactor;
 use crate::assets::scripts;
 use crate::inventory::{Cluster, Node};
-use crate::transport::{Auth, HostKeyQuestion, Session as _, Target, Transport};
+use crate::transport::{Auth, HostKeyQuestion, JumpHop, Session as _, Target, Transport};
 
 /// How the engine reaches a node, from the inventory and the run's options.
 pub fn target_for(n: &Node, opts: &Options) -> Target {
@@ -40,20 +40,46 @@ pub fn target_for(n: &Node, opts: &Options) -> Target {
         host: n.address.to_string(),
         port: n.ssh.port,
         user: n.ssh.user.clone(),
+        more_keys: match auth {
+            Auth::KeyFile { .. } => n.ssh.more_identity_files.clone(),
+            _ => Vec::new(),
+        },
         auth,
         timeouts,
-        jump: n
+        jumps: n
             .ssh
             .jump
-            .as_ref()
-            .map(|j| format!("{} ({})", j.value, j.at)),
+            .iter()
+            .flat_map(|j| j.hops())
+            .map(|h| JumpHop {
+                name: h.spec.clone(),
+                host: h.host.clone(),
+                port: h.port,
+                user: h.user.clone(),
+                // The bastion's own key (its config's IdentityFile, else the node's), never
+                // the run's password: that is for the nodes.
+                auth: match &h.identity_file {
+                    Some(path) => Auth::KeyFile {
+                        path: path.clone(),
+                        passphrase: opts.key_passphrase.clone(),
+                    },
+                    None => Auth::Agent,
+                },
+            })
+            .collect(),
+        proxy_command: n.ssh.jump.as_ref().and_then(|j| match j.route {
+            crate::inventory::ssh_jump::Route::Command => {
+                Some(format!("{} ({})", j.written, j.source))
+            }
+            _ => None,
+        }),
     }
 }
 
 /// Whether unknown host keys of `n` may be asked about, and accepted without asking.
 /// `StrictHostKeyChecking yes` refuses unknown keys; `accept-new` and `no` accept them like
 /// `--accept-new-host-keys`. A changed key is refused whatever the config says (transport).
-fn host_key_policy(n: &Node, opts: &Options) -> (bool, bool) {
+pub(crate) fn host_key_policy(n: &Node, opts: &Options) -> (bool, bool) {
     use crate::inventory::ssh_config::StrictHostKeys as S;
     match n.ssh.strict_host_keys {
         Some(S::Yes) => (false, false),
@@ -110,6 +136,22 @@ impl<T: Transport> Run<T> {
                     tokio::spawn(async move {
                         while let Some(q) = qrx.recv().await {
                             if accept {
+                                // Accepted without asking (accept-new, --accept-new-host-keys):
+                                // still said, with the fingerprint, as ssh warns "Permanently
+                                // added".
+                                let _ = tx2
+                                    .send(Event::Log {
+                                        node: q.node.clone(),
+                                        step: "connect".into(),
+                                        stream: super::events::Stream::Stderr,
+                                        line: format!(
+                                            "learned the {} host key of {}:{} ({}) without \
+                                             asking: StrictHostKeyChecking accept-new or \
+                                             --accept-new-host-keys",
+                                            q.algorithm, q.host, q.port, q.fingerprint
+                                        ),
+                                    })
+                                    .await;
                                 let _ = q.answer.send(true);
                             } else {
                                 let _ = tx2
@@ -200,20 +242,33 @@ impl<T: Transport> Run<T> {
                 }
                 _ => String::new(),
             };
+            // The cluster's addresses: preflight.sh reads firewalld's zones of the interfaces
+            // they come in through.
+            let fw_from: String = super::firewall::sources(&self.cluster)
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(" ");
             let ports: Vec<String> = preflight::ports_for(node.role, self.cluster.api_port)
                 .iter()
                 .map(|p| p.to_string())
                 .collect();
             set.spawn(async move {
-                let script = format!("{}\n{}", scripts::LIB, scripts::PREFLIGHT);
+                let script = format!(
+                    "{}\n{}\n{}",
+                    scripts::LIB,
+                    scripts::FIREWALL_ZONES,
+                    scripts::PREFLIGHT
+                );
                 let path = format!("{}/preflight.sh", conn.workdir);
                 let res = async {
                     conn.session.upload(&path, script.as_bytes(), 0o600).await?;
                     let before = std::time::SystemTime::now();
                     let c = conn
                         .root_collect(&format!(
-                            "env KHA_PORTS={} KHA_LB_ADDR={} KHA_LB_PORT={} KHA_LB_SSH_PORT={} bash {}",
+                            "env KHA_PORTS={} KHA_FW_FROM={} KHA_LB_ADDR={} KHA_LB_PORT={} KHA_LB_SSH_PORT={} bash {}",
                             crate::shell::quote(&ports.join(" ")),
+                            crate::shell::quote(&fw_from),
                             crate::shell::quote(&lb.0),
                             lb.1,
                             lb.2,

@@ -311,6 +311,17 @@ impl From<&crate::transport::TransportError> for Failure {
             },
             T::Disconnected(_) => Failure::ConnectionLost,
             T::Other(_) => Failure::Other,
+            T::ViaBastion { kind, .. } => {
+                use crate::transport::BastionFailure as B;
+                match kind {
+                    B::Unreachable => Failure::Unreachable,
+                    B::HostKeyUnknown => Failure::HostKeyUnknown,
+                    B::HostKeyChanged => Failure::HostKeyChanged,
+                    B::AuthRefused => Failure::AuthRefused,
+                    B::KeyUnusable => Failure::KeyUnusable,
+                    B::Other => Failure::Other,
+                }
+            }
         }
     }
 }

@@ -16,8 +16,8 @@ use crate::plan::Step;
 use crate::transport::Transport;
 
 /// The step that applies a fix on `node`, when kha-tui knows one by that name.
-pub fn fix_step(node: &str, fix: &str) -> Option<Step> {
-    if let Some(step) = firewall_step(node, fix) {
+pub fn fix_step(c: &Cluster, node: &str, fix: &str) -> Option<Step> {
+    if let Some(step) = firewall_step(c, node, fix) {
         return Some(step);
     }
     let (title, body) = match fix {
@@ -30,27 +30,34 @@ pub fn fix_step(node: &str, fix: &str) -> Option<Step> {
     Some(Step::new(&format!("fix-{fix}"), node, title, body))
 }
 
-/// "firewall-open SPEC..." (src/engine/firewall.rs): opens exactly those openings. Every SPEC
-/// must be one kha-tui writes ("10250/tcp", "30000:32767/tcp", "vrrp"); they reach the script
-/// as an environment value.
-fn firewall_step(node: &str, fix: &str) -> Option<Step> {
-    let specs = fix.strip_prefix(super::firewall::FIX)?.strip_prefix(' ')?;
-    let parsed: Option<Vec<String>> = specs
-        .split_whitespace()
-        .map(|s| super::firewall::Opening::parse_spec(s).map(|o| o.spec()))
-        .collect();
+/// "firewall-open SPEC..." (src/engine/firewall.rs): opens exactly those openings, from the
+/// cluster's addresses only (the load balancers' API frontend from anywhere). Every SPEC must
+/// be one kha-tui writes ("10250/tcp", "30000:32767/tcp", "vrrp"); they and the addresses
+/// reach the script as environment values.
+fn firewall_step(c: &Cluster, node: &str, fix: &str) -> Option<Step> {
+    use super::firewall::{FIX, Opening, open_to_anyone, sources};
+    let role = c.host(node)?.role;
+    let specs = fix.strip_prefix(FIX)?.strip_prefix(' ')?;
+    let parsed: Option<Vec<Opening>> = specs.split_whitespace().map(Opening::parse_spec).collect();
     let parsed = parsed.filter(|v| !v.is_empty())?;
+    let (any, limited): (Vec<Opening>, Vec<Opening>) =
+        parsed.into_iter().partition(|o| open_to_anyone(c, role, o));
+    let join = |v: &[Opening]| v.iter().map(|o| o.spec()).collect::<Vec<_>>().join(" ");
     let mut step = Step::new(
-        &format!("fix-{}", super::firewall::FIX),
+        &format!("fix-{FIX}"),
         node,
-        "Let in what the node needs through its firewall (it stays on)",
+        "Let in what the node needs from the cluster's addresses through its firewall (it stays on)",
         format!(
-            "{}\n{}\nfirewall_open\n",
+            "{}\n{}\n{}\nfirewall_open\n",
             scripts::LIB,
+            scripts::FIREWALL_ZONES,
             scripts::FIREWALL_OPEN
         ),
     );
-    step.env.push(("KHA_FW_OPEN".into(), parsed.join(" ")));
+    let from: Vec<String> = sources(c).iter().map(|a| a.to_string()).collect();
+    step.env.push(("KHA_FW_OPEN".into(), join(&limited)));
+    step.env.push(("KHA_FW_OPEN_ANY".into(), join(&any)));
+    step.env.push(("KHA_FW_FROM".into(), from.join(" ")));
     Some(step)
 }
 
@@ -66,7 +73,8 @@ pub async fn fix<T: Transport>(
     let n = cluster
         .host(node)
         .ok_or_else(|| format!("no node named {node}"))?;
-    let step = fix_step(node, fix).ok_or_else(|| format!("kha-tui has no fix named {fix}"))?;
+    let step =
+        fix_step(cluster, node, fix).ok_or_else(|| format!("kha-tui has no fix named {fix}"))?;
     let mut redactor = Redactor::default();
     for s in [
         &opts.sudo_password,
@@ -139,26 +147,59 @@ pub async fn fix<T: Transport>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inventory::{self, validate};
 
-    #[test]
-    fn swap_off_is_known_and_self_contained() {
-        let s = fix_step("worker1", "swap-off").unwrap();
-        assert!(s.script.starts_with(scripts::LIB));
-        assert!(s.script.trim_end().ends_with("swap_off"));
-        assert!(fix_step("worker1", "reboot").is_none());
+    fn cluster() -> Cluster {
+        validate::check(&inventory::parse(inventory::EXAMPLE).unwrap())
+            .unwrap()
+            .0
     }
 
     #[test]
-    fn firewall_open_carries_exactly_its_openings_as_env() {
-        let s = fix_step("worker2", "firewall-open 10250/tcp 30000:32767/tcp vrrp").unwrap();
+    fn swap_off_is_known_and_self_contained() {
+        let c = cluster();
+        let s = fix_step(&c, "worker1", "swap-off").unwrap();
+        assert!(s.script.starts_with(scripts::LIB));
+        assert!(s.script.trim_end().ends_with("swap_off"));
+        assert!(fix_step(&c, "worker1", "reboot").is_none());
+    }
+
+    #[test]
+    fn firewall_open_carries_its_openings_and_the_cluster_addresses_as_env() {
+        let c = cluster();
+        let s = fix_step(
+            &c,
+            "worker2",
+            "firewall-open 10250/tcp 30000:32767/tcp vrrp",
+        )
+        .unwrap();
         assert_eq!(s.id, "fix-firewall-open");
         assert!(s.script.trim_end().ends_with("firewall_open"));
+        let hosts = "10.0.0.10 10.0.0.11 10.0.0.12 10.0.0.13 10.0.0.21 10.0.0.22 10.0.0.23";
+        let env = |k: &str, v: &str| (k.to_string(), v.to_string());
         assert_eq!(
             s.env,
-            [(
-                "KHA_FW_OPEN".to_string(),
-                "10250/tcp 30000:32767/tcp vrrp".to_string()
-            )]
+            [
+                env("KHA_FW_OPEN", "10250/tcp 30000:32767/tcp vrrp"),
+                env("KHA_FW_OPEN_ANY", ""),
+                env("KHA_FW_FROM", hosts),
+            ]
+        );
+        // Only the load balancer's API frontend is open to anyone; its VRRP is not.
+        let lb = fix_step(&c, "lb", "firewall-open 6443/tcp vrrp").unwrap();
+        assert_eq!(
+            lb.env,
+            [
+                env("KHA_FW_OPEN", "vrrp"),
+                env("KHA_FW_OPEN_ANY", "6443/tcp"),
+                env("KHA_FW_FROM", hosts),
+            ]
+        );
+        let cp = fix_step(&c, "master1", "firewall-open 6443/tcp").unwrap();
+        assert_eq!(
+            cp.env[0],
+            env("KHA_FW_OPEN", "6443/tcp"),
+            "a control plane's API is not"
         );
         for bad in [
             "firewall-open",
@@ -167,7 +208,8 @@ mod tests {
             "firewall-open 10250/tcp $(id)",
             "firewall-openx 10250/tcp",
         ] {
-            assert!(fix_step("worker2", bad).is_none(), "{bad}");
+            assert!(fix_step(&c, "worker2", bad).is_none(), "{bad}");
         }
+        assert!(fix_step(&c, "nobody", "firewall-open 10250/tcp").is_none());
     }
 }

@@ -12,12 +12,15 @@ pub mod firewall;
 pub mod fix;
 pub mod logs;
 pub mod node;
+#[cfg(test)]
+mod node_local_test;
 pub mod node_setup;
 pub mod node_task;
 pub mod payload;
 pub mod preflight;
 pub mod preflight_pair;
 mod pump;
+pub mod root_shell;
 pub mod run_lock;
 mod runner;
 pub mod scheduler;
@@ -31,6 +34,7 @@ pub mod vrrp_watch;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub(crate) use connect::host_key_policy;
 pub use events::{CheckResult, CheckStatus, ClusterNode, Event, Failure, RunSummary, StepOutcome};
 pub use runner::{apply, apply_plan, run_preflight, target_for};
 
@@ -103,6 +107,11 @@ pub struct Options {
     pub quiet_after: Duration,
     /// Shown on the viewer (demo / `--simulate`).
     pub simulated: bool,
+    /// A node that is another machine than the one the state knew (host key or machine-id)
+    /// stops the run before anything runs, instead of running everything there again. For the
+    /// destructive plans (reset, remove-node): an address that now leads to another machine
+    /// must not get `kubeadm reset -f`.
+    pub other_machine_stops: bool,
 }
 
 impl std::fmt::Debug for Options {
@@ -141,6 +150,7 @@ impl Options {
             timeouts: Timeouts::default(),
             quiet_after: node::QUIET_AFTER,
             simulated: false,
+            other_machine_stops: false,
         }
     }
 }

@@ -8,10 +8,11 @@ use tokio::sync::mpsc;
 use super::events::{Event, Stream};
 use super::node_setup::{self, SudoAnswer};
 use super::payload;
+use super::root_shell::RootShell;
 use super::secrets::{Redactor, RunValues};
 use crate::plan::Step;
 use crate::shell::quote;
-use crate::transport::{ExitStatus, Output, Session, TransportError};
+use crate::transport::{ExitStatus, Output, Session, Timeouts, TransportError};
 
 /// How commands become root on this node.
 #[derive(Clone, PartialEq, Eq)]
@@ -90,6 +91,14 @@ pub struct NodeConn<S: Session> {
     pub os: String,
     /// /etc/machine-id (empty when the node has none).
     pub machine_id: String,
+    /// The node's long-lived root shell that runs the steps (see `root_shell`), opened by the
+    /// setup (no sudo password) or with the first step; `None` before that, or when the
+    /// transport has none.
+    shell: Option<RootShell>,
+    /// The shell was tried and did not come up (or broke): plain execs from now on.
+    shell_given_up: bool,
+    /// The time limits of the command under way (the session has the same).
+    timeouts: Timeouts,
 }
 
 /// What a step printed that the engine keeps: the last error lines and, for a step that
@@ -139,7 +148,9 @@ pub async fn collect<S: Session>(
 
 impl<S: Session> NodeConn<S> {
     /// After connecting: find out how to become root, make the work directory, read the OS
-    /// and the machine id, in one round trip (see `node_setup`).
+    /// and the machine id, in one round trip (see `node_setup`). Without a sudo password the
+    /// same command goes on to be the node's root shell (`root_shell::setup_command`): one
+    /// channel, one login shell and one `sudo` per connection instead of two of each.
     pub async fn setup(
         name: &str,
         mut session: S,
@@ -148,6 +159,30 @@ impl<S: Session> NodeConn<S> {
     ) -> Result<NodeConn<S>, NodeError> {
         let as_root = user == "root";
         let password = sudo_password.filter(|_| !as_root);
+        // Without a sudo password: the setup and the root shell in one command, one sudo.
+        if password.is_none()
+            && let Some((said, shell)) = RootShell::open_with_setup(&mut session, as_root).await
+        {
+            let a = node_setup::parse(&said.join("\n"));
+            let workdir = a.workdir.unwrap_or_default();
+            if workdir.starts_with("/tmp/kha-tui.") {
+                return Ok(NodeConn {
+                    name: name.to_string(),
+                    session,
+                    sudo: if as_root {
+                        Sudo::Root
+                    } else {
+                        Sudo::NoPassword
+                    },
+                    workdir,
+                    os: a.os.unwrap_or_default(),
+                    machine_id: a.machine_id.unwrap_or_default(),
+                    shell: Some(shell),
+                    shell_given_up: false,
+                    timeouts: Timeouts::default(),
+                });
+            }
+        }
         let command = node_setup::command(as_root, password.is_some());
         let c = collect(
             &mut session,
@@ -194,6 +229,9 @@ impl<S: Session> NodeConn<S> {
             workdir,
             os: a.os.unwrap_or_default(),
             machine_id: a.machine_id.unwrap_or_default(),
+            shell: None,
+            shell_given_up: false,
+            timeouts: Timeouts::default(),
         })
     }
 
@@ -219,6 +257,27 @@ impl<S: Session> NodeConn<S> {
             )));
         }
         Ok(c.stdout)
+    }
+
+    /// Time limits for the commands that follow (a step may declare its own).
+    pub fn set_timeouts(&mut self, timeouts: Timeouts) {
+        self.timeouts = timeouts;
+        self.session.set_timeouts(timeouts);
+    }
+
+    /// The root shell for the next step: the open one, or a new one once (see `root_shell`);
+    /// `None` when plain execs are used.
+    async fn shell(&mut self) -> Option<&mut RootShell> {
+        if self.shell.as_ref().is_some_and(|s| !s.usable()) {
+            // A request was given up half way (stopped, timed out): its shell is not reused.
+            self.shell = None;
+        }
+        if self.shell.is_none() && !self.shell_given_up {
+            self.shell =
+                RootShell::open(&mut self.session, self.sudo.prefix(), self.sudo.stdin()).await;
+            self.shell_given_up = self.shell.is_none();
+        }
+        self.shell.as_mut()
     }
 
     pub fn pgid_path(&self, step: &Step) -> String {
@@ -255,10 +314,20 @@ impl<S: Session> NodeConn<S> {
             1 => "1 file, then ".to_string(),
             n => format!("{n} files, then "),
         };
+        if self.shell_given_up {
+            return format!(
+                "{}\n# on stdin: {files}the script of {}",
+                payload::command(self.sudo.prefix(), &self.pgid_path(step)),
+                step.id
+            );
+        }
         format!(
-            "{}\n# on stdin: {files}the script of {}",
-            payload::command(self.sudo.prefix(), &self.pgid_path(step)),
-            step.id
+            "# on the stdin of the node's root shell (started once per connection with the command below): a request line, {files}the script of {}\n{}",
+            step.id,
+            self.shell
+                .as_ref()
+                .map(|s| s.command.clone())
+                .unwrap_or_else(|| super::root_shell::command(self.sudo.prefix()))
         )
     }
 
@@ -285,12 +354,20 @@ impl<S: Session> NodeConn<S> {
             files.push((f, content));
         }
         let (script, pgid) = (self.script_path(step), self.pgid_path(step));
-        let mut stdin = self.sudo.stdin().unwrap_or_default();
-        stdin.extend(payload::compose(step, &files, &script));
-        let command = payload::command(self.sudo.prefix(), &pgid);
+        let stream = payload::compose(step, &files, &script);
         let (tx, mut rx) = mpsc::channel::<Output>(1024);
-        let run = self.session.exec(&command, Some(stdin), tx);
+        let limits = self.timeouts;
         let node = self.name.clone();
+        let (prefix, sudo_stdin) = (self.sudo.prefix(), self.sudo.stdin());
+        let run = async {
+            if let Some(shell) = self.shell().await {
+                return shell.run(&pgid, &stream, &tx, limits).await;
+            }
+            let mut stdin = sudo_stdin.unwrap_or_default();
+            stdin.extend(stream);
+            let command = payload::command(prefix, &pgid);
+            self.session.exec(&command, Some(stdin), tx).await
+        };
         let forward = async {
             let mut tail: std::collections::VecDeque<String> = Default::default();
             let mut reported = Vec::new();
@@ -351,6 +428,14 @@ impl<S: Session> NodeConn<S> {
 
     /// Removes the work directory (best effort) and closes the connection.
     pub async fn finish(mut self) {
+        // Its stdin closes: the shell ends before the work directory goes. A shell that made
+        // the work directory removes it itself (`root_shell::setup_command`).
+        if let Some(shell) = self.shell.take()
+            && shell.close().await
+        {
+            self.session.close().await;
+            return;
+        }
         let _ = collect(
             &mut self.session,
             &format!("rm -rf {}", quote(&self.workdir)),

@@ -47,6 +47,25 @@ m=; read -r m </etc/machine-id 2>/dev/null; printf '{PREFIX}machine-id=%s\\n' \"
     )
 }
 
+/// The same answers given by a root shell (`root_shell::setup_command`): the setup and the
+/// node's root shell in one command, one `sudo`, one channel, for a login user with NOPASSWD
+/// sudo (`as_root`: logged in as root, no sudo). It runs as root: the work directory is made
+/// as root and handed to the login user (`SUDO_UID`), so it is what [`command`] makes. When
+/// `sudo -n` refuses, nothing runs and nothing is answered; the caller then asks [`command`].
+pub fn as_root_answers(as_root: bool) -> String {
+    let (sudo, chown) = if as_root {
+        ("root", "")
+    } else {
+        ("nopasswd", " && chown \"$SUDO_UID:$SUDO_GID\" \"$d\"")
+    };
+    format!(
+        "printf '{PREFIX}sudo={sudo}\\n'; \
+d=$(umask 077 && mktemp -d /tmp/kha-tui.XXXXXXXX){chown} || exit 1; printf '{PREFIX}workdir=%s\\n' \"$d\"; \
+(. /etc/os-release 2>/dev/null && printf '{PREFIX}os=%s\\n' \"$PRETTY_NAME\"); \
+m=; read -r m </etc/machine-id 2>/dev/null; printf '{PREFIX}machine-id=%s\\n' \"$m\""
+    )
+}
+
 /// The answers read back from the command's output. Lines without the prefix (a login
 /// script's chatter) are ignored; the first answer for a key wins.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -99,7 +118,9 @@ mod tests {
             .spawn()
             .unwrap();
         use std::io::Write as _;
-        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        // The command may exit before it has read all of stdin (a refusal): a broken pipe
+        // here is its answer, not the test's failure.
+        let _ = child.stdin.take().unwrap().write_all(stdin);
         let out = child.wait_with_output().unwrap();
         (
             out.status.success(),

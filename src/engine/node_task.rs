@@ -16,7 +16,7 @@ use super::node::{NodeConn, NodeError, collect};
 use super::secrets::{Redactor, RunValues};
 use crate::plan::Step;
 use crate::shell::quote;
-use crate::transport::{Session as _, Target, Timeouts, Transport};
+use crate::transport::{Target, Timeouts, Transport};
 
 /// How a step ended, as the node task saw it.
 #[derive(Debug)]
@@ -291,7 +291,7 @@ impl<T: Transport> NodeTask<T> {
                 phase,
             })
             .await;
-        conn.session.set_timeouts(Timeouts {
+        conn.set_timeouts(Timeouts {
             idle: step.limits.idle.unwrap_or(defaults.idle),
             command: step.limits.total.unwrap_or(defaults.command),
             ..defaults
@@ -301,7 +301,7 @@ impl<T: Transport> NodeTask<T> {
             r = conn.run_step(step, values, redactor, &events, quiet_after) => Some(r),
             _ = stop.cancelled() => None,
         };
-        conn.session.set_timeouts(defaults);
+        conn.set_timeouts(defaults);
         let duration = started.elapsed();
         let done = |outcome: StepOutcome, reported: Vec<String>| StepDone {
             outcome,

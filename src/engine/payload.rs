@@ -31,10 +31,38 @@ pub const SHORT_FILE_EXIT: u32 = 97;
 /// its own (`setsid` before the login shell), and a sudo that runs commands on a pty
 /// (`Defaults use_pty`) makes another; either way it holds only this step. It is read from
 /// `/proc` with builtins, so no `setsid` (a fork and an exec per step) is needed.
+///
+/// The shell that reads the step gets its EXIT trap before it reads a byte of it, through
+/// `BASH_ENV` (a here-string on fd 3, which it then closes): a stream cut right after the
+/// marker ends with the cut's status, not 0. Reaching the end of its input (status 0) means
+/// cut; a failed command keeps its own status; the script's `exec` runs no trap.
 pub fn command(sudo_prefix: &str, pgid: &str) -> String {
+    format!("{sudo_prefix}bash -c '{}' {}", reader(), quote(pgid))
+}
+
+/// The program of the shell that reads a step (run as `bash -c PROGRAM PGID_FILE`): it has no
+/// single quote, so the command line can carry it in single quotes. The node's long-lived root
+/// shell (`root_shell`) runs each step with the same program, so a step is read alike either way.
+pub fn reader() -> String {
     format!(
-        "{sudo_prefix}bash -c 'read -r s </proc/$$/stat; set -- ${{s##*) }}; echo \"$3\" >\"$0\"; while IFS= read -r l; do [ \"$l\" = {MARKER} ] && exec bash -s; done; echo \"kha-tui: the step never arrived on stdin (did sudo ask for a password again?)\" >&2; exit {NO_MARKER_EXIT}' {}",
-        quote(pgid)
+        r#"read -r s </proc/$$/stat; set -- ${{s##*) }}; echo "$3" >"$0"; while IFS= read -r l; do [ "$l" = {MARKER} ] && {}; done; {}"#,
+        run_rest(),
+        no_marker()
+    )
+}
+
+/// What follows the marker line, once it was read: the shell that reads and runs the rest of
+/// the stream, with the cut-stream EXIT trap. Has no single quote (see [`reader`]).
+pub fn run_rest() -> String {
+    format!(
+        r#"BASH_ENV=/dev/fd/3 exec bash -s 3<<<"unset BASH_ENV; exec 3<&-; kha_exit() {{ [ \$1 -ne 0 ] || {{ echo kha-tui: the step arrived short: the stream from kha-tui was cut >&2; exit {SHORT_FILE_EXIT}; }}; exit \$1; }}; trap \"kha_exit \\\$?\" EXIT""#
+    )
+}
+
+/// Said and ended with when the stream has no marker (nothing was run).
+pub fn no_marker() -> String {
+    format!(
+        r#"echo "kha-tui: the step never arrived on stdin (did sudo ask for a password again?)" >&2; exit {NO_MARKER_EXIT}"#
     )
 }
 
@@ -57,17 +85,35 @@ pub fn compose(step: &Step, files: &[(&FileSpec, String)], script: &str) -> Vec<
     );
     line(&mut p, "set -eu");
     line(&mut p, "umask 077");
-    // A cut stream ends in the middle: a file arrives short and bash then meets the end of
-    // its input before the last line, whose `exec` never runs the EXIT trap. So reaching the
-    // end (status 0) means cut, and the script never ran; a failed command keeps its status.
-    // This replaces a `wc -c` per file (a fork and an exec each).
+    // bash runs a last line even without its newline, so a stream cut inside a line would run
+    // what came of it ("mv -f x.kha-tmp /etc/k", "exec bash step.sh" without its
+    // "</dev/null"). Every line that acts is therefore a call of a helper that first checks
+    // its last word is EOL, and the script starts only from a function that bash parses
+    // whole before it runs any of it.
     line(
         &mut p,
         &format!(
-            "trap 'r=$?; [ $r -ne 0 ] || {{ echo \"kha-tui: the step arrived short: the stream from kha-tui was cut\" >&2; r={SHORT_FILE_EXIT}; }}; exit $r' EXIT"
+            "kha_cut() {{ echo \"kha-tui: the step arrived short: the stream from kha-tui was cut\" >&2; exit {SHORT_FILE_EXIT}; }}"
         ),
     );
-    line(&mut p, "kha_take() { head -c \"$1\" >\"$2\"; }");
+    line(
+        &mut p,
+        &format!(
+            "kha_dir() {{ [ $# = 3 ] && [ \"$3\" = {EOL} ] || kha_cut; [ -d \"$2\" ] || install -d -m \"$1\" \"$2\"; }}"
+        ),
+    );
+    line(
+        &mut p,
+        &format!(
+            "kha_take() {{ [ $# = 3 ] && [ \"$3\" = {EOL} ] || kha_cut; head -c \"$1\" >\"$2\"; }}"
+        ),
+    );
+    line(
+        &mut p,
+        &format!(
+            "kha_put() {{ [ $# = 4 ] && [ \"$4\" = {EOL} ] || kha_cut; chmod \"$1\" \"$2\"; mv -f \"$2\" \"$3\"; }}"
+        ),
+    );
     for (f, content) in files {
         let parent = std::path::Path::new(&f.path)
             .parent()
@@ -82,25 +128,29 @@ pub fn compose(step: &Step, files: &[(&FileSpec, String)], script: &str) -> Vec<
         let tmp = quote(&format!("{}.kha-tmp", f.path));
         line(
             &mut p,
-            &format!(
-                "[ -d {d} ] || install -d -m {parent_mode} {d}",
-                d = quote(&parent)
-            ),
+            &format!("kha_dir {parent_mode} {} {EOL}", quote(&parent)),
         );
-        line(&mut p, &format!("kha_take {} {tmp}", content.len()));
+        line(&mut p, &format!("kha_take {} {tmp} {EOL}", content.len()));
         p.extend_from_slice(content.as_bytes());
-        line(&mut p, &format!("chmod {:04o} {tmp}", f.mode));
-        line(&mut p, &format!("mv -f {tmp} {}", quote(&f.path)));
+        line(
+            &mut p,
+            &format!("kha_put {:04o} {tmp} {} {EOL}", f.mode, quote(&f.path)),
+        );
     }
     line(
         &mut p,
-        &format!("kha_take {} {}", step.script.len(), quote(script)),
+        &format!("kha_take {} {} {EOL}", step.script.len(), quote(script)),
     );
     p.extend_from_slice(step.script.as_bytes());
     // The script runs in the process group the command started and recorded (`pgid`), so
     // that stopping the run, a timeout or a lost session can end it and every child it
     // started (apt, kubeadm), and a retry never waits behind it. `exec` keeps that group.
     // `export` (a builtin) instead of `exec env` saves an exec.
+    line(&mut p, "kha_run() {");
+    line(
+        &mut p,
+        &format!("[ $# = 1 ] && [ \"$1\" = {EOL} ] || kha_cut"),
+    );
     if !step.env.is_empty() {
         let mut export = String::from("export");
         for (k, v) in &step.env {
@@ -109,8 +159,13 @@ pub fn compose(step: &Step, files: &[(&FileSpec, String)], script: &str) -> Vec<
         line(&mut p, &export);
     }
     line(&mut p, &format!("exec bash {} </dev/null", quote(script)));
+    line(&mut p, "}");
+    line(&mut p, &format!("kha_run {EOL}"));
     p
 }
+
+/// The last word of every line of a step's stream that acts: a line cut short lacks it.
+const EOL: &str = "kha-eol";
 
 /// A step stream read back: what the simulated fleet does with it, as a node would.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -149,19 +204,16 @@ pub fn parse(stream: &[u8]) -> Option<Parsed> {
             Some("#") if words.get(1).map(String::as_str) == Some("kha-tui") => {
                 parsed.step = words.get(3)?.clone();
             }
-            Some("kha_take") => {
+            Some("kha_take") if words.len() == 4 => {
                 let n: usize = words.get(1)?.parse().ok()?;
                 let path = words.get(2)?.clone();
                 let bytes = rest.get(..n)?.to_vec();
                 rest = &rest[n..];
                 taken.insert(path, (bytes, 0o600));
             }
-            Some("chmod") => {
+            Some("kha_put") => {
                 let mode = u32::from_str_radix(words.get(1)?, 8).ok()?;
-                taken.get_mut(words.get(2)?)?.1 = mode;
-            }
-            Some("mv") => {
-                let (bytes, mode) = taken.remove(words.get(2)?)?;
+                let (bytes, _) = taken.remove(words.get(2)?)?;
                 parsed.files.push((words.get(3)?.clone(), bytes, mode));
             }
             Some("export") => {
@@ -373,6 +425,94 @@ mod tests {
         assert_eq!(out.status.code(), Some(NO_MARKER_EXIT as i32));
         assert!(!String::from_utf8_lossy(&out.stdout).contains("ran"));
         assert!(String::from_utf8_lossy(&out.stderr).contains("never arrived"));
+    }
+
+    /// Cut at any byte (but inside a file's bytes, where `head -c` waits for them), the
+    /// stream runs no partial line: the script never starts, nothing is written anywhere but
+    /// the step's own paths, and the status is not 0. Only the whole stream runs the script
+    /// (its last newline may be missing: everything else arrived).
+    #[test]
+    fn a_stream_cut_at_any_line_runs_no_part_of_it() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path().display().to_string();
+        let f = FileSpec {
+            path: format!("{r}/a.conf"),
+            mode: 0o600,
+            content: String::new(),
+        };
+        let mut s = step(vec![f.clone()]);
+        s.script = ": >\"$KHA_OUT/ran\"\n".into();
+        s.env.push(("KHA_OUT".into(), r.clone()));
+        let (script, pgid) = (format!("{r}/step.sh"), format!("{r}/step.pgid"));
+        let content = "y".repeat(40);
+        let stream = compose(&s, &[(&f, content.clone())], &script);
+        let start = MARKER.len() + 1;
+        let body = stream
+            .windows(40)
+            .position(|w| w == content.as_bytes())
+            .unwrap();
+        let allowed = [
+            "a.conf",
+            "a.conf.kha-tmp",
+            "step.sh",
+            "step.sh.kha-tmp",
+            "step.pgid",
+        ];
+        let clean = || {
+            for e in std::fs::read_dir(root.path()).unwrap() {
+                std::fs::remove_file(e.unwrap().path()).unwrap();
+            }
+        };
+        // Each line cut at its start, one byte in, its middle, before and after its newline.
+        let mut cuts = std::collections::BTreeSet::new();
+        let mut from = start;
+        for (i, b) in stream.iter().enumerate().skip(start) {
+            if *b == b'\n' {
+                cuts.extend([
+                    from,
+                    from + 1,
+                    (from + i) / 2,
+                    i.saturating_sub(1),
+                    i,
+                    i + 1,
+                ]);
+                from = i + 1;
+            }
+        }
+        let cuts = cuts.into_iter().filter(|at| {
+            *at >= start && *at < stream.len() - 1 && !(*at > body && *at < body + content.len())
+        });
+        for at in cuts {
+            let out = run_in_bash(&stream[..at], &pgid);
+            let names: Vec<String> = std::fs::read_dir(root.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            let cut_line = String::from_utf8_lossy(&stream[..at]);
+            let cut_line = cut_line.lines().last().unwrap_or("");
+            assert!(
+                !names.iter().any(|n| n == "ran"),
+                "cut after {cut_line:?}: the script ran"
+            );
+            for n in &names {
+                assert!(
+                    allowed.contains(&n.as_str()),
+                    "cut after {cut_line:?}: wrote {n}"
+                );
+            }
+            assert_ne!(out.status.code(), Some(0), "cut after {cut_line:?}");
+            clean();
+        }
+        for whole in [&stream[..], &stream[..stream.len() - 1]] {
+            let out = run_in_bash(whole, &pgid);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(root.path().join("ran").exists());
+            clean();
+        }
     }
 
     /// A cut stream never runs the script: the short file is named.

@@ -35,7 +35,21 @@ pub fn check_lb(c: &Cluster, n: &Node, f: &Facts) -> Vec<CheckResult> {
             "give load_balancer.vip a free address of the load balancers' own subnet: keepalived announces it by ARP there",
         )),
     }
-    if f.get("vip_answer") == "yes" && !ours {
+    let answer = f.get("vip_answer");
+    if !ours && answer != "yes" && answer != "no" {
+        // The probe could not run (python3 failed, or said nothing): unknown is not free.
+        let why = match f.get("vip_probe_error") {
+            "" => "the ARP probe gave no answer".to_string(),
+            e => e.to_string(),
+        };
+        out.push(result(
+            name,
+            "vip-free",
+            Fail,
+            format!("could not find out whether something answers on {vip}: {why}"),
+            "make python3 able to open raw sockets on this LB (it runs as root), or check by hand that no host uses the address (arping -D) and pass --ignore-preflight vip-free",
+        ));
+    } else if answer == "yes" && !ours {
         out.push(result(
             name,
             "vip-free",
@@ -69,7 +83,10 @@ pub fn check_lb(c: &Cluster, n: &Node, f: &Facts) -> Vec<CheckResult> {
             name,
             "vrrp-router-id",
             Warn,
-            "could not listen for VRRP adverts (no python3 on this LB)".into(),
+            match f.get("vip_probe_error") {
+                "" => "could not listen for VRRP adverts (no python3 on this LB)".into(),
+                e => format!("could not listen for VRRP adverts ({e})"),
+            },
             "make sure no other VRRP group on this network uses load_balancer.virtual_router_id",
         ));
         return out;
@@ -125,6 +142,33 @@ mod tests {
         f.load_balancer.backup_address = "10.0.0.9".into();
         f.load_balancer.virtual_router_id = Some(51);
         validate::check(&f).unwrap().0
+    }
+
+    #[test]
+    fn a_failed_probe_is_a_failed_vip_free_with_its_reason() {
+        let c = pair();
+        let lb = c.lb.clone();
+        let f = Facts::parse(
+            "vip_route=onlink\nvip_ours=no\nvip_answer=unknown\nvip_probe_error=python3 failed: PermissionError: [Errno 1] Operation not permitted\nvrrp_adverts=unknown\n",
+            0.0,
+        );
+        let r = check_lb(&c, &lb, &f);
+        let free = r.iter().find(|x| x.check == "vip-free").unwrap();
+        assert_eq!(free.status, CheckStatus::Fail);
+        assert!(
+            free.found.contains("Operation not permitted"),
+            "{}",
+            free.found
+        );
+        let ids = r.iter().find(|x| x.check == "vrrp-router-id").unwrap();
+        assert!(ids.found.contains("python3 failed"), "{}", ids.found);
+        // Nothing said at all (an older script, a cut output) is not "free" either.
+        let f = Facts::parse("vip_route=onlink\nvip_ours=no\nvrrp_adverts=\n", 0.0);
+        let free = check_lb(&c, &lb, &f)
+            .into_iter()
+            .find(|x| x.check == "vip-free")
+            .unwrap();
+        assert_eq!(free.status, CheckStatus::Fail, "{}", free.found);
     }
 
     fn status(r: &[CheckResult], check: &str) -> CheckStatus {

@@ -257,6 +257,17 @@ pub async fn apply_plan<T: crate::transport::Transport>(
             host_key: conn.session_host_key(),
             machine_id: conn.machine_id.clone(),
         };
+        if opts.other_machine_stops
+            && let Some(detail) = state.snapshot().identity_differs(&name, &now)
+        {
+            // Not recorded: the next run must find the same difference.
+            halt.stop(format!(
+                "{name} is another machine than the one kha-tui worked on ({detail}), nothing was changed: check the inventory's address for {name}"
+            ));
+            run.emit(Event::NodeIdentityChanged { node: name, detail })
+                .await;
+            continue;
+        }
         if let Some(detail) = state.identify(&name, now) {
             run.emit(Event::NodeIdentityChanged { node: name, detail })
                 .await;

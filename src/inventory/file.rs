@@ -128,6 +128,11 @@ pub struct SshSection {
     /// The OpenSSH client config to read (`ssh -F`); unset: `~/.ssh/config` when it exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<String>,
+    /// Jump host(s) for every node of `[[nodes]]` ("user@bastion:22", "a,b"; "none" = none),
+    /// as ProxyJump writes them; a node's own `jump` wins. Overrides the ssh config's ProxyJump.
+    /// The load balancers are not included: kha-tui runs on the LB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jump: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,6 +147,9 @@ pub struct NodeEntry {
     pub port: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_file: Option<String>,
+    /// This node's jump host(s), as `[ssh] jump`; "none" = dialled directly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jump: Option<String>,
 }
 
 fn default_pod_subnet() -> String {
@@ -410,6 +418,7 @@ role = "worker"
             user: None,
             port: Some(2222),
             identity_file: None,
+            jump: None,
         });
         let out = f.to_toml_keeping(COMMENTED).unwrap();
         assert_eq!(InventoryFile::from_toml(&out).unwrap(), f);

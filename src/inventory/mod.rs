@@ -5,6 +5,7 @@ pub mod file;
 pub mod pair;
 pub mod ssh_config;
 pub mod ssh_effective;
+pub mod ssh_jump;
 pub mod validate;
 
 use std::net::IpAddr;
@@ -64,13 +65,15 @@ pub struct SshSettings {
     pub user: String,
     pub port: u16,
     pub identity_file: Option<PathBuf>,
+    /// The ssh config's other IdentityFiles that exist, in order: tried after `identity_file`
+    /// when the server refuses it, as ssh tries each in turn.
+    pub more_identity_files: Vec<PathBuf>,
     pub use_agent: bool,
     /// `IdentitiesOnly` (kha-tui offers an identity file alone whenever it has one).
     pub identities_only: bool,
-    /// `ProxyJump HOPS` or `ProxyCommand CMD` from the ssh config, as written; connecting
-    /// refuses it until jump hosts are supported (dialling the node directly instead would
-    /// go around what the operator set up).
-    pub jump: Option<ssh_config::Found<String>>,
+    /// The jump host(s) on the way (the inventory's `jump`, else the ssh config's `ProxyJump`);
+    /// `None` = dialled directly. A `ProxyCommand` is kept only to be refused when connecting.
+    pub jump: Option<ssh_jump::Jump>,
     /// `UserKnownHostsFile` (expanded); empty = OpenSSH's defaults.
     pub known_hosts_files: Vec<PathBuf>,
     pub strict_host_keys: Option<ssh_config::StrictHostKeys>,
@@ -86,6 +89,7 @@ impl SshSettings {
             user: user.into(),
             port,
             identity_file,
+            more_identity_files: Vec::new(),
             use_agent: false,
             identities_only: false,
             jump: None,

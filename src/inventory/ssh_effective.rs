@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::ssh_config::tokens::{self, TokenContext};
 use super::ssh_config::{ConfigError, SshConfig};
+use super::ssh_jump::{self, Jump, NodeKey, Route};
 use super::validate::{Issue, Severity};
 use super::{Cluster, InventoryFile, Node, Source};
 
@@ -126,7 +127,8 @@ fn apply_one(node: &mut Node, cfg: &SshConfig) -> Result<(), ConfigError> {
     };
     // `use_agent` does not name a key: a config's IdentityFile is still used (before the agent).
     if s.identity_file.is_none() && !r.identity_files.is_empty() {
-        // OpenSSH tries each in turn; kha-tui takes the first that exists (else the first).
+        // OpenSSH tries each in turn: the first that exists (else the first) is the key, the
+        // others that exist follow it (`more_identity_files`, tried by the transport).
         let mut files = Vec::new();
         for f in &r.identity_files {
             files.push((PathBuf::from(expand(&f.value, &f.at)?), f.at.clone()));
@@ -136,11 +138,28 @@ fn apply_one(node: &mut Node, cfg: &SshConfig) -> Result<(), ConfigError> {
             .find(|(p, _)| Path::new(p).exists())
             .unwrap_or(&files[0])
             .clone();
+        s.more_identity_files = files
+            .iter()
+            .map(|(p, _)| p.clone())
+            .filter(|p| p != &path && p.exists())
+            .collect();
         s.identity_file = Some(path);
         s.sources.identity = Source::SshConfig(at);
     }
     s.identities_only = r.identities_only.as_ref().is_some_and(|o| o.value);
-    s.jump = r.proxy();
+    let key = NodeKey {
+        identity_file: s.identity_file.as_deref(),
+        use_agent: s.use_agent,
+    };
+    match &mut s.jump {
+        // The inventory's jump wins; its hops are resolved with the config now.
+        Some(j) => {
+            if let Route::Hops(_) = j.route {
+                j.route = Route::Hops(ssh_jump::resolve(&j.specs, Some(cfg), &key));
+            }
+        }
+        None => s.jump = config_jump(&r, cfg, &key)?,
+    }
     if let Some(k) = &r.user_known_hosts {
         s.known_hosts_files = k
             .value
@@ -152,6 +171,34 @@ fn apply_one(node: &mut Node, cfg: &SshConfig) -> Result<(), ConfigError> {
     s.connect_timeout = r.connect_timeout.as_ref().map(|x| x.value);
     s.keepalive = r.server_alive_interval.as_ref().map(|x| x.value);
     Ok(())
+}
+
+/// The ssh config's `ProxyJump` (its hops resolved with the config too) or `ProxyCommand`.
+fn config_jump(
+    r: &super::ssh_config::Resolved,
+    cfg: &SshConfig,
+    key: &NodeKey,
+) -> Result<Option<Jump>, ConfigError> {
+    if let Some(j) = r.jump() {
+        let specs = ssh_jump::parse(&j.value)
+            .map_err(|message| ConfigError {
+                at: j.at.clone(),
+                message: format!("ProxyJump {message}"),
+            })?
+            .unwrap_or_default();
+        return Ok(Some(Jump {
+            written: j.value.clone(),
+            source: Source::SshConfig(j.at.clone()),
+            route: Route::Hops(ssh_jump::resolve(&specs, Some(cfg), key)),
+            specs,
+        }));
+    }
+    Ok(r.proxy_command().map(|c| Jump {
+        written: c.value.clone(),
+        source: Source::SshConfig(c.at.clone()),
+        route: Route::Command,
+        specs: Vec::new(),
+    }))
 }
 
 fn issue(key: &str, message: String, fix: &str) -> Issue {
@@ -250,15 +297,27 @@ mod tests {
         assert_eq!(m1.ssh.keepalive.map(|d| d.as_secs()), Some(11));
         assert_eq!(m1.ssh.jump, None);
         let m2 = c.host("master2").unwrap();
-        assert_eq!(m2.ssh.jump.as_ref().unwrap().at.to_string(), "/cfg:6");
-        assert_eq!(m2.ssh.jump.as_ref().unwrap().value, "ProxyJump bastion");
-        // A ProxyCommand is refused the same way: dialling the node directly would go around
+        let j = m2.ssh.jump.as_ref().unwrap();
+        assert_eq!(j.source.to_string(), "ssh config /cfg:6");
+        assert_eq!(j.written, "bastion");
+        // The bastion matches `Host *` only: its user from there, kha-tui has no key for it
+        // but the node's (the agent here).
+        let hop = &j.hops()[0];
+        assert_eq!(
+            (hop.host.as_str(), hop.user.as_str(), hop.port),
+            ("bastion", "other", 22)
+        );
+        // A ProxyCommand is kept to be refused: dialling the node directly would go around
         // what the operator set up.
         let m3 = c.host("master3").unwrap();
         let proxy = m3.ssh.jump.as_ref().unwrap();
         assert_eq!(
-            (proxy.value.as_str(), proxy.at.to_string().as_str()),
-            ("ProxyCommand nc bastion 22", "/cfg:8")
+            (
+                proxy.written.as_str(),
+                proxy.source.to_string().as_str(),
+                &proxy.route
+            ),
+            ("nc bastion 22", "ssh config /cfg:8", &Route::Command)
         );
         // The LB matches only `Host *`: its user from there, its port kha-tui's default, and
         // the agent (use_agent) since the config names no key for it.
@@ -269,6 +328,76 @@ mod tests {
         assert_eq!(
             lb.ssh.sources.identity.to_string(),
             "inventory ssh.use_agent"
+        );
+    }
+
+    /// `[[nodes]] jump` beats `[ssh] jump`, which beats the config's ProxyJump (and
+    /// ProxyCommand); "none" means directly; the load balancer takes no `[ssh] jump`.
+    #[test]
+    fn the_inventorys_jump_wins_over_the_configs() {
+        let c = cluster(|f| {
+            f.ssh.use_agent = true;
+            f.ssh.jump = Some("ops@192.0.2.9:2201".into());
+            f.nodes[1].jump = Some("none".into());
+            f.nodes[2].jump = Some("a@one,b@two".into());
+        })
+        .unwrap();
+        let m1 = c.host("master1").unwrap().ssh.jump.clone().unwrap();
+        assert_eq!(m1.source.to_string(), "inventory ssh.jump");
+        let h = &m1.hops()[0];
+        assert_eq!(
+            (h.user.as_str(), h.host.as_str(), h.port),
+            ("ops", "192.0.2.9", 2201)
+        );
+        assert_eq!(m1.describe(), "via ops@192.0.2.9:2201 (inventory ssh.jump)");
+        let m2 = c.host("master2").unwrap().ssh.jump.clone().unwrap();
+        assert_eq!(m2.route, Route::Direct, "none beats the config's ProxyJump");
+        assert_eq!(m2.source.to_string(), "inventory nodes[1].jump");
+        let m3 = c.host("master3").unwrap().ssh.jump.clone().unwrap();
+        assert_eq!(m3.hops().len(), 2, "beats the config's ProxyCommand");
+        assert!(
+            m3.describe().starts_with("via a@one:22 then b@two:22"),
+            "{}",
+            m3.describe()
+        );
+        assert_eq!(c.lb.ssh.jump, None);
+    }
+
+    /// Every IdentityFile that exists is kept, in order: the first is the key, the others are
+    /// tried after it.
+    #[test]
+    fn the_other_existing_identity_files_follow_the_first() {
+        let d = tempfile::tempdir().unwrap();
+        for k in ["a", "c"] {
+            std::fs::write(d.path().join(k), "x").unwrap();
+        }
+        let text = format!(
+            "Host *\n  IdentityFile {0}/missing\n  IdentityFile {0}/a\n  IdentityFile {0}/b\n  \
+             IdentityFile {0}/c\n",
+            d.path().display()
+        );
+        let mut file = crate::inventory::parse(crate::inventory::EXAMPLE).unwrap();
+        file.ssh.identity_file = None;
+        let (mut c, _) = crate::inventory::validate::check(&file).unwrap();
+        let cfg = SshConfig::parse(&text, Path::new("/cfg"), Path::new("/home/op")).unwrap();
+        apply(&mut c, Some(&cfg)).unwrap();
+        let m1 = &c.host("master1").unwrap().ssh;
+        assert_eq!(
+            m1.identity_file.as_deref(),
+            Some(d.path().join("a").as_path())
+        );
+        assert_eq!(m1.more_identity_files, vec![d.path().join("c")]);
+    }
+
+    #[test]
+    fn a_bad_jump_is_an_error_on_its_key() {
+        let mut file = crate::inventory::parse(crate::inventory::EXAMPLE).unwrap();
+        file.nodes[0].jump = Some("ops@bastion:99999".into());
+        let e = crate::inventory::validate::check(&file).unwrap_err();
+        assert!(
+            e.iter()
+                .any(|i| i.key == "nodes[0].jump" && i.message.contains("99999")),
+            "{e:?}"
         );
     }
 

@@ -715,7 +715,23 @@ pub fn check(file: &InventoryFile) -> Result<(Cluster, Vec<Issue>), Vec<Issue>> 
                 name: n.name.clone(),
                 address,
                 role,
-                ssh: settings(&format!("nodes[{i}]."), &n.user, port, &n.identity_file),
+                ssh: {
+                    let mut s = settings(&format!("nodes[{i}]."), &n.user, port, &n.identity_file);
+                    let key = super::ssh_jump::NodeKey {
+                        identity_file: s.identity_file.as_deref(),
+                        use_agent: s.use_agent,
+                    };
+                    let (own, all) = (n.jump.as_deref(), ssh.jump.as_deref());
+                    match super::ssh_jump::from_inventory(&format!("nodes[{i}]."), own, all, &key) {
+                        Ok(j) => s.jump = j,
+                        Err((k, e)) => is.error(
+                            k,
+                            e,
+                            "write the jump host(s) as \"user@bastion:22\" (two: \"a,b\"), or \"none\"",
+                        ),
+                    }
+                    s
+                },
             });
         }
     }

@@ -15,10 +15,13 @@ pub struct Access {
     pub port: u16,
     /// The private key file, or "ssh-agent".
     pub identity: String,
-    /// The ssh config's ProxyJump or ProxyCommand with its line (refused when connecting, for
-    /// now).
+    /// The jump host(s) on the way and where that was said ("via ops@10.0.1.2:22 (ssh config
+    /// ~/.ssh/config:4)"); a ProxyCommand says it is refused. None = dialled directly.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jump: Option<String>,
+    /// Per bastion: where its user, port and key came from.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub jump_sources: Vec<String>,
     pub sources: AccessSources,
     /// The sources as the text says them (short).
     #[serde(skip)]
@@ -45,10 +48,20 @@ impl Access {
                 Some(p) => home_short(&p.display().to_string()),
                 None => "ssh-agent".into(),
             },
-            jump: s.jump.as_ref().map(|j| {
-                let file = home_short(&j.at.file.display().to_string());
-                format!("{} ({file}:{})", j.value, j.at.line)
-            }),
+            jump: s.jump.as_ref().map(|j| home_short_in(&j.describe())),
+            jump_sources: s
+                .jump
+                .iter()
+                .flat_map(|j| j.hops())
+                .map(|h| {
+                    let key = h
+                        .identity_file
+                        .as_ref()
+                        .map(|p| home_short(&p.display().to_string()))
+                        .unwrap_or_else(|| "ssh-agent".into());
+                    home_short_in(&format!("bastion {} key {key}: {}", h.spec, h.sources))
+                })
+                .collect(),
             sources: AccessSources {
                 user: s.sources.user.to_string(),
                 host: s.sources.host.to_string(),
@@ -124,10 +137,21 @@ pub fn to_text(access: &[Access]) -> String {
         let _ = writeln!(s, "  {:w$}  {}  key {}", a.node, a.address(), a.identity);
         let _ = writeln!(s, "  {:w$}    {}", "", a.sources_line());
         if let Some(j) = &a.jump {
-            let _ = writeln!(s, "  {:w$}    {j}: jump hosts are not supported yet", "");
+            let _ = writeln!(s, "  {:w$}    {j}", "");
+        }
+        for b in &a.jump_sources {
+            let _ = writeln!(s, "  {:w$}      {b}", "");
         }
     }
     s
+}
+
+/// Every `$HOME/` in a text shown as `~/`.
+fn home_short_in(text: &str) -> String {
+    match std::env::var("HOME") {
+        Ok(h) if !h.is_empty() && h != "/" => text.replace(&format!("{h}/"), "~/"),
+        _ => text.to_string(),
+    }
 }
 
 /// `$HOME/x` shown as `~/x`.

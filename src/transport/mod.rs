@@ -23,10 +23,34 @@ pub struct Target {
     pub port: u16,
     pub user: String,
     pub auth: Auth,
+    /// With `Auth::KeyFile`: more private keys to offer, in order, when the server refuses the
+    /// first (the ssh config's other IdentityFiles), with the same passphrase.
+    pub more_keys: Vec<std::path::PathBuf>,
     pub timeouts: Timeouts,
-    /// The jump host(s) the ssh config names for this node, with the line (e.g.
-    /// "ProxyJump bastion (~/.ssh/config:4)"): refused until jump hosts are supported.
-    pub jump: Option<String>,
+    /// The bastions on the way, the first dialled first; empty = dialled directly.
+    pub jumps: Vec<JumpHop>,
+    /// A `ProxyCommand` the ssh config asks for, with its line: refused (dialling the node
+    /// directly would go around what the operator set up).
+    pub proxy_command: Option<String>,
+}
+
+/// One bastion on the way to a node: dialled (or reached through the hop before it), its host
+/// key checked like a node's, logged in to, then asked for a `direct-tcpip` channel onwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JumpHop {
+    /// The hop as the operator wrote it, for messages ("via bastion ops@jump:22: …").
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub auth: Auth,
+}
+
+impl JumpHop {
+    /// "user@host:port": one connection per key is shared by all the nodes behind it.
+    pub fn key(&self) -> String {
+        format!("{}@{}:{}", self.user, self.host, self.port)
+    }
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -80,13 +104,15 @@ impl Default for Timeouts {
     }
 }
 
-/// Refuses a target the operator's ssh config routes through a jump host or a proxy command:
-/// dialling it directly would go around what the operator set up. Every transport asks this
-/// first, the simulated fleet too.
+/// Refuses a target the operator's ssh config routes through a `ProxyCommand`: kha-tui does not
+/// run local commands to carry its SSH traffic, and dialling the node directly would go around
+/// what the operator set up. Every transport asks this first, the simulated fleet too.
 pub fn refuse_unsupported_route(target: &Target) -> Result<(), TransportError> {
-    match &target.jump {
+    match &target.proxy_command {
         Some(route) => Err(TransportError::Other(format!(
-            "{}: jump hosts are not supported yet; the ssh config asks for {route}",
+            "{}: the ssh config reaches it through ProxyCommand {route}, which kha-tui does not \
+             run (it carries SSH itself); use ProxyJump, or jump = \"user@bastion\" in the \
+             inventory",
             target.node
         ))),
         None => Ok(()),
@@ -122,6 +148,24 @@ impl ExitStatus {
     pub fn success(self) -> bool {
         self.0 == Some(0)
     }
+}
+
+/// What a long-lived command (see [`Session::open_stream`]) sends back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamEvent {
+    Line(Output),
+    /// The command ended (its exit status, as [`Session::exec`] reports it).
+    Exited(ExitStatus),
+    /// The channel closed: nothing more will come.
+    Closed,
+}
+
+/// A long-lived command on a channel of its own: bytes sent on `input` go to its stdin (the
+/// stdin is closed when `input` is dropped), its output lines come out of `events`.
+#[derive(Debug)]
+pub struct CommandStream {
+    pub input: mpsc::Sender<Vec<u8>>,
+    pub events: mpsc::Receiver<StreamEvent>,
 }
 
 /// Errors callers react to differently.
@@ -163,8 +207,45 @@ pub enum TransportError {
     CommandTimeout { secs: u64 },
     #[error("connection lost: {0}")]
     Disconnected(String),
+    /// The bastion on the way failed (unreachable, refused its key, refused us): every node
+    /// behind it says so.
+    #[error("via bastion {bastion}: {reason}")]
+    ViaBastion {
+        bastion: String,
+        reason: String,
+        /// What the bastion's own failure was, for the engine's failure kinds.
+        kind: BastionFailure,
+    },
     #[error("{0}")]
     Other(String),
+}
+
+/// The kind of a bastion's failure (its error itself is shared by every node behind it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BastionFailure {
+    Unreachable,
+    HostKeyUnknown,
+    HostKeyChanged,
+    AuthRefused,
+    KeyUnusable,
+    Other,
+}
+
+impl From<&TransportError> for BastionFailure {
+    fn from(e: &TransportError) -> Self {
+        use TransportError as T;
+        match e {
+            T::Connect { .. } | T::ConnectTimeout { .. } | T::Disconnected(_) => {
+                BastionFailure::Unreachable
+            }
+            T::HostKeyUnknown { .. } => BastionFailure::HostKeyUnknown,
+            T::HostKeyChanged { .. } => BastionFailure::HostKeyChanged,
+            T::AuthFailed { .. } => BastionFailure::AuthRefused,
+            T::KeyEncrypted { .. } | T::KeyUnreadable { .. } => BastionFailure::KeyUnusable,
+            T::ViaBastion { kind, .. } => *kind,
+            _ => BastionFailure::Other,
+        }
+    }
 }
 
 /// Opens sessions. One session per node is reused for all of that node's steps.
@@ -202,6 +283,16 @@ pub trait Session: Send + 'static {
         content: &[u8],
         mode: u32,
     ) -> impl Future<Output = Result<(), TransportError>> + Send;
+
+    /// Starts `command` on a channel of its own that stays open, for a process that serves
+    /// many requests over its stdin (the node's root shell that runs its steps). `None`: this
+    /// transport has no such channels, and callers use [`Session::exec`] for every command.
+    fn open_stream(
+        &mut self,
+        _command: &str,
+    ) -> impl Future<Output = Result<Option<CommandStream>, TransportError>> + Send {
+        async { Ok(None) }
+    }
 
     /// Time limits for the commands that follow (a step may declare its own).
     fn set_timeouts(&mut self, _timeouts: Timeouts) {}

@@ -20,12 +20,23 @@
 //! - Authentication errors: `KeyEncrypted` (no passphrase given), `KeyUnreadable` (missing or
 //!   bad file, or a wrong passphrase: reason "the passphrase is wrong"), `AuthFailed` (the server
 //!   said no, or the ssh-agent is unreachable / empty), `Connect` / `ConnectTimeout`.
-//! - A key marked `@revoked` in a known_hosts file, or a host certificate, is refused with
-//!   `TransportError::Other`.
+//! - A key marked `@revoked` in a known_hosts file is refused with `TransportError::Other`.
+//! - Host certificates: asked for only where an `@cert-authority` line matches the host; one is
+//!   accepted as OpenSSH accepts it (a host certificate from a listed CA, neither revoked, in its
+//!   window, the dialled name among its principals or none listed, no critical options), else
+//!   refused with the reason. A certified host is never learned into known_hosts.
+//! - Jump hosts: each bastion is connected once (its host key checked like a node's) and shared
+//!   by every node behind it through `direct-tcpip` channels; its failure reaches each of them as
+//!   `TransportError::ViaBastion`.
 //! - Passwords and passphrases never appear in errors (russh's errors do not carry them either).
 
+mod auth;
+mod cluster;
+mod handler;
 mod known_hosts;
 mod lines;
+mod session;
+pub use cluster::{add_config_known_hosts, cluster_transport, ssh_config};
 
 use std::path::PathBuf;
 use std::pin::pin;
@@ -41,10 +52,13 @@ use russh::{ChannelMsg, Disconnect, MethodSet, Sig, client};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, sleep_until};
 
+use self::auth::*;
+use self::handler::*;
 use self::known_hosts::{KnownHosts, Verdict};
 use self::lines::LineSplitter;
 use super::{
-    Auth, ExitStatus, HostKeyQuestion, Output, Session, Target, Timeouts, Transport, TransportError,
+    Auth, CommandStream, ExitStatus, HostKeyQuestion, Output, Session, StreamEvent, Target,
+    Timeouts, Transport, TransportError,
 };
 use crate::shell::quote;
 
@@ -96,6 +110,29 @@ pub struct SshTransport {
     /// Private keys already read and decrypted (once per run, whatever the number of hosts).
     keys: Arc<tokio::sync::Mutex<std::collections::HashMap<PathBuf, Arc<PrivateKey>>>>,
     agent_socket: Option<PathBuf>,
+    /// One connection per bastion (keyed by the chain of `user@host:port` up to it), shared by
+    /// every node behind it; a bastion that failed keeps its error for the run, so that the
+    /// operator is asked about its key once and every node behind it says the same.
+    bastions: BastionPool,
+}
+
+#[derive(Clone, Default)]
+struct BastionPool(Arc<tokio::sync::Mutex<std::collections::HashMap<String, Arc<BastionSlot>>>>);
+
+impl std::fmt::Debug for BastionPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BastionPool")
+    }
+}
+
+/// A bastion's connection (or why there is none), locked while it is being made so that the
+/// nodes behind it wait for the one connection instead of each dialling their own.
+type BastionSlot = tokio::sync::Mutex<Option<Result<Arc<client::Handle<Client>>, BastionError>>>;
+
+#[derive(Debug, Clone)]
+struct BastionError {
+    reason: String,
+    kind: super::BastionFailure,
 }
 
 impl SshTransport {
@@ -107,6 +144,7 @@ impl SshTransport {
             )),
             keys: Default::default(),
             agent_socket: config.agent_socket,
+            bastions: Default::default(),
         }
     }
 }
@@ -114,6 +152,8 @@ impl SshTransport {
 /// One authenticated connection to a node.
 pub struct SshSession {
     handle: client::Handle<Client>,
+    /// The last bastion on the way, kept while this session lives (the pool keeps it too).
+    _via: Option<Arc<client::Handle<Client>>>,
     timeouts: Timeouts,
     /// The server's host key fingerprint ("SHA256:…"), for the node identity check.
     host_key: Option<String>,
@@ -130,12 +170,16 @@ impl std::fmt::Debug for SshSession {
 impl Transport for SshTransport {
     type Session = SshSession;
 
+    fn use_inventory(&self, _cluster: &crate::inventory::Cluster) {
+        self.forget_failed_bastions();
+    }
+
     async fn connect(
         &self,
         target: &Target,
         questions: Option<mpsc::Sender<HostKeyQuestion>>,
     ) -> Result<SshSession, TransportError> {
-        // Never dial the node directly when the operator's config routes it through a bastion.
+        // Never dial the node directly when the operator's config routes it through a command.
         super::refuse_unsupported_route(target)?;
         // Local problems with the key come first, before any network traffic.
         let key = self.key_for(&target.auth).await?;
@@ -146,11 +190,113 @@ impl Transport for SshTransport {
             .await
             .map_err(|e| TransportError::Other(format!("reading known_hosts failed: {e}")))?
             .map_err(TransportError::Other)?;
+        let via = self.through_bastions(target, questions.clone()).await?;
+        self.connect_with_retry(target, questions, key, via).await
+    }
+}
+
+impl SshTransport {
+    /// Bastions that failed are tried again by the next connection (a new run: the operator
+    /// may have fixed the key or answered differently); working ones stay shared.
+    pub fn forget_failed_bastions(&self) {
+        if let Ok(mut pool) = self.bastions.0.try_lock() {
+            pool.retain(|_, slot| !matches!(slot.try_lock().as_deref(), Ok(Some(Err(_)))));
+        }
+    }
+
+    /// The connection to the last bastion on the way to `target` (each hop reached through the
+    /// one before it), made once and shared; `None` when the target is dialled directly.
+    async fn through_bastions(
+        &self,
+        target: &Target,
+        questions: Option<mpsc::Sender<HostKeyQuestion>>,
+    ) -> Result<Option<Arc<client::Handle<Client>>>, TransportError> {
+        let mut via: Option<Arc<client::Handle<Client>>> = None;
+        let mut chain = String::new();
+        for hop in &target.jumps {
+            if !chain.is_empty() {
+                chain.push_str(" > ");
+            }
+            chain.push_str(&hop.key());
+            let slot = self
+                .bastions
+                .0
+                .lock()
+                .await
+                .entry(chain.clone())
+                .or_default()
+                .clone();
+            let mut slot = slot.lock().await;
+            let failed = |e: &BastionError| TransportError::ViaBastion {
+                bastion: hop.name.clone(),
+                reason: e.reason.clone(),
+                kind: e.kind,
+            };
+            let handle = match &*slot {
+                Some(Ok(h)) if !h.is_closed() => h.clone(),
+                Some(Err(e)) => return Err(failed(e)),
+                // Not yet connected, or the connection dropped: (re)connect.
+                _ => {
+                    let hop_target = Target {
+                        node: format!("bastion {}", hop.name),
+                        host: hop.host.clone(),
+                        port: hop.port,
+                        user: hop.user.clone(),
+                        auth: hop.auth.clone(),
+                        more_keys: Vec::new(),
+                        timeouts: target.timeouts,
+                        jumps: Vec::new(),
+                        proxy_command: None,
+                    };
+                    let connected = match self.key_for(&hop.auth).await {
+                        Ok(key) => {
+                            self.connect_with_retry(&hop_target, questions.clone(), key, via)
+                                .await
+                        }
+                        Err(e) => Err(e),
+                    };
+                    match connected {
+                        Ok(session) => {
+                            let h = Arc::new(session.handle);
+                            *slot = Some(Ok(h.clone()));
+                            h
+                        }
+                        Err(e) => {
+                            let e = BastionError {
+                                reason: e.to_string(),
+                                kind: super::BastionFailure::from(&e),
+                            };
+                            *slot = Some(Err(e.clone()));
+                            return Err(failed(&e));
+                        }
+                    }
+                }
+            };
+            via = Some(handle);
+        }
+        Ok(via)
+    }
+
+    /// Connects to `target` (directly, or through `via`), once more if the server gave up on
+    /// us while the operator answered a host-key question.
+    async fn connect_with_retry(
+        &self,
+        target: &Target,
+        questions: Option<mpsc::Sender<HostKeyQuestion>>,
+        key: Option<Arc<PrivateKey>>,
+        via: Option<Arc<client::Handle<Client>>>,
+    ) -> Result<SshSession, TransportError> {
         let mut retried = false;
         loop {
             let accepted = Arc::new(AtomicBool::new(false));
             let result = self
-                .connect_once(target, questions.clone(), key.clone(), accepted.clone())
+                .connect_once(
+                    target,
+                    questions.clone(),
+                    key.clone(),
+                    accepted.clone(),
+                    via.clone(),
+                )
                 .await;
             match result {
                 Err(
@@ -189,6 +335,7 @@ impl SshTransport {
         questions: Option<mpsc::Sender<HostKeyQuestion>>,
         key: Option<Arc<PrivateKey>>,
         accepted: Arc<AtomicBool>,
+        via: Option<Arc<client::Handle<Client>>>,
     ) -> Result<SshSession, TransportError> {
         let (asking_tx, mut asking_rx) = watch::channel(false);
         let client = Client {
@@ -201,7 +348,7 @@ impl SshTransport {
             accepted,
             seen_key: Default::default(),
         };
-        let mut attempt = pin!(self.establish(target, client, key));
+        let mut attempt = pin!(self.establish(target, client, key, via));
         let limit = target.timeouts.connect;
         let mut deadline = Instant::now() + limit;
         let mut watching = true;
@@ -234,36 +381,89 @@ impl SshTransport {
         target: &Target,
         client: Client,
         key: Option<Arc<PrivateKey>>,
+        via: Option<Arc<client::Handle<Client>>>,
     ) -> Result<SshSession, TransportError> {
         let connect_error = |reason: String| TransportError::Connect {
             host: target.host.clone(),
             port: target.port,
             reason,
         };
-        let stream = tokio::net::TcpStream::connect((target.host.as_str(), target.port))
-            .await
-            .map_err(|e| connect_error(e.to_string()))?;
-        let _ = stream.set_nodelay(true);
+        let mut handle = match &via {
+            // The bastion opens the TCP connection onwards (`direct-tcpip`, what `ssh -J`
+            // asks for); the SSH session to the node runs inside that channel.
+            Some(bastion) => {
+                let channel = bastion
+                    .channel_open_direct_tcpip(
+                        target.host.as_str(),
+                        u32::from(target.port),
+                        "127.0.0.1",
+                        0,
+                    )
+                    .await
+                    .map_err(|e| {
+                        connect_error(format!("the bastion could not connect onwards: {e}"))
+                    })?;
+                self.handshake(target, channel.into_stream(), client)
+                    .await?
+            }
+            None => {
+                let stream = tokio::net::TcpStream::connect((target.host.as_str(), target.port))
+                    .await
+                    .map_err(|e| connect_error(e.to_string()))?;
+                let _ = stream.set_nodelay(true);
+                self.handshake(target, stream, client).await?
+            }
+        };
+        self.authenticate(&mut handle.0, target, key).await?;
+        let host_key = handle.1.lock().expect("lock").clone();
+        Ok(SshSession {
+            handle: handle.0,
+            _via: via,
+            timeouts: target.timeouts,
+            host_key,
+        })
+    }
+
+    /// The SSH handshake over `stream` (host key checked by `client`); the handle and the
+    /// fingerprint the server showed.
+    async fn handshake<R>(
+        &self,
+        target: &Target,
+        stream: R,
+        client: Client,
+    ) -> Result<(client::Handle<Client>, SeenKey), TransportError>
+    where
+        R: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let connect_error = |reason: String| TransportError::Connect {
+            host: target.host.clone(),
+            port: target.port,
+            reason,
+        };
 
         let preferred_types = self
             .known
             .recorded_types(&target.host, target.port)
             .unwrap_or_default();
-        let config = client_config(&target.timeouts, &preferred_types);
+        let mut config = client_config(&target.timeouts, &preferred_types);
+        // Host certificates are asked for only where an @cert-authority line could vouch for
+        // one: elsewhere a certificate would only be refused.
+        let has_ca = !self
+            .known
+            .authorities(&target.host, target.port)
+            .unwrap_or_default()
+            .is_empty();
+        if has_ca {
+            config.preferred.host_key_certificates = config.preferred.key.clone();
+        }
         let seen_key = client.seen_key.clone();
-        let mut handle = client::connect_stream(Arc::new(config), stream, client)
+        let handle = client::connect_stream(Arc::new(config), stream, client)
             .await
             .map_err(|e| match e {
                 ClientError::Refused(e) => e,
                 ClientError::Russh(e) => connect_error(format!("SSH handshake failed: {e}")),
             })?;
-        self.authenticate(&mut handle, target, key).await?;
-        let host_key = seen_key.lock().expect("lock").clone();
-        Ok(SshSession {
-            handle,
-            timeouts: target.timeouts,
-            host_key,
-        })
+        Ok((handle, seen_key))
     }
 
     async fn authenticate(
@@ -281,25 +481,54 @@ impl SshTransport {
             TransportError::Disconnected(format!("during authentication with {}: {e}", target.host))
         };
         match &target.auth {
-            Auth::KeyFile { path, .. } => {
+            Auth::KeyFile { path, passphrase } => {
                 let Some(key) = key else {
                     return Err(TransportError::Other("private key was not loaded".into()));
                 };
-                let hash = rsa_hash(handle, key.algorithm()).await.map_err(lost)?;
-                let result = handle
-                    .authenticate_publickey(&target.user, PrivateKeyWithHashAlg::new(key, hash))
-                    .await
-                    .map_err(lost)?;
-                match result {
-                    client::AuthResult::Success => Ok(()),
-                    client::AuthResult::Failure {
-                        remaining_methods,
-                        partial_success,
-                    } => Err(failed(rejection(
-                        &format!("the key {} was not accepted", path.display()),
-                        &remaining_methods,
-                        partial_success,
-                    ))),
+                // The key, then the config's other IdentityFiles in order, as ssh tries them.
+                let mut tried = vec![path.display().to_string()];
+                let mut key = key;
+                let mut more = target.more_keys.iter();
+                loop {
+                    let hash = rsa_hash(handle, key.algorithm()).await.map_err(lost)?;
+                    let result = handle
+                        .authenticate_publickey(&target.user, PrivateKeyWithHashAlg::new(key, hash))
+                        .await
+                        .map_err(lost)?;
+                    let (remaining_methods, partial_success) = match result {
+                        client::AuthResult::Success => return Ok(()),
+                        client::AuthResult::Failure {
+                            remaining_methods,
+                            partial_success,
+                        } => (remaining_methods, partial_success),
+                    };
+                    // The next key that loads (one that does not is passed over, as ssh does).
+                    let next = loop {
+                        let Some(p) = more.next() else { break None };
+                        let auth = Auth::KeyFile {
+                            path: p.clone(),
+                            passphrase: passphrase.clone(),
+                        };
+                        if let Ok(Some(k)) = self.key_for(&auth).await {
+                            tried.push(p.display().to_string());
+                            break Some(k);
+                        }
+                    };
+                    match next {
+                        Some(k) if !partial_success && !handle.is_closed() => key = k,
+                        _ => {
+                            let what = if tried.len() == 1 {
+                                format!("the key {} was not accepted", tried[0])
+                            } else {
+                                format!("none of the keys {} was accepted", tried.join(", "))
+                            };
+                            return Err(failed(rejection(
+                                &what,
+                                &remaining_methods,
+                                partial_success,
+                            )));
+                        }
+                    }
                 }
             }
             Auth::Password(password) => {
@@ -309,6 +538,18 @@ impl SshTransport {
                     .map_err(lost)?;
                 match result {
                     client::AuthResult::Success => Ok(()),
+                    // Password auth off but PAM asks (`KbdInteractiveAuthentication yes`): the
+                    // same password, typed into PAM's prompts.
+                    client::AuthResult::Failure {
+                        remaining_methods, ..
+                    } if remaining_methods.contains(&russh::MethodKind::KeyboardInteractive)
+                        && !handle.is_closed() =>
+                    {
+                        keyboard_interactive(handle, &target.user, password)
+                            .await
+                            .map_err(lost)?
+                            .map_err(failed)
+                    }
                     client::AuthResult::Failure {
                         remaining_methods,
                         partial_success,
@@ -367,69 +608,6 @@ impl SshTransport {
     }
 }
 
-/// The signature hash for an RSA key: the best one the server announces (`server-sig-algs`), or
-/// SHA-1 for old servers that announce none. `None` for other key types.
-async fn rsa_hash(
-    handle: &client::Handle<Client>,
-    algorithm: Algorithm,
-) -> Result<Option<HashAlg>, russh::Error> {
-    if !algorithm.is_rsa() {
-        return Ok(None);
-    }
-    Ok(handle.best_supported_rsa_hash().await?.flatten())
-}
-
-fn rejection(what: &str, methods: &MethodSet, partial_success: bool) -> String {
-    let methods: Vec<&str> = methods.iter().map(<&str>::from).collect();
-    if partial_success {
-        format!(
-            "the server wants a further authentication step ({}), which kha-tui does not support",
-            methods.join(", ")
-        )
-    } else if methods.is_empty() {
-        what.to_string()
-    } else {
-        format!("{what} (the server accepts: {})", methods.join(", "))
-    }
-}
-
-/// Reads and, with its passphrase, decrypts a private key file; `None` for other auth kinds.
-async fn load_key(auth: &Auth) -> Result<Option<Arc<PrivateKey>>, TransportError> {
-    let Auth::KeyFile { path, passphrase } = auth else {
-        return Ok(None);
-    };
-    let (p, pass) = (path.clone(), passphrase.clone());
-    let result = tokio::task::spawn_blocking(move || {
-        let loaded = russh::keys::load_secret_key(&p, pass.as_deref());
-        // A failure with a passphrase on an encrypted key: the passphrase is wrong.
-        let wrong_passphrase = loaded.is_err()
-            && pass.is_some()
-            && matches!(
-                russh::keys::load_secret_key(&p, None),
-                Err(russh::keys::Error::KeyIsEncrypted)
-            );
-        (loaded, wrong_passphrase)
-    })
-    .await;
-    let (loaded, wrong_passphrase) =
-        result.map_err(|e| TransportError::Other(format!("loading the key failed: {e}")))?;
-    let display = path.display().to_string();
-    match loaded {
-        Ok(key) => Ok(Some(Arc::new(key))),
-        Err(russh::keys::Error::KeyIsEncrypted) => {
-            Err(TransportError::KeyEncrypted { path: display })
-        }
-        Err(_) if wrong_passphrase => Err(TransportError::KeyUnreadable {
-            path: display,
-            reason: "the passphrase is wrong".into(),
-        }),
-        Err(e) => Err(TransportError::KeyUnreadable {
-            path: display,
-            reason: e.to_string(),
-        }),
-    }
-}
-
 /// russh client configuration: keepalives (no inactivity timeout, so an idle but healthy
 /// connection stays up between steps), and host-key algorithms ordered so that types already
 /// recorded for the host come first, as OpenSSH does — otherwise a host known by its ECDSA key
@@ -458,418 +636,9 @@ fn client_config(timeouts: &Timeouts, recorded: &[Algorithm]) -> client::Config 
     }
 }
 
-/// Why the handshake stopped: russh's own errors, or our verdict on the host key.
-#[derive(Debug)]
-enum ClientError {
-    Russh(russh::Error),
-    Refused(TransportError),
-}
-
-impl From<russh::Error> for ClientError {
-    fn from(e: russh::Error) -> Self {
-        ClientError::Russh(e)
-    }
-}
-
-/// The russh handler: decides about the server's host key.
-struct Client {
-    node: String,
-    host: String,
-    port: u16,
-    known: Arc<KnownHosts>,
-    questions: Option<mpsc::Sender<HostKeyQuestion>>,
-    /// true while a question waits for the operator (the connect timeout pauses).
-    asking: watch::Sender<bool>,
-    /// Set when the operator accepted the key during this attempt.
-    accepted: Arc<AtomicBool>,
-    /// The fingerprint of the key the server offered.
-    seen_key: Arc<std::sync::Mutex<Option<String>>>,
-}
-
-impl client::Handler for Client {
-    type Error = ClientError;
-
-    async fn check_server_key(
-        &mut self,
-        offered: &PublicKeyOrCertificate,
-    ) -> Result<bool, ClientError> {
-        // Checked once per connection: do not keep the operator's channel open afterwards.
-        let questions = self.questions.take();
-        let key = match offered {
-            PublicKeyOrCertificate::PublicKey { key, .. } => key,
-            PublicKeyOrCertificate::Certificate(_) => {
-                return Err(ClientError::Refused(TransportError::Other(format!(
-                    "{} presented a host certificate; kha-tui trusts only host keys in known_hosts",
-                    self.host
-                ))));
-            }
-        };
-        let algorithm = key.algorithm().as_str().to_string();
-        let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
-        *self.seen_key.lock().expect("lock") = Some(fingerprint.clone());
-        let verdict = self
-            .known
-            .check(&self.host, self.port, key)
-            .map_err(|e| ClientError::Refused(TransportError::Other(e)))?;
-        match verdict {
-            Verdict::Known => Ok(true),
-            Verdict::Changed { file, line } => {
-                Err(ClientError::Refused(TransportError::HostKeyChanged {
-                    host: self.host.clone(),
-                    algorithm,
-                    fingerprint,
-                    known_hosts: file.display().to_string(),
-                    line,
-                }))
-            }
-            Verdict::Revoked { file, line } => {
-                Err(ClientError::Refused(TransportError::Other(format!(
-                    "the {algorithm} host key of {} ({fingerprint}) is marked @revoked in {}:{line}; refused",
-                    self.host,
-                    file.display()
-                ))))
-            }
-            Verdict::Unknown => self.ask(questions, key, algorithm, fingerprint).await,
-        }
-    }
-}
-
-impl Client {
-    /// Puts an unknown key to the operator; saves it when accepted.
-    async fn ask(
-        &mut self,
-        questions: Option<mpsc::Sender<HostKeyQuestion>>,
-        key: &PublicKey,
-        algorithm: String,
-        fingerprint: String,
-    ) -> Result<bool, ClientError> {
-        let unknown = TransportError::HostKeyUnknown {
-            host: self.host.clone(),
-            fingerprint: fingerprint.clone(),
-        };
-        let Some(questions) = questions else {
-            return Err(ClientError::Refused(unknown));
-        };
-        let (answer_tx, answer_rx) = oneshot::channel();
-        let question = HostKeyQuestion {
-            node: self.node.clone(),
-            host: self.host.clone(),
-            port: self.port,
-            algorithm,
-            fingerprint,
-            answer: answer_tx,
-        };
-        self.asking.send_replace(true);
-        let answer = match questions.send(question).await {
-            Ok(()) => answer_rx.await.unwrap_or(false),
-            Err(_) => false,
-        };
-        drop(questions);
-        self.asking.send_replace(false);
-        if !answer {
-            return Err(ClientError::Refused(unknown));
-        }
-
-        let (known, host, port, key) = (
-            self.known.clone(),
-            self.host.clone(),
-            self.port,
-            key.clone(),
-        );
-        let saved = tokio::task::spawn_blocking(move || known.learn(&host, port, &key)).await;
-        match saved {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                return Err(ClientError::Refused(TransportError::Other(format!(
-                    "cannot save the host key of {} to {}: {e}",
-                    self.host,
-                    self.known.write.display()
-                ))));
-            }
-            Err(e) => return Err(ClientError::Refused(TransportError::Other(e.to_string()))),
-        }
-        self.accepted.store(true, Ordering::SeqCst);
-        Ok(true)
-    }
-}
-
-/// Where a command's output lines go.
-enum Sink<'a> {
-    Channel(&'a mpsc::Sender<Output>),
-    /// For uploads: keeps (at most this many) lines for the error message.
-    Collect(&'a mut Vec<Output>, usize),
-}
-
-impl Sink<'_> {
-    async fn push(&mut self, line: Output) {
-        match self {
-            // A receiver that went away is not our problem: keep draining the channel.
-            Sink::Channel(tx) => {
-                let _ = tx.send(line).await;
-            }
-            Sink::Collect(lines, max) => {
-                if lines.len() < *max {
-                    lines.push(line);
-                }
-            }
-        }
-    }
-}
-
-/// `$?` for a process killed by `signal` (Linux numbers); `None` if the number is unknown.
-fn signal_exit_code(signal: &Sig) -> Option<u32> {
-    let number = match signal {
-        Sig::HUP => 1,
-        Sig::INT => 2,
-        Sig::QUIT => 3,
-        Sig::ILL => 4,
-        Sig::ABRT => 6,
-        Sig::FPE => 8,
-        Sig::KILL => 9,
-        Sig::USR1 => 10,
-        Sig::SEGV => 11,
-        Sig::PIPE => 13,
-        Sig::ALRM => 14,
-        Sig::TERM => 15,
-        Sig::Custom(name) => match name.as_str() {
-            "USR2" => 12,
-            "BUS" => 7,
-            "TRAP" => 5,
-            "XCPU" => 24,
-            "XFSZ" => 25,
-            "SYS" => 31,
-            _ => return None,
-        },
-    };
-    Some(128 + number)
-}
-
-/// The shell command for an atomic upload: a temporary file next to `path` (written with umask
-/// 077, so never readable by others, even before the chmod), then `mv` over `path`. Every path is
-/// quoted; a relative path gets `./` so that no name can look like an option.
-fn upload_command(path: &str, mode: u32, nonce: u64) -> Result<String, TransportError> {
-    if mode > 0o7777 {
-        return Err(TransportError::Other(format!(
-            "invalid file mode {mode:o} for {path}"
-        )));
-    }
-    let (dir, name) = match path.rfind('/') {
-        Some(i) => (path[..=i].to_string(), &path[i + 1..]),
-        None => ("./".to_string(), path),
-    };
-    if name.is_empty() || name == "." || name == ".." {
-        return Err(TransportError::Other(format!(
-            "upload path {path:?} does not name a file"
-        )));
-    }
-    let target = format!("{dir}{name}");
-    let tmp = quote(&format!("{dir}.{name}.kha-tmp-{nonce:016x}"));
-    let target = quote(&target);
-    Ok(format!(
-        "umask 077; cat > {tmp} && chmod {mode:o} {tmp} && mv -f {tmp} {target} || {{ rm -f {tmp}; exit 1; }}"
-    ))
-}
-
-impl SshSession {
-    /// Runs one command on a fresh channel. See [`Session::exec`].
-    async fn run(
-        &mut self,
-        command: &str,
-        stdin: Option<Vec<u8>>,
-        sink: &mut Sink<'_>,
-    ) -> Result<ExitStatus, TransportError> {
-        let t = self.timeouts;
-        let started = Instant::now();
-        let command_deadline = started + t.command;
-        let lost = |e: russh::Error| TransportError::Disconnected(e.to_string());
-
-        let channel =
-            tokio::time::timeout(t.idle.min(t.command), self.handle.channel_open_session())
-                .await
-                .map_err(|_| TransportError::IdleTimeout {
-                    secs: t.idle.as_secs(),
-                })?
-                .map_err(lost)?;
-        let (mut rx, tx) = channel.split();
-        tx.exec(true, command).await.map_err(lost)?;
-
-        // Milliseconds since `started` of the last stdin progress, for the idle timer.
-        let stdin_progress = AtomicU64::new(0);
-        let elapsed_ms = || started.elapsed().as_millis() as u64;
-        let mut writer = pin!(async {
-            for chunk in stdin.as_deref().unwrap_or_default().chunks(STDIN_CHUNK) {
-                tx.data_bytes(chunk.to_vec()).await?;
-                stdin_progress.store(elapsed_ms(), Ordering::Relaxed);
-            }
-            tx.eof().await
-        });
-        let mut writing = true;
-
-        let mut stdout = LineSplitter::default();
-        let mut stderr = LineSplitter::default();
-        let mut status: Option<ExitStatus> = None;
-        let mut last_activity = Instant::now();
-        let mut idle_deadline = last_activity + t.idle;
-        let mut closed = false;
-
-        let outcome: Result<(), TransportError> = loop {
-            tokio::select! {
-                biased;
-                msg = rx.wait() => {
-                    match msg {
-                        Some(ChannelMsg::Data { data }) => {
-                            for line in stdout.push(&data) {
-                                sink.push(Output::Stdout(line)).await;
-                            }
-                        }
-                        Some(ChannelMsg::ExtendedData { data, ext }) => {
-                            if ext == 1 {
-                                for line in stderr.push(&data) {
-                                    sink.push(Output::Stderr(line)).await;
-                                }
-                            }
-                        }
-                        Some(ChannelMsg::ExitStatus { exit_status }) => {
-                            status = Some(ExitStatus(Some(exit_status)));
-                        }
-                        Some(ChannelMsg::ExitSignal { signal_name, .. }) => {
-                            status = Some(ExitStatus(signal_exit_code(&signal_name)));
-                        }
-                        Some(ChannelMsg::Failure) => {
-                            break Err(TransportError::Other(
-                                "the server refused to run the command".into(),
-                            ));
-                        }
-                        // OpenSSH sends EOF before exit-status: keep reading until Close.
-                        Some(ChannelMsg::Close) => {
-                            closed = true;
-                            break Ok(());
-                        }
-                        None => {
-                            closed = true;
-                            break match status {
-                                Some(_) => Ok(()),
-                                None => Err(TransportError::Disconnected(
-                                    "the connection closed while the command ran".into(),
-                                )),
-                            };
-                        }
-                        Some(_) => continue,
-                    }
-                    last_activity = Instant::now();
-                    idle_deadline = last_activity
-                        + if status.is_some() { t.idle.min(AFTER_EXIT) } else { t.idle };
-                }
-                result = &mut writer, if writing => {
-                    writing = false;
-                    // A command that exits without reading all of stdin makes the write fail;
-                    // its exit status tells what happened.
-                    let _ = result;
-                }
-                _ = sleep_until(idle_deadline) => {
-                    let progress =
-                        started + Duration::from_millis(stdin_progress.load(Ordering::Relaxed));
-                    let active = last_activity.max(progress);
-                    if status.is_none() && Instant::now() < active + t.idle {
-                        idle_deadline = active + t.idle;
-                        continue;
-                    }
-                    break match status {
-                        Some(_) => Ok(()),
-                        None => Err(TransportError::IdleTimeout { secs: t.idle.as_secs() }),
-                    };
-                }
-                _ = sleep_until(command_deadline) => {
-                    break match status {
-                        Some(_) => Ok(()),
-                        None => Err(TransportError::CommandTimeout { secs: t.command.as_secs() }),
-                    };
-                }
-            }
-        };
-
-        if let Some(line) = stdout.finish() {
-            sink.push(Output::Stdout(line)).await;
-        }
-        if let Some(line) = stderr.finish() {
-            sink.push(Output::Stderr(line)).await;
-        }
-        if !closed {
-            // Timed out, refused, or the command is done but something holds its output open.
-            // Best effort: OpenSSH delivers the signal to the remote shell; without a pty,
-            // closing the channel does not kill anything.
-            if status.is_none() {
-                let _ = tx.signal(Sig::TERM).await;
-            }
-            let _ = tx.close().await;
-        }
-        outcome?;
-        Ok(status.unwrap_or(ExitStatus(None)))
-    }
-}
-
-impl Session for SshSession {
-    async fn exec(
-        &mut self,
-        command: &str,
-        stdin: Option<Vec<u8>>,
-        out: mpsc::Sender<Output>,
-    ) -> Result<ExitStatus, TransportError> {
-        self.run(command, stdin, &mut Sink::Channel(&out)).await
-    }
-
-    async fn upload(
-        &mut self,
-        path: &str,
-        content: &[u8],
-        mode: u32,
-    ) -> Result<(), TransportError> {
-        let command = upload_command(path, mode, rand::random())?;
-        let mut lines = Vec::new();
-        let status = self
-            .run(
-                &command,
-                Some(content.to_vec()),
-                &mut Sink::Collect(&mut lines, 20),
-            )
-            .await?;
-        if status.success() {
-            return Ok(());
-        }
-        let stderr: Vec<String> = lines
-            .into_iter()
-            .filter_map(|l| match l {
-                Output::Stderr(l) => Some(l),
-                Output::Stdout(_) => None,
-            })
-            .collect();
-        let code = status
-            .0
-            .map_or("no exit status".to_string(), |c| format!("exit {c}"));
-        Err(TransportError::Other(format!(
-            "upload of {path} failed ({code}): {}",
-            stderr.join("; ")
-        )))
-    }
-
-    fn set_timeouts(&mut self, timeouts: Timeouts) {
-        self.timeouts = timeouts;
-    }
-
-    fn host_key(&self) -> Option<String> {
-        self.host_key.clone()
-    }
-
-    async fn close(self) {
-        let _ = self
-            .handle
-            .disconnect(Disconnect::ByApplication, "", "en")
-            .await;
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::session::*;
     use super::*;
 
     #[test]

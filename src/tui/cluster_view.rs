@@ -36,7 +36,7 @@ fn read(m: &mut Model) -> Vec<Command> {
     m.cluster_view.loading = true;
     vec![Command::Status {
         cluster: Box::new(c),
-        config: m.save_path.display().to_string(),
+        config: super::day2_wizard::inventory_path(m).display().to_string(),
         secrets: m.secrets.clone(),
         accepted: m.accepted_keys.clone(),
     }]
@@ -66,16 +66,23 @@ pub fn action(m: &mut Model, a: Action) -> Vec<Command> {
             m.screen = m.cluster_view.back.unwrap_or(Screen::Welcome);
             vec![]
         }
+        Action::AddNode => super::day2_wizard::open_add(m),
+        Action::RemoveNode => super::day2_wizard::open_pick(m),
+        Action::ResetCluster => super::day2_wizard::open_reset(m),
+        Action::FixProblem => super::day2_wizard::fix_first(m),
+        Action::UpgradeCluster => super::upgrade_dialog::open(m),
         _ => vec![],
     }
 }
 
-/// Every [`REFRESH`] while the view is shown.
+/// Every [`REFRESH`] while the view is shown, and at once when it was opened as the home screen
+/// (before the runtime ran: nothing has been read yet).
 pub fn tick(m: &mut Model) -> Vec<Command> {
-    let due = m
-        .cluster_view
-        .at
-        .is_some_and(|at| m.now.saturating_sub(at) >= REFRESH);
+    let v = &m.cluster_view;
+    let due = match v.at {
+        Some(at) => m.now.saturating_sub(at) >= REFRESH,
+        None => v.error.is_none(),
+    };
     if due && !m.cluster_view.loading {
         return read(m);
     }

@@ -132,7 +132,7 @@ pub fn form_nodes_invalid() -> Model {
     m
 }
 
-fn cluster() -> crate::inventory::Cluster {
+pub fn cluster() -> crate::inventory::Cluster {
     validate::check(&crate::inventory::parse(EXAMPLE).expect("example parses"))
         .expect("example is valid")
         .0
@@ -1030,5 +1030,18 @@ pub fn all() -> Vec<Fixture> {
         ("drill", super::fixtures_drill::drill),
         ("cluster", cluster_view),
         ("cluster_problems", cluster_view_problems),
+        ("cluster_home", super::fixtures_day2::cluster_home),
+        ("day2_add", super::fixtures_day2::day2_add),
+        ("day2_add_review", super::fixtures_day2::day2_add_review),
+        ("day2_pick", super::fixtures_day2::day2_pick),
+        ("day2_remove_cp", super::fixtures_day2::day2_remove_cp),
+        ("day2_reset", super::fixtures_day2::day2_reset),
+        ("upgrade_ready", super::fixtures_upgrade::upgrade_ready),
+        ("upgrade_skip", super::fixtures_upgrade::upgrade_skip),
+        ("upgrade_newest", super::fixtures_upgrade::upgrade_newest),
+        (
+            "preflight_install_key",
+            super::fixtures_key_setup::preflight_install_key,
+        ),
     ]
 }

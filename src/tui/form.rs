@@ -200,6 +200,7 @@ impl Form {
                 user: None,
                 port: None,
                 identity_file: None,
+                jump: None,
             });
         }
         Form::from_file(&file)
@@ -453,6 +454,13 @@ impl Form {
                     Some(number(format!("nodes[{i}].port"), &r.port, 22))
                 },
                 identity_file: r.identity_file.clone(),
+                // The form has no field for it: a node's jump from the file is kept.
+                jump: self
+                    .base
+                    .nodes
+                    .iter()
+                    .find(|b| b.name == r.name.text())
+                    .and_then(|b| b.jump.clone()),
             })
             .collect();
         file.cluster.name = self.cluster_name.text().to_string();

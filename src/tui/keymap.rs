@@ -65,6 +65,18 @@ pub enum Action {
     ClusterView,
     /// Read the cluster's status again.
     Refresh,
+    /// Cluster view: add a node (a form, then the add-node plan).
+    AddNode,
+    /// Cluster view: remove a node (pick, confirm, then the remove-node plan).
+    RemoveNode,
+    /// Cluster view: reset the whole cluster (the name typed, then the reset plan).
+    ResetCluster,
+    /// Cluster view: the action that fixes the first problem.
+    FixProblem,
+    /// Cluster view: upgrade to the next Kubernetes minor (preflight, name typed, the plan).
+    UpgradeCluster,
+    /// Connect screen: install kha-tui's key with a password on the nodes that refused it.
+    InstallKey,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -362,6 +374,14 @@ pub fn bindings(m: &Model) -> Vec<Binding> {
             if !m.busy() {
                 v.push(b(&[KeySpec::ch('r')], "r", "re-run", Action::Rerun));
                 v.push(b(&[KeySpec::ch('p')], "p", "passwords", Action::Secrets));
+                if !m.key_setup.refused.is_empty() && !m.key_setup.running {
+                    v.push(b(
+                        &[KeySpec::ch('K')],
+                        "K",
+                        "install key (password)",
+                        Action::InstallKey,
+                    ));
+                }
             }
             help(&mut v);
             v.push(b(&[Q], "q", "quit (asks)", Action::QuitAsk));
@@ -439,6 +459,34 @@ pub fn bindings(m: &Model) -> Vec<Binding> {
         Screen::Drill => super::keymap_drill::bindings(m, &mut v),
         Screen::Cluster => {
             v.push(b(&[KeySpec::ch('r')], "r", "refresh", Action::Refresh));
+            v.push(b(&[KeySpec::ch('a')], "a", "add a node", Action::AddNode));
+            v.push(b(
+                &[KeySpec::ch('x')],
+                "x",
+                "remove a node",
+                Action::RemoveNode,
+            ));
+            v.push(b(
+                &[KeySpec::ch('R')],
+                "R",
+                "reset the cluster",
+                Action::ResetCluster,
+            ));
+            v.push(b(
+                &[KeySpec::ch('u')],
+                "u",
+                "upgrade…",
+                Action::UpgradeCluster,
+            ));
+            if !super::day2_wizard::offers(m).is_empty() {
+                v.push(b(
+                    &[KeySpec::ch('f')],
+                    "f",
+                    "fix the first problem",
+                    Action::FixProblem,
+                ));
+            }
+            v.push(b(&[KeySpec::ch('d')], "d", "failover drill", Action::Drill));
             v.push(b(&[UP, K], "↑↓", "scroll", Action::Up));
             v.push(b(&[DOWN, J], "", "scroll down", Action::Down));
             v.push(b(&[ESC], "Esc", "back", Action::Back));

@@ -124,6 +124,15 @@ pub(super) fn bindings(p: &Popup) -> Vec<Binding> {
                 Action::DialogToggle,
             ),
         ],
+        Popup::Day2(d) => super::keymap_day2::bindings(d),
+        Popup::KeyPassword { .. } => {
+            let mut v = vec![
+                b(&[ENTER], "Enter", "install the key", Action::DialogEnter),
+                b(&[ESC], "Esc", "cancel", Action::DialogNo),
+            ];
+            text_field(&mut v);
+            v
+        }
         Popup::Script { .. } | Popup::Help { .. } => vec![
             b(&[ESC, ENTER, Q], "Esc", "close", Action::Close),
             b(&[UP, K], "↑↓", "scroll", Action::Up),

@@ -55,7 +55,11 @@ fn sections() -> Vec<(&'static str, Vec<Model>)> {
         ),
         (
             "Connect (preflight)",
-            vec![fixtures::preflight_done(), checks_pane()],
+            vec![
+                fixtures::preflight_done(),
+                checks_pane(),
+                super::fixtures_key_setup::preflight_key_refused(),
+            ],
         ),
         ("Plan", vec![fixtures::plan_review()]),
         ("Run", vec![fixtures::run_running(), fixtures::run_failed()]),
@@ -72,7 +76,35 @@ fn sections() -> Vec<(&'static str, Vec<Model>)> {
                 super::fixtures_drill::drill(),
             ],
         ),
-        ("Cluster view", vec![fixtures::cluster_view()]),
+        (
+            "Cluster view",
+            vec![fixtures::cluster_view(), fixtures::cluster_view_problems()],
+        ),
+        (
+            "Add a node (cluster view, a)",
+            vec![
+                super::fixtures_day2::day2_add(),
+                {
+                    let mut m = super::fixtures_day2::day2_add();
+                    // To the role (the field before the name).
+                    feed(&mut m, [key(KeyCode::BackTab), key(KeyCode::BackTab)]);
+                    m
+                },
+                super::fixtures_day2::day2_add_review(),
+            ],
+        ),
+        (
+            "Remove a node (cluster view, x)",
+            vec![
+                super::fixtures_day2::day2_pick(),
+                super::fixtures_day2::day2_remove_cp(),
+                super::fixtures_day2::day2_remove_unreachable_worker(),
+            ],
+        ),
+        (
+            "Reset the cluster (cluster view, R)",
+            vec![super::fixtures_day2::day2_reset()],
+        ),
         ("Host-key question", vec![fixtures::preflight_host_key()]),
         ("Confirmation before a step", vec![fixtures::confirm_init()]),
         (
@@ -84,6 +116,10 @@ fn sections() -> Vec<(&'static str, Vec<Model>)> {
             vec![fixtures::stop_dialog(), quit()],
         ),
         ("Passwords", vec![fixtures::preflight_passwords()]),
+        (
+            "Install kha-tui's key (Connect, K)",
+            vec![super::fixtures_key_setup::preflight_install_key()],
+        ),
         ("Save as", vec![fixtures::save_as()]),
         (
             "Script and help views",

@@ -6,14 +6,22 @@
 //! is drawn from), [`runtime`] (the one `select!` loop, the engine tasks, the log file).
 
 pub mod cluster_view;
+mod day2_task;
+pub mod day2_wizard;
 mod drill_task;
 pub mod field;
 pub mod fixtures;
+pub mod fixtures_day2;
 pub mod fixtures_drill;
+pub mod fixtures_key_setup;
+pub mod fixtures_upgrade;
 pub mod form;
 mod form_ids;
 mod form_nodes;
+pub mod home;
+pub mod key_setup;
 pub mod keymap;
+mod keymap_day2;
 mod keymap_dialogs;
 mod keymap_drill;
 pub mod keys_reference;
@@ -25,6 +33,8 @@ pub mod runtime;
 pub mod theme;
 pub mod trust;
 pub mod update;
+pub mod upgrade_dialog;
+mod upgrade_task;
 pub mod view;
 
 use std::path::PathBuf;
@@ -125,18 +135,32 @@ pub async fn run_wizard(config: Option<PathBuf>) -> anyhow::Result<()> {
     let transport = Arc::new(trust::WizardSsh::new(dirs.known_hosts.clone()));
     let mut engine_opts = Options::new(dirs.clone());
     engine_opts.interactive = true;
-    let model = Model::new(Setup {
+    let mut model = Model::new(Setup {
         simulated: false,
         save_path,
         sources,
     });
+    // An installed cluster opens on its cluster view (the home screen once a cluster exists).
+    if let Some(p) = &config
+        && let Some((text, c)) = home::installed_inventory(&dirs.state, p)
+    {
+        home::open(&mut model, text, p.clone(), c);
+    }
     let log = runtime::Logger::open(&dirs.logs.join("tui.log"));
     runtime::run(transport, model, engine_opts, log).await
 }
 
+#[cfg(test)]
+mod cluster_backup_tests;
+#[cfg(test)]
+mod day2_wizard_tests;
+#[cfg(test)]
+mod key_setup_tests;
 #[cfg(test)]
 mod run_tests;
 #[cfg(test)]
 mod update_tests;
 #[cfg(test)]
 mod update_tests_forms;
+#[cfg(test)]
+mod upgrade_dialog_tests;

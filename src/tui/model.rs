@@ -71,6 +71,12 @@ pub enum Msg {
     Drill(super::model_drill::DrillMsg),
     /// A cluster status read ended.
     ClusterStatus(Result<Box<crate::day2::ClusterStatus>, String>),
+    /// A day-2 job from the wizard ended (see [`super::day2_wizard`]).
+    Day2Ended(Box<super::day2_wizard::Day2Report>),
+    /// The upgrade dialog's preflight read ended (see [`super::upgrade_dialog`]).
+    UpgradeRead(Result<Box<super::upgrade_dialog::UpgradeRead>, String>),
+    /// Installing kha-tui's key with a password ended (see [`super::key_setup`]).
+    KeyInstalled(super::key_setup::KeyResults),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,6 +164,28 @@ pub enum Command {
     /// The operator's answer to the drill's question: run it, or end it without stopping anything.
     DrillAnswer {
         yes: bool,
+    },
+    /// Add a node, remove one, or reset the cluster (the day-2 plans on the engine); answered
+    /// by [`Msg::Day2Ended`].
+    Day2 {
+        job: Box<super::day2_wizard::Day2Job>,
+        secrets: Secrets,
+    },
+    /// The upgrade's preflight for minor `to` (read-only: the status plan, the nodes'
+    /// containerd, `kubeadm upgrade plan`); answered by [`Msg::UpgradeRead`].
+    UpgradePrepare {
+        cluster: Box<Cluster>,
+        config: String,
+        to: String,
+        secrets: Secrets,
+    },
+    /// Install kha-tui's key on `nodes` with their login password (`kha-tui ssh-setup`'s
+    /// code); answered by [`Msg::KeyInstalled`].
+    InstallKey {
+        cluster: Box<Cluster>,
+        nodes: Vec<String>,
+        password: super::key_setup::KeyPassword,
+        secrets: Secrets,
     },
 }
 
@@ -539,6 +567,13 @@ pub enum Popup {
         lines: Vec<String>,
         scroll: usize,
     },
+    /// Add a node, remove one, reset the cluster (from the cluster view).
+    Day2(Box<super::day2_wizard::Day2Dialog>),
+    /// The login password to install kha-tui's key on the nodes that refused it (masked).
+    KeyPassword {
+        field: super::key_setup::MaskedField,
+        nodes: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -592,6 +627,13 @@ pub struct Model {
     pub keys_ignored_until: Duration,
     pub drill: super::model_drill::DrillScreen,
     pub cluster_view: super::cluster_view::ClusterView,
+    /// The inventory file day-2 operations edit (the --config one when kha-tui opened on the
+    /// cluster view).
+    pub inventory: super::day2_wizard::Inventory,
+    /// The day-2 job on the dashboard.
+    pub day2: super::day2_wizard::Day2Run,
+    /// Nodes that refused the key, and the install with a password (`K` on Connect).
+    pub key_setup: super::key_setup::KeySetup,
 }
 
 impl Model {
@@ -625,6 +667,9 @@ impl Model {
             keys_ignored_until: Duration::ZERO,
             drill: Default::default(),
             cluster_view: Default::default(),
+            inventory: Default::default(),
+            day2: Default::default(),
+            key_setup: Default::default(),
         }
     }
 
@@ -674,5 +719,6 @@ impl Model {
             || self.preflight.running
             || self.preflight.fixing.is_some()
             || self.drill.running()
+            || self.day2.running
     }
 }

@@ -270,6 +270,56 @@ where
                 tokio::spawn(super::drill_task::run(t, *cluster, opts, stop, asked, done));
                 vec![]
             }
+            Command::Day2 { job, secrets } => {
+                log.log(format!(
+                    "day 2: {}",
+                    super::day2_wizard::describe(&job, &secrets)
+                ));
+                let c = match job.as_ref() {
+                    super::day2_wizard::Day2Job::Add { cluster, .. }
+                    | super::day2_wizard::Day2Job::Remove { cluster, .. }
+                    | super::day2_wizard::Day2Job::Reset { cluster }
+                    | super::day2_wizard::Day2Job::Upgrade { cluster, .. } => cluster.clone(),
+                };
+                self.transport.use_inventory(&c);
+                let stop = self.token();
+                let opts = engine_options(&self.opts, vec![], secrets);
+                let (t, ev, done) = self.task_ends();
+                tokio::spawn(super::day2_task::run(t, *job, opts, ev, stop, done));
+                vec![]
+            }
+            Command::UpgradePrepare {
+                cluster,
+                config,
+                to,
+                secrets,
+            } => {
+                log.log(format!("upgrade preflight of {} for {to}", cluster.name));
+                self.transport.use_inventory(&cluster);
+                // Its own token, as a status read: reading never cancels a run.
+                let stop = CancellationToken::new();
+                let opts = engine_options(&self.opts, vec![], secrets);
+                let (t, _, done) = self.task_ends();
+                tokio::spawn(super::upgrade_task::prepare(
+                    t, *cluster, config, to, opts, stop, done,
+                ));
+                vec![]
+            }
+            Command::InstallKey {
+                cluster,
+                nodes,
+                password,
+                secrets,
+            } => {
+                log.log(super::key_setup::describe(&nodes, &secrets));
+                let opts = engine_options(&self.opts, vec![], secrets);
+                let (t, _, done) = self.task_ends();
+                tokio::spawn(async move {
+                    let r = super::key_setup::install(t, &cluster, &nodes, password, &opts).await;
+                    let _ = done.send(Msg::KeyInstalled(r));
+                });
+                vec![]
+            }
             Command::DrillAnswer { yes } => {
                 log.log(format!("drill answer: {}", if yes { "yes" } else { "no" }));
                 if let Some(a) = self.drill_answer.take() {

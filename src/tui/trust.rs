@@ -3,45 +3,16 @@
 //! so the transport is rebuilt whenever it names another file; a key pinned there that changed is
 //! refused, never offered as "unknown".
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
 use crate::inventory::Cluster;
-use crate::transport::ssh::{SshConfig, SshTransport};
+use crate::transport::ssh::{SshTransport, add_config_known_hosts, ssh_config};
 use crate::transport::{HostKeyQuestion, Target, Transport, TransportError};
 
-/// The SSH settings for an inventory, for the CLI and the wizard alike.
-pub fn ssh_config(learned_known_hosts: PathBuf, inventory_known_hosts: Option<&Path>) -> SshConfig {
-    let mut cfg = SshConfig::with_openssh_defaults(learned_known_hosts);
-    if let Some(k) = inventory_known_hosts {
-        cfg.known_hosts.push(k.to_path_buf());
-    }
-    cfg
-}
-
-/// The SSH transport for a cluster's commands run outside the wizard (apply, fix, drill,
-/// day 2): the same trust sources as every run, host keys learned in `learned_known_hosts`.
-pub fn cluster_transport(cluster: &Cluster, learned_known_hosts: PathBuf) -> Arc<SshTransport> {
-    let mut cfg = ssh_config(learned_known_hosts, cluster.known_hosts.as_deref());
-    add_config_known_hosts(&mut cfg, cluster);
-    Arc::new(SshTransport::new(cfg))
-}
-
-/// Adds the ssh config's `UserKnownHostsFile`s of every node. They are consulted besides
-/// OpenSSH's defaults (not instead): a key changed in any of them is refused.
-pub fn add_config_known_hosts(cfg: &mut SshConfig, cluster: &crate::inventory::Cluster) {
-    for f in cluster
-        .all_hosts()
-        .flat_map(|n| n.ssh.known_hosts_files.iter())
-    {
-        if !cfg.known_hosts.contains(f) {
-            cfg.known_hosts.push(f.clone());
-        }
-    }
-}
-
+/// The wizard's transport, rebuilt with the trust sources of each inventory it is given.
 pub struct WizardSsh {
     learned: PathBuf,
     /// The inventory's known_hosts this transport was built with, the transport, and all the
@@ -93,5 +64,7 @@ impl Transport for WizardSsh {
                 files,
             );
         }
+        // A new run: a bastion that failed in the last one is tried again.
+        cur.1.forget_failed_bastions();
     }
 }

@@ -94,6 +94,9 @@ fn dispatch(m: &mut Model, msg: Msg) -> Vec<Command> {
             vec![]
         }
         Msg::ClusterStatus(r) => super::cluster_view::arrived(m, r),
+        Msg::Day2Ended(r) => super::day2_wizard::ended(m, *r),
+        Msg::UpgradeRead(r) => super::upgrade_dialog::read(m, r),
+        Msg::KeyInstalled(r) => super::key_setup::done(m, r),
         Msg::Engine(ev) => on_event(m, ev),
         Msg::Drill(d) => drill::on_drill(m, d),
         Msg::TaskEnded(task) => {
@@ -173,6 +176,11 @@ pub(super) fn prune_popups(m: &mut Model) {
     }
 }
 
+/// Connect and preflight again, as `r` on the Connect screen does.
+pub(super) fn rerun_preflight(m: &mut Model) -> Vec<Command> {
+    preflight_action(m, Action::Rerun)
+}
+
 pub(super) fn info(m: &mut Model, s: String) {
     m.status = Some((Level::Info, s));
 }
@@ -221,8 +229,18 @@ pub(super) fn on_key(m: &mut Model, key: KeyEvent) -> Vec<Command> {
         fields[*focus].input(key);
         return vec![];
     }
+    if let Some(Popup::Day2(d)) = m.popups.front_mut() {
+        if let Some(field) = super::day2_wizard::field_mut(d) {
+            field.input(key);
+        }
+        return vec![];
+    }
     if let Some(Popup::SaveAs { field, .. }) = m.popups.front_mut() {
         field.input(key);
+        return vec![];
+    }
+    if let Some(Popup::KeyPassword { field, .. }) = m.popups.front_mut() {
+        field.0.input(key);
         return vec![];
     }
     if !m.popups.is_empty() {
@@ -290,6 +308,7 @@ pub(super) fn act(m: &mut Model, a: Action) -> Vec<Command> {
                 _ => vec![],
             },
             Screen::Drill => drill::drill_action(m, a),
+            Screen::Cluster if a == Action::Drill => drill::start(m),
             Screen::Cluster => super::cluster_view::action(m, a),
         },
     }

@@ -171,6 +171,9 @@ struct RunResult {
     in_step: Vec<f64>,
     /// CPU seconds the engine (this process) used for the run.
     engine_cpu: f64,
+    /// Per step that waits for others: its start − the end of the last step it waits for (the
+    /// scheduler, the state saved to disk, the node task taking the job), seconds.
+    gaps: Vec<f64>,
 }
 
 async fn run_once(
@@ -199,7 +202,18 @@ async fn run_once(
         let mut last_phase_end: Option<Instant> = None;
         let mut phases = Vec::new();
         let mut in_step = Vec::new();
+        let mut started_at: HashMap<String, Instant> = HashMap::new();
+        let mut finished_at: HashMap<String, Instant> = HashMap::new();
         while let Some(ev) = rx.recv().await {
+            match &ev {
+                Event::StepStarted { node, step, .. } => {
+                    started_at.insert(Plan::key(node, step), Instant::now());
+                }
+                Event::StepFinished { node, step, .. } => {
+                    finished_at.insert(Plan::key(node, step), Instant::now());
+                }
+                _ => {}
+            }
             match ev {
                 Event::PhaseStarted { .. } => {
                     first_phase.get_or_insert_with(Instant::now);
@@ -217,7 +231,14 @@ async fn run_once(
                 _ => {}
             }
         }
-        (first_phase, last_phase_end, phases, in_step)
+        (
+            first_phase,
+            last_phase_end,
+            phases,
+            in_step,
+            started_at,
+            finished_at,
+        )
     });
     let summary = engine::apply_plan(
         transport,
@@ -231,7 +252,30 @@ async fn run_once(
     let end = Instant::now();
     let makespan = (end - started).as_secs_f64();
     let engine_cpu = util::self_cpu_seconds() - cpu_before;
-    let (first_phase, last_phase_end, phases, in_step) = collector.await.expect("collector");
+    let (first_phase, last_phase_end, phases, in_step, started_at, finished_at) =
+        collector.await.expect("collector");
+    // What a step waits for: its `after` steps and the earlier holders of what it holds
+    // (control-plane joins, one at a time), as `dependency_bound` counts them.
+    let steps: Vec<&kha_tui::plan::Step> = plan.steps().map(|(_, s)| s).collect();
+    let gaps = steps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let start = started_at.get(&Plan::key(&s.node, &s.id))?;
+            let holders = steps[..i]
+                .iter()
+                .filter(|e| e.holds.iter().any(|h| s.holds.contains(h)))
+                .map(|e| Plan::key(&e.node, &e.id));
+            let last = s
+                .after
+                .iter()
+                .cloned()
+                .chain(holders)
+                .filter_map(|d| finished_at.get(&d))
+                .max()?;
+            Some(start.saturating_duration_since(*last).as_secs_f64())
+        })
+        .collect();
     let why = if summary.ok {
         String::new()
     } else {
@@ -250,6 +294,7 @@ async fn run_once(
         teardown: last_phase_end.map_or(f64::NAN, |t| (end - t).as_secs_f64()),
         in_step,
         engine_cpu,
+        gaps,
     }
 }
 
@@ -330,6 +375,37 @@ async fn op_costs(cluster: &Cluster, known_hosts: &Path, data: &Path) -> Vec<(St
             v.push(t.elapsed().as_secs_f64() * 1000.0);
         }
         out.push((what.to_string(), util::Stats::of(&v).median));
+    }
+    // The same step as a request to the node's root shell (what `apply` runs every step
+    // with): the shell's own start is the setup above, once per connection.
+    if let Some((_, mut shell)) =
+        engine::root_shell::RootShell::open_with_setup(&mut s, false).await
+    {
+        let stream = engine::payload::compose(&step, &[], "/tmp/kha-bench-shell-step.sh");
+        let (tx, mut rx) = mpsc::channel(64);
+        let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+        let mut v = Vec::new();
+        for _ in 0..20 {
+            let t = Instant::now();
+            let st = shell
+                .run(
+                    "/tmp/kha-bench-shell-step.pgid",
+                    &stream,
+                    &tx,
+                    kha_tui::transport::Timeouts::default(),
+                )
+                .await
+                .expect("root shell step");
+            assert!(st.success(), "root shell step: {st:?}");
+            v.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        out.push((
+            "one step of `true` in the node's root shell".to_string(),
+            util::Stats::of(&v).median,
+        ));
+        shell.close().await;
+        drop(tx);
+        let _ = drain.await;
     }
     let _ = engine::node::collect(&mut s, "rm -rf /tmp/kha-bench-* /tmp/kha-tui.*", None).await;
     s.close().await;
@@ -482,6 +558,13 @@ fn main() {
             is.median * 1000.0,
             is.p99 * 1000.0,
             is.n
+        );
+        let gs = util::Stats::of(&mid.gaps);
+        println!(
+            "    from the end of what a step waits for to its start (scheduler, state on disk, node task): median {:.1} ms, p99 {:.1} ms over {} steps",
+            gs.median * 1000.0,
+            gs.p99 * 1000.0,
+            gs.n
         );
         rows.push((
             label,

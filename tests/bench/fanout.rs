@@ -351,6 +351,7 @@ fn smoke() {
         answered("n1: Linux n1 5.0\n[2] Linux n2 x\nLinux n12 y\n", 3),
         2
     );
+    verdict_smoke();
     println!("fanout: smoke run only (use `cargo bench --bench fanout` to measure)");
     println!("fanout: 1 passed, 0 failed");
 }
@@ -540,12 +541,91 @@ fn main() {
         }
     }
     println!();
+    let verdict = verdict(&missing, &sizes, &rows, fastest_everywhere);
     println!(
         "target (kha-tui fastest at every size): {}",
-        if fastest_everywhere { "met" } else { "missed" }
+        verdict.as_ref().map_or_else(|e| e.as_str(), |v| *v)
     );
     println!("machine after: {}", util::machine());
     drop(lab); // lab down
+    if verdict.is_err() {
+        std::process::exit(2);
+    }
+}
+
+/// The peers the target names: "fastest" means faster than each of them.
+const PEERS: [&str; 3] = ["parallel-ssh", "clush", "ansible"];
+
+/// The target's verdict, "met" or "missed", only when kha-tui and every peer had a successful
+/// run at every size; otherwise why the comparison was NOT MEASURED (a peer not installed, or
+/// none of its runs answered): never "fastest" against nobody.
+fn verdict(
+    missing: &[String],
+    sizes: &[usize],
+    rows: &[Row],
+    fastest_everywhere: bool,
+) -> Result<&'static str, String> {
+    let mut not = missing
+        .iter()
+        .map(|m| format!("{m} is not installed"))
+        .collect::<Vec<_>>();
+    for &n in sizes {
+        for tool in std::iter::once("kha-tui").chain(PEERS) {
+            let measured = rows
+                .iter()
+                .any(|r| r.tool == tool && r.size == n && !r.wall.is_empty());
+            let absent = missing.iter().any(|m| m.starts_with(tool));
+            if !measured && !absent {
+                not.push(format!("{tool} had no successful run at {n} hosts"));
+            }
+        }
+    }
+    if !not.is_empty() {
+        return Err(format!(
+            "NOT MEASURED: the comparison was not made ({}; tests/bench/setup.sh installs the peers)",
+            not.join("; ")
+        ));
+    }
+    Ok(if fastest_everywhere { "met" } else { "missed" })
+}
+
+fn row(tool: &'static str, size: usize, wall: &[f64]) -> Row {
+    Row {
+        tool,
+        size,
+        wall: wall.to_vec(),
+        cpu: vec![],
+        max_rss: vec![],
+        tree_rss: f64::NAN,
+        tree_pss: f64::NAN,
+        failures: 0,
+    }
+}
+
+/// The verdict with peers missing or failing is NOT MEASURED, never "met".
+fn verdict_smoke() {
+    let all = |w: f64| -> Vec<Row> {
+        std::iter::once(row("kha-tui", 10, &[1.0]))
+            .chain(PEERS.iter().map(|p| row(p, 10, &[w])))
+            .collect()
+    };
+    assert_eq!(verdict(&[], &[10], &all(2.0), true), Ok("met"));
+    assert_eq!(verdict(&[], &[10], &all(0.5), false), Ok("missed"));
+    let only_us = vec![row("kha-tui", 10, &[1.0])];
+    let missing: Vec<String> = vec![
+        "parallel-ssh (apt-get install pssh)".into(),
+        "clush (apt-get install clustershell)".into(),
+        "ansible (apt-get install ansible)".into(),
+    ];
+    let v = verdict(&missing, &[10], &only_us, true).unwrap_err();
+    assert!(v.starts_with("NOT MEASURED") && v.contains("clush"), "{v}");
+    let mut failed = all(2.0);
+    failed[3].wall.clear();
+    let v = verdict(&[], &[10], &failed, true).unwrap_err();
+    assert!(
+        v.contains("ansible had no successful run at 10 hosts"),
+        "{v}"
+    );
 }
 
 fn tail(s: &str) -> String {

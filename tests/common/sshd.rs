@@ -119,9 +119,21 @@ impl Sshd {
     /// accepted; authorized keys are read from `dir/authorized_keys` (empty at first).
     /// Panics if it does not start.
     pub fn start(dir: &Path, listen: &[&str], extra: &str) -> Sshd {
+        Sshd::start_with(dir, listen, extra, |_| {})
+    }
+
+    /// [`Sshd::start`], calling `before` with the host key's path before sshd starts (to sign
+    /// it into a host certificate, say).
+    pub fn start_with(
+        dir: &Path,
+        listen: &[&str],
+        extra: &str,
+        before: impl FnOnce(&Path),
+    ) -> Sshd {
         // sshd's privilege separation directory.
         std::fs::create_dir_all("/run/sshd").unwrap();
         let host_key = keygen(dir, "host_ed25519", "ed25519", "");
+        before(&host_key);
         std::fs::write(dir.join("authorized_keys"), "").unwrap();
         let d = dir.display();
         for _attempt in 0..5 {

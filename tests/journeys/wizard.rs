@@ -101,6 +101,21 @@ pub struct Wizard {
 impl Wizard {
     /// `kha-tui wizard [--config FILE]` at 120×36 with HOME and the XDG dirs under `home`.
     pub fn start(tag: &str, lab: &Lab, home: &Path, config: Option<&Path>) -> Wizard {
+        Self::start_until(tag, lab, home, config, "Welcome to")
+    }
+
+    /// `kha-tui wizard --config FILE` on an installed cluster: it opens on the cluster view.
+    pub fn start_home(tag: &str, lab: &Lab, home: &Path, config: &Path) -> Wizard {
+        Self::start_until(tag, lab, home, Some(config), "┌ Cluster ")
+    }
+
+    fn start_until(
+        tag: &str,
+        lab: &Lab,
+        home: &Path,
+        config: Option<&Path>,
+        first: &str,
+    ) -> Wizard {
         let h = home.display();
         let cfg = config
             .map(|p| format!(" --config {}", p.display()))
@@ -112,7 +127,7 @@ impl Wizard {
         let w = Wizard {
             t: Tmux::start(&tag, &cmd, &home.join(format!("exit-{tag}")), 120, 36),
         };
-        w.wait("Welcome to", 30);
+        w.wait(first, 30);
         w
     }
 
@@ -402,17 +417,26 @@ impl Wizard {
     pub fn resize_and_back(&self) {
         self.t.resize(80, 24);
         let end = Instant::now() + Duration::from_secs(10);
+        // tmux may be read while a frame is still being written (under load a redraw takes a
+        // while, and its lower half is blank until then), so the whole frame is waited for; a
+        // layout that drops the key line still fails when the limit passes.
         loop {
             let s = self.t.screen();
             let first = s.lines().next().unwrap_or("").to_string();
-            if s.lines().all(|l| l.chars().count() <= 80) && first.contains("kha-tui") {
-                assert!(
-                    s.lines().last().unwrap_or("").trim().len() > 5,
-                    "the key line is gone at 80×24:\n{s}"
-                );
+            let redrawn = s.lines().all(|l| l.chars().count() <= 80) && first.contains("kha-tui");
+            let key_line = s.lines().last().unwrap_or("").trim().len() > 5;
+            if redrawn && key_line {
                 break;
             }
-            assert!(Instant::now() < end, "not redrawn at 80×24:\n{s}");
+            assert!(
+                Instant::now() < end,
+                "{}:\n{s}",
+                if redrawn {
+                    "the key line is gone at 80×24"
+                } else {
+                    "not redrawn at 80×24"
+                }
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         self.t.resize(120, 36);

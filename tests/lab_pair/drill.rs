@@ -232,6 +232,18 @@ fn check_restored(lab: &Lab) {
         }
     }
     assert_eq!(vip_holders(lab, &lab.vip()).len(), 1, "one VIP holder");
+    // No on-node restore timer of the drill still waits: cancelled by its restores, or fired
+    // (a fired transient timer stays listed as elapsed).
+    for host in ["master3", "lb", "lb2"] {
+        let units = lab.ssh_ok(
+            host,
+            "systemctl list-units --all --no-legend --plain 'kha-drill-restore-*'",
+        );
+        assert!(
+            !units.lines().any(|l| l.contains(" waiting ")),
+            "{host}: no restore timer waiting:\n{units}"
+        );
+    }
     let nodes = lab.ssh_ok("lb", "kubectl get nodes --no-headers");
     let ready: BTreeSet<&str> = nodes
         .lines()
@@ -317,4 +329,80 @@ pub fn drill_journey(lab: &Lab, data: &Path) {
         "B does not start after Ctrl-C:\n{t}"
     );
     check_restored(lab);
+    killed_mid_drill(lab, &inv, &dd, data);
+}
+
+/// kha-tui killed (SIGKILL: no Ctrl-C handler, no restore of its own) while the apiserver is
+/// down: the timer the stop armed on master3 puts the manifest back by itself within the
+/// window (shortened to 15 s by KHA_DRILL_RESTORE_AFTER), and the cluster is whole again.
+fn killed_mid_drill(lab: &Lab, inv: &str, dd: &str, data: &Path) {
+    const WINDOW: u64 = 15;
+    let started = Instant::now();
+    let log = data.join("killed.log");
+    let f = std::fs::File::create(&log).unwrap();
+    let mut child = std::process::Command::new(KHA)
+        .args(["drill", "--config", inv, "--yes", "--data-dir", dd])
+        .env("KHA_DRILL_RESTORE_AFTER", WINDOW.to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(f.try_clone().unwrap())
+        .stderr(f)
+        .spawn()
+        .unwrap();
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !read().contains("kube-apiserver on master3 stopped") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SAFETY: kill(2) on the child we started, by its pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGKILL) }, 0);
+    let killed = Instant::now();
+    let _ = child.wait();
+    let t = read();
+    assert!(t.contains("kube-apiserver on master3 stopped"), "{t}");
+    // The output told the operator where the manifest is and what will put it back.
+    assert!(
+        t.contains("/etc/kubernetes/kha-drill/kube-apiserver.yaml")
+            && t.contains(&format!(
+                "the timer kha-drill-restore-apiserver.timer on master3 puts it back by itself in {WINDOW} s"
+            )),
+        "{t}"
+    );
+    assert!(
+        !t.contains("restoring kube-apiserver"),
+        "killed before its restore:\n{t}"
+    );
+    // Outside kha-tui: parked and the timer waiting, then back by itself.
+    let now = lab.ssh_ok(
+        "master3",
+        "sudo test -f /etc/kubernetes/kha-drill/kube-apiserver.yaml && echo parked; systemctl is-active kha-drill-restore-apiserver.timer || true",
+    );
+    assert_eq!(
+        now.split_whitespace().collect::<Vec<_>>(),
+        ["parked", "active"],
+        "{now}"
+    );
+    let back = || {
+        lab.ssh_ok(
+            "master3",
+            "sudo test -f /etc/kubernetes/manifests/kube-apiserver.yaml && echo back || true",
+        )
+        .trim()
+            == "back"
+    };
+    while !back() && killed.elapsed() < Duration::from_secs(WINDOW + 15) {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(
+        back(),
+        "the manifest is back within {WINDOW} s of the stop (+15 s)"
+    );
+    eprintln!(
+        "killed drill: manifest back {:.1}s after the kill",
+        killed.elapsed().as_secs_f64()
+    );
+    check_restored(lab);
+    eprintln!(
+        "killed-drill scenario: {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
 }

@@ -10,7 +10,8 @@
 //! - the name looked up is `host` on port 22 and `[host]:port` otherwise, lowercased;
 //! - patterns are comma separated, `*` and `?` are wildcards, `!pattern` vetoes the line, and a
 //!   `|1|salt|hash` entry is HMAC-SHA1(salt, name);
-//! - a matching `@revoked` key is refused; `@cert-authority` lines are ignored (no host CAs);
+//! - a matching `@revoked` key is refused; `@cert-authority` lines do not vouch for a plain key
+//!   (they are read by [`KnownHosts::authorities`] for host certificates);
 //! - across all files: the offered key anywhere → known; otherwise a key of the same type for
 //!   the host → changed (first such line reported); otherwise unknown.
 //!
@@ -241,6 +242,52 @@ impl KnownHosts {
             }
         }
         Ok(changed.unwrap_or(Verdict::Unknown))
+    }
+
+    /// The host CAs (`@cert-authority` lines) whose patterns match `host`:`port`, with their
+    /// file and line.
+    pub fn authorities(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> Result<Vec<(PublicKey, PathBuf, usize)>, String> {
+        let name = lookup_name(host, port);
+        let mut cas = Vec::new();
+        for (file, text) in self.preload()?.iter() {
+            let Some(text) = text else { continue };
+            for (index, line) in text.lines().enumerate() {
+                if let Some(e) = parse_line(line)
+                    && e.marker == Some("@cert-authority")
+                    && patterns_match(&name, e.patterns)
+                {
+                    cas.push((e.key, file.to_path_buf(), index + 1));
+                }
+            }
+        }
+        Ok(cas)
+    }
+
+    /// Where `key` is marked `@revoked` for `host`:`port`, if it is.
+    pub fn revoked(
+        &self,
+        host: &str,
+        port: u16,
+        key: &KeyData,
+    ) -> Result<Option<(PathBuf, usize)>, String> {
+        let name = lookup_name(host, port);
+        for (file, text) in self.preload()?.iter() {
+            let Some(text) = text else { continue };
+            for (index, line) in text.lines().enumerate() {
+                if let Some(e) = parse_line(line)
+                    && e.marker == Some("@revoked")
+                    && e.key.key_data() == key
+                    && patterns_match(&name, e.patterns)
+                {
+                    return Ok(Some((file.to_path_buf(), index + 1)));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// Key types recorded (without a marker) for `host`:`port`, in file order, without repeats.

@@ -53,7 +53,12 @@ pub(super) fn drill_action(m: &mut Model, a: Action) -> Vec<Command> {
         (DrillPhase::Preparing | DrillPhase::Running, Action::DrillStop) => vec![Command::Stop],
         (_, Action::Drill) if !m.drill.running() => start(m),
         (_, Action::Back) if !m.drill.running() => {
-            m.screen = Screen::Done;
+            // Opened from the cluster view as home (no install in this session): back there.
+            m.screen = if m.run.summary.is_none() {
+                Screen::Cluster
+            } else {
+                Screen::Done
+            };
             vec![]
         }
         _ => vec![],

@@ -29,6 +29,7 @@ pub(super) fn on_event(m: &mut Model, ev: Event) -> Vec<Command> {
             }
         }
         Event::NodeConnected { node, detail } => {
+            crate::tui::key_setup::on_connected(m, &node);
             if let Some(n) = m.preflight.node_mut(&node) {
                 n.conn = Conn::Connected;
                 if !detail.is_empty() {
@@ -47,8 +48,16 @@ pub(super) fn on_event(m: &mut Model, ev: Event) -> Vec<Command> {
             error,
         } => {
             use crate::engine::Failure as F;
+            crate::tui::key_setup::on_unreachable(m, &node, &failure);
             let host_key_changed = failure == F::HostKeyChanged;
-            if matches!(failure, F::AuthRefused | F::KeyUnusable | F::SudoRefused) {
+            if failure == F::AuthRefused && !m.run.running {
+                m.status = Some((
+                    Level::Warn,
+                    format!(
+                        "{node}: {failure} — K installs kha-tui's key with the nodes' login password; p gives a password or passphrase"
+                    ),
+                ));
+            } else if matches!(failure, F::AuthRefused | F::KeyUnusable | F::SudoRefused) {
                 m.status = Some((
                     Level::Warn,
                     format!(
@@ -303,7 +312,8 @@ pub(super) fn on_event(m: &mut Model, ev: Event) -> Vec<Command> {
                 for c in &mut d.nodes {
                     c.status = NodeStatus::Done;
                 }
-                if m.screen == Screen::Run {
+                // A day-2 run ends with its report, not "cluster ready".
+                if m.screen == Screen::Run && !m.day2.running {
                     m.screen = Screen::Done;
                 }
             } else {

@@ -5,6 +5,12 @@ use super::*;
 
 pub(super) fn popup_action(m: &mut Model, a: Action) -> Vec<Command> {
     let page = m.page_rows();
+    if let Some(Popup::Day2(_)) = m.popups.front() {
+        return crate::tui::day2_wizard::action(m, a);
+    }
+    if let Some(Popup::KeyPassword { .. }) = m.popups.front() {
+        return crate::tui::key_setup::popup_action(m, a);
+    }
     let Some(p) = m.popups.front_mut() else {
         return vec![];
     };
@@ -206,6 +212,8 @@ pub(super) fn popup_action(m: &mut Model, a: Action) -> Vec<Command> {
                 m.popups.pop_front();
             }
         }
+        // Handled above, by day2_wizard and key_setup.
+        Popup::Day2(_) | Popup::KeyPassword { .. } => {}
     }
     vec![]
 }

@@ -66,6 +66,7 @@ pub(super) fn preflight_action(m: &mut Model, a: Action) -> Vec<Command> {
                 return vec![cmd];
             }
         }
+        Action::InstallKey => return crate::tui::key_setup::open(m),
         Action::Secrets => {
             let f = |v: &Option<String>| Field::new(v.as_deref().unwrap_or(""));
             let s = &m.secrets;

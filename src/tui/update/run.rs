@@ -4,6 +4,7 @@ use super::*;
 
 /// Cards and phases from the plan, so the dashboard has a shape before the engine's RunStarted.
 pub(super) fn start_dashboard(m: &mut Model) {
+    m.day2.on_dashboard = false;
     let d = &mut m.run;
     d.runs += 1;
     d.running = true;
@@ -88,6 +89,12 @@ pub(super) fn set_shape(
 }
 
 pub(super) fn run_action(m: &mut Model, a: Action) -> Vec<Command> {
+    // A day-2 job that did not finish runs again as itself, not as the install.
+    if a == Action::Retry
+        && let Some(cmds) = crate::tui::day2_wizard::retry(m)
+    {
+        return cmds;
+    }
     let d = &mut m.run;
     match a {
         Action::Up | Action::Down => {
@@ -135,6 +142,9 @@ pub(super) fn run_action(m: &mut Model, a: Action) -> Vec<Command> {
                 ignore: m.preflight.ignored.clone(),
                 secrets: m.secrets.clone(),
             }];
+        }
+        Action::Summary if m.day2.on_dashboard => {
+            return crate::tui::cluster_view::open(m);
         }
         Action::Summary => m.screen = Screen::Done,
         _ => {}

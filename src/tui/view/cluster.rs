@@ -88,6 +88,20 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
                 t.dim(),
             ));
         }
+        // What the wizard does about them from here, on one line (the first one on f).
+        let offers: Vec<String> = crate::tui::day2_wizard::offers(m)
+            .iter()
+            .enumerate()
+            .map(|(i, o)| match o {
+                crate::tui::day2_wizard::Offer::Remove(n) if i == 0 => format!("f removes {n}"),
+                crate::tui::day2_wizard::Offer::Remove(n) => format!("x removes {n}"),
+                crate::tui::day2_wizard::Offer::Command(c) => format!("in a shell: {c}"),
+            })
+            .collect();
+        if !offers.is_empty() {
+            let s = format!(" ▸ here: {}", offers.join(" · "));
+            lines.push(Line::styled(fit(&s, w), t.key()));
+        }
     }
 
     let ok_or = |good: bool| if good { t.ok() } else { t.err() };
@@ -208,6 +222,16 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
         (" Bootstrap tokens: ".into(), t.title()),
         (toks, Style::default()),
     ]));
+
+    if let Some(b) = &s.last_backup {
+        lines.push(row(vec![
+            (" Last backup: ".into(), t.title()),
+            (
+                crate::day2::backup_store::describe(b),
+                if b.ok { Style::default() } else { t.err() },
+            ),
+        ]));
+    }
 
     let inner_h = area.height.saturating_sub(2);
     let max_scroll = (lines.len() as u16).saturating_sub(inner_h);

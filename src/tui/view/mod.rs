@@ -2,15 +2,18 @@
 //! the rows that fit.
 
 mod cluster;
+mod day2_dialog;
 mod done;
 mod drill;
 mod form;
+mod key_password;
 mod plan;
 mod popup;
 mod preflight;
 mod run;
 #[cfg(test)]
 mod small_terminal_tests;
+mod upgrade;
 mod welcome;
 
 use ratatui::Frame;

@@ -37,7 +37,7 @@ fn wrap_command(command: &str, w: usize) -> Vec<String> {
     out
 }
 
-fn frame_at(f: &mut Frame, area: Rect, w: u16, h: u16) -> Rect {
+pub(super) fn frame_at(f: &mut Frame, area: Rect, w: u16, h: u16) -> Rect {
     let r = area.centered(
         Constraint::Length(w.min(area.width)),
         Constraint::Length(h.min(area.height)),
@@ -49,6 +49,10 @@ fn frame_at(f: &mut Frame, area: Rect, w: u16, h: u16) -> Rect {
 pub fn draw(m: &Model, p: &Popup, f: &mut Frame, area: Rect) {
     let t = &m.theme;
     match p {
+        Popup::Day2(d) => super::day2_dialog::draw(m, d, f, area),
+        Popup::KeyPassword { field, nodes } => {
+            super::key_password::draw(m, &field.0, nodes, f, area)
+        }
         Popup::HostKey {
             node,
             host,

@@ -169,6 +169,11 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
             for l in wrap(&format!("from {}", a.sources_line()), w.saturating_sub(2)) {
                 lines.push(Line::styled(format!(" {l}"), t.dim()));
             }
+            if let Some(j) = &a.jump {
+                for l in wrap(&format!("jump: {j}"), w.saturating_sub(2)) {
+                    lines.push(Line::styled(format!(" {l}"), t.dim()));
+                }
+            }
         }
         if n.checks.is_empty() {
             lines.push(Line::styled(

@@ -2518,6 +2518,7 @@ def kubeadm_reset(argv):
     if systemd_available():
         run(["systemctl", "stop", "kubelet"], check=False)
     out('[reset] Unmounting mounted directories in "/var/lib/kubelet"')
+    reset_unmount_kubelet_dir()
     dirs = ["/etc/kubernetes/manifests", "/var/lib/kubelet", PKI]
     out("[reset] Deleting contents of directories: [%s]" % " ".join(dirs))
     for d in dirs:
@@ -2547,6 +2548,33 @@ def kubeadm_reset(argv):
     out("For information on how to perform this cleanup manually, please see:")
     out("    https://k8s.io/docs/reference/setup-tools/kubeadm/kubeadm-reset/")
     out()
+
+
+def reset_unmount_kubelet_dir():
+    """kubeadm reset's unmountKubeletDirectory (cmd/kubeadm/app/cmd/phases/reset/unmount_linux.go):
+    every mount under /var/lib/kubelet/ (symlinks resolved; the directory itself is skipped by
+    the trailing "/"), in /proc/mounts order, before the directory's contents are deleted, so
+    that a pod's volume is never deleted into. Any failure ends the reset, in kubeadm's words."""
+    if ROOT or not os.path.isdir("/var/lib/kubelet"):
+        return  # development mode: nothing of the node's is mounted under ROOT
+    d = os.path.realpath("/var/lib/kubelet")
+    prefix = d.rstrip("/") + "/"
+    errs = []
+    with open("/proc/mounts") as f:
+        mounts = [line.split(" ") for line in f.read().split("\n")]
+    for m in mounts:
+        if len(m) < 2:
+            continue
+        target = m[1].replace("\\040", " ")
+        if not target.startswith(prefix):
+            continue
+        r = run(["umount", target], check=False)
+        if r.returncode != 0:
+            why = r.stderr.decode(errors="replace").strip().rsplit(": ", 1)[-1] or "device or resource busy"
+            errs.append('failed to unmount "%s": %s' % (target, why))
+    if errs:
+        raise KubeadmError('could not unmount mounted directories in "%s": encountered the following errors while '
+                           'unmounting directories in "%s": [%s]' % (d, prefix, ", ".join(errs)), "cleanup-node")
 
 
 def kubeadm_token(argv):
@@ -2703,6 +2731,8 @@ def main_kubeadm(argv):
             kubeadm_token(args[args.index("token") + 1:])
         elif cmd[0] == "certs" and len(cmd) > 1 and cmd[1] == "check-expiration":
             kubeadm_check_expiration(args)
+        elif cmd[0] == "certs" and len(cmd) > 2 and cmd[1] == "renew":
+            kubeadm_certs_renew(args, cmd[2])
         elif cmd[0] == "certs" and len(cmd) > 1 and cmd[1] == "certificate-key":
             out(secrets.token_hex(32))
         elif cmd[0] == "config" and len(cmd) > 2 and cmd[1] == "images":
@@ -2712,6 +2742,8 @@ def main_kubeadm(argv):
             for extra in ("registry.k8s.io/coredns/coredns:v1.12.1", "registry.k8s.io/pause:3.10.1",
                           "registry.k8s.io/etcd:" + ETCD_IMAGE_TAG):
                 out(("[config/images] Pulled " + extra) if cmd[2] == "pull" else extra)
+        elif cmd[0] == "upgrade":
+            kubeadm_upgrade(args, cmd)
         elif cmd[0] == "config" and len(cmd) > 1 and cmd[1] == "validate":
             docs = load_config(flag(args, "config"), strict=True)
             validate_cluster(docs.get("ClusterConfiguration") or {}, docs.get("InitConfiguration"))
@@ -2731,6 +2763,95 @@ def main_kubeadm(argv):
         return 1
     return 0
 
+
+
+# ---------------------------------------------------------------- kubeadm certs renew (issue 16)
+# As kubeadm's `certs renew all` (cmd/kubeadm/app/cmd/certs.go, phases/certs/renewal): every
+# leaf certificate kubeadm manages and the client certificate embedded in admin.conf,
+# super-admin.conf, controller-manager.conf and scheduler.conf signed again by the local CA
+# with a new key, the same subject and extensions (SANs) and a fresh year; kubelet.conf is
+# left alone (the kubelet rotates its own). Nothing is restarted: a running API server keeps
+# serving the certificate it loaded at start until its static pod restarts, as the real one.
+
+RENEW_CERTS = [
+    ("admin.conf", "conf", "ca", "certificate embedded in the kubeconfig file for the admin to use and for kubeadm itself"),
+    ("apiserver", "apiserver", "ca", "certificate for serving the Kubernetes API"),
+    ("apiserver-etcd-client", "apiserver-etcd-client", "etcd/ca", "certificate the apiserver uses to access etcd"),
+    ("apiserver-kubelet-client", "apiserver-kubelet-client", "ca", "certificate for the API server to connect to kubelet"),
+    ("controller-manager.conf", "conf", "ca",
+     "certificate embedded in the kubeconfig file for the controller manager to use"),
+    ("etcd-healthcheck-client", "etcd/healthcheck-client", "etcd/ca", "certificate for liveness probes to healthcheck etcd"),
+    ("etcd-peer", "etcd/peer", "etcd/ca", "certificate for etcd nodes to communicate with each other"),
+    ("etcd-server", "etcd/server", "etcd/ca", "certificate for serving etcd"),
+    ("front-proxy-client", "front-proxy-client", "front-proxy-ca", "certificate for the front proxy client"),
+    ("scheduler.conf", "conf", "ca", "certificate embedded in the kubeconfig file for the scheduler manager to use"),
+    ("super-admin.conf", "conf", "ca", "certificate embedded in the kubeconfig file for the super-admin"),
+]
+
+
+def renew_cert_pem(old_pem, ca_name, days=365):
+    """(cert, key) PEMs: OLD's subject and extensions, a new key of the same kind, signed by CA."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    old = x509.load_pem_x509_certificate(old_pem)
+    ca_pem = read(PKI + "/" + ca_name + ".crt", binary=True)
+    ca_key_pem = read(PKI + "/" + ca_name + ".key", binary=True)
+    if ca_pem is None or ca_key_pem is None:
+        raise KubeadmError("failed to renew certificate: the certificate authority %s is not available locally "
+                           "(external CA)" % ca_name)
+    ca = x509.load_pem_x509_certificate(ca_pem)
+    ca_key = serialization.load_pem_private_key(ca_key_pem, None)
+    pub = old.public_key()
+    key = ec.generate_private_key(ec.SECP256R1()) if isinstance(pub, ec.EllipticCurvePublicKey) \
+        else rsa.generate_private_key(public_exponent=65537, key_size=pub.key_size)
+    start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)
+    b = (x509.CertificateBuilder().subject_name(old.subject).issuer_name(ca.subject)
+         .public_key(key.public_key()).serial_number(x509.random_serial_number())
+         .not_valid_before(start).not_valid_after(start + datetime.timedelta(days=days, minutes=5)))
+    for ext in old.extensions:
+        if ext.oid == x509.oid.ExtensionOID.SUBJECT_KEY_IDENTIFIER:
+            continue
+        b = b.add_extension(ext.value, ext.critical)
+    cert = b.sign(ca_key, hashes.SHA256())
+    return (cert.public_bytes(serialization.Encoding.PEM),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()))
+
+
+def kubeadm_certs_renew(argv, which):
+    names = [c[0] for c in RENEW_CERTS]
+    if which != "all" and which not in names:
+        raise KubeadmError('unknown command "%s" for "kubeadm certs renew"' % which)
+    out("[renew] Reading configuration from the \"kubeadm-config\" ConfigMap in namespace \"kube-system\"...")
+    out("[renew] Use 'kubeadm init phase upload-config --config your-config-file' to re-upload it.")
+    out()
+    for name, f, ca, long_name in RENEW_CERTS:
+        if which not in ("all", name):
+            continue
+        if f == "conf":
+            path = "/etc/kubernetes/" + name
+            if not exists(path):
+                continue
+            cfg = yaml.safe_load(read(path))
+            user = cfg["users"][0]["user"]
+            crt, key = renew_cert_pem(unb64(user["client-certificate-data"]), ca)
+            user["client-certificate-data"], user["client-key-data"] = b64(crt), b64(key)
+            write(path, yaml.safe_dump(cfg, default_flow_style=False, sort_keys=True), 0o600)
+        else:
+            old = read(PKI + "/" + f + ".crt", binary=True)
+            if old is None:
+                continue
+            crt, key = renew_cert_pem(old, ca)
+            write(PKI + "/" + f + ".key", key, 0o600)
+            write(PKI + "/" + f + ".crt", crt, 0o644)
+        out(long_name + " renewed")
+    if which == "all":
+        out()
+        out("Done renewing certificates. You must restart the kube-apiserver, kube-controller-manager, "
+            "kube-scheduler and etcd, so that they can use the new certificates.")
+
+# ---------------------------------------------------------------- end of kubeadm certs renew
 
 # ---------------------------------------------------------------- kubelet
 
@@ -2834,6 +2955,10 @@ class StaticPod:
         log = open(P(logdir + "/%s.log" % self.name), "ab")
         env = dict(os.environ)
         env.pop("NOTIFY_SOCKET", None)
+        # A control-plane image runs the version its tag names (what kubeadm upgrade changes).
+        tag = self.pod["spec"]["containers"][0]["image"].rsplit(":", 1)[-1]
+        if re.match(r"^v\d+\.\d+\.\d+$", tag):
+            env["KHA_STANDIN_VERSION"] = tag[1:]
         self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      start_new_session=True, env=env)
         log.close()
@@ -3985,6 +4110,233 @@ def crictl_exec(argv, state):
                          'in container: exec: "%s": executable file not found in $PATH\n' % cmd[0])
         return 126
     return subprocess.call([exe] + cmd[1:])
+
+
+# ---------------------------------------------------------------- kubeadm upgrade plan|apply|node (issue 16)
+# After cmd/kubeadm/app/cmd/upgrade/{plan,apply,node}.go and phases/upgrade/policy.go: the version
+# policy (one minor at a time, never past kubeadm's own minor) with kubeadm's words, the static pod
+# manifests rewritten with the new image tags (the kubelet restarts them; the stand-in's images
+# report the tag's version), kubeadm-config's kubernetesVersion moved on by `apply`.
+
+UPGRADE_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
+
+
+def upgrade_cluster_config(api):
+    out('[upgrade/config] Reading configuration from the "kubeadm-config" ConfigMap in namespace "kube-system"...')
+    try:
+        cm = retry_api(lambda: api.get("/api/v1/namespaces/kube-system/configmaps/kubeadm-config"), 60)
+    except (ApiError, KubeadmError) as e:
+        raise KubeadmError("unable to fetch the kubeadm-config ConfigMap: %s" % e, "preflight")
+    return cm, yaml.safe_load(cm["data"]["ClusterConfiguration"]) or {}
+
+
+def upgrade_kubelet_versions(api):
+    items = retry_api(lambda: api.get("/api/v1/nodes"), 60).get("items") or []
+    return {n["metadata"]["name"]: (n.get("status", {}).get("nodeInfo") or {}).get("kubeletVersion", "")
+            for n in items}
+
+
+def upgrade_policy(cluster_str, new_str, kubelets):
+    """policy.go's EnforceVersionPolicies: (mandatory, skippable) error texts."""
+    cluster, new, kadm = parse_version(cluster_str), parse_version(new_str), parse_version(version())
+    out("[upgrade/versions] Cluster version: %s" % cluster_str)
+    out("[upgrade/versions] kubeadm version: v%s" % version())
+    mandatory, skippable = [], []
+    if new[1] > cluster[1] + 1:
+        mandatory.append('Specified version to upgrade to "%s" is too high; kubeadm can upgrade only 1 minor version '
+                         'at a time' % new_str)
+    if new[1] < cluster[1] - 1:
+        mandatory.append('Specified version to downgrade to "%s" is too low; kubeadm can downgrade only 1 minor version '
+                         'at a time' % new_str)
+    if kadm < new:
+        if new[1] > kadm[1]:
+            mandatory.append('Specified version to upgrade to "%s" is at least one minor release higher than the kubeadm '
+                             'minor release (%d > %d). Such an upgrade is not supported' % (new_str, new[1], kadm[1]))
+        else:
+            skippable.append('Specified version to upgrade to "%s" is higher than the kubeadm version "v%s". Upgrade '
+                             'kubeadm first using the tool you used to install kubeadm' % (new_str, version()))
+    if kadm[1] > new[1]:
+        skippable.append("Kubeadm version v%s can only be used to upgrade to Kubernetes version %d.%d"
+                         % (version(), kadm[0], kadm[1]))
+    old = sorted({v for v in kubelets.values() if v and new[1] > parse_version(v)[1] + 1})
+    if old:
+        skippable.append("There are kubelets in this cluster that are too old that have these versions [%s]"
+                         % " ".join(old))
+    return mandatory, skippable
+
+
+def upgrade_enforce(mandatory, skippable, force):
+    # cmd/upgrade/common.go: mandatory errors cannot be forced; skippable ones need --force.
+    if mandatory:
+        raise KubeadmError("the version argument is invalid due to these fatal errors:\n\n%s\nPlease fix the "
+                           "misalignments highlighted above and try upgrading again"
+                           % "".join("\t- %s\n" % m for m in mandatory), "preflight")
+    if skippable and not force:
+        raise KubeadmError("the version argument is invalid due to these errors:\n\n%s\nCan be bypassed if you pass "
+                           "the --force flag" % "".join("\t- %s\n" % m for m in skippable), "preflight")
+
+
+def upgrade_manifest_arg(pod, name):
+    for a in pod["spec"]["containers"][0].get("command") or []:
+        if a.startswith("--%s=" % name):
+            return a.split("=", 1)[1]
+    return None
+
+
+def upgrade_static_pods(new_v, timeout=300):
+    """Rewrites this control plane's manifests with the new tag and waits for the kubelet to run
+    them (the API server answering /version with the new version)."""
+    if not exists("/etc/kubernetes/manifests/kube-apiserver.yaml"):
+        return False
+    out("[upgrade/staticpods] Writing new Static Pod manifests to \"/etc/kubernetes/manifests\"")
+    api_pod = None
+    for name in UPGRADE_COMPONENTS:
+        path = "/etc/kubernetes/manifests/%s.yaml" % name
+        pod = yaml.safe_load(read(path) or "") or {}
+        if not pod:
+            raise KubeadmError("failed to read the static Pod manifest %s" % path, "control-plane")
+        c = pod["spec"]["containers"][0]
+        c["image"] = c["image"].rsplit(":", 1)[0] + ":" + new_v
+        if name == "kube-apiserver":
+            api_pod = pod
+        out("[upgrade/staticpods] Preparing for \"%s\" upgrade" % name)
+        write(path, yaml.safe_dump(pod, default_flow_style=False), 0o600)
+        out("[upgrade/staticpods] Component \"%s\" upgraded successfully!" % name)
+    adv = upgrade_manifest_arg(api_pod, "advertise-address") or "127.0.0.1"
+    port = upgrade_manifest_arg(api_pod, "secure-port") or "6443"
+    out("[upgrade/staticpods] Waiting for the kubelet to restart the component")
+    ctx = client_context(insecure=True)
+    t0, last = time.time(), ""
+    while time.time() - t0 < timeout:
+        try:
+            host = "[%s]" % adv if ":" in adv else adv
+            with urllib.request.urlopen("https://%s:%s/version" % (host, port), context=ctx, timeout=3) as r:
+                got = json.loads(r.read()).get("gitVersion", "")
+            if got == new_v:
+                return True
+            last = "reports %s" % got
+        except (OSError, ValueError) as e:
+            last = str(e)
+        time.sleep(1)
+    raise KubeadmError("static Pod hash for component kube-apiserver on Node %s did not change after %ds: %s"
+                       % (hostname(), timeout, last), "control-plane")
+
+
+def upgrade_kubelet_config(api):
+    out("[upgrade] Backing up kubelet config file to /etc/kubernetes/tmp/kubeadm-kubelet-config.yaml")
+    cm = api.get_or_none("/api/v1/namespaces/kube-system/configmaps/kubelet-config")
+    if cm and cm.get("data", {}).get("kubelet"):
+        write("/var/lib/kubelet/config.yaml", cm["data"]["kubelet"], 0o644)
+        out('[kubelet-start] Writing kubelet configuration to file "/var/lib/kubelet/config.yaml"')
+
+
+def kubeadm_upgrade_plan(argv):
+    api = admin_api(flag(argv, "kubeconfig"))
+    _, cc = upgrade_cluster_config(api)
+    cluster_v = cc.get("kubernetesVersion") or ""
+    kubelets = upgrade_kubelet_versions(api)
+    out("[upgrade] Running cluster health checks")
+    target = "v" + version()
+    out("[upgrade] Fetching available versions to upgrade to")
+    out("[upgrade/versions] Cluster version: %s" % cluster_v)
+    out("[upgrade/versions] kubeadm version: %s" % target)
+    out("[upgrade/versions] Target version: %s" % target)
+    if parse_version(target) <= parse_version(cluster_v):
+        out("")
+        out("Awesome, you're up-to-date! Enjoy!")
+        return
+    out("")
+    out("Components that must be upgraded manually after you have upgraded the control plane with "
+        "'kubeadm upgrade apply':")
+    rows = [["COMPONENT", "NODE", "CURRENT", "TARGET"]]
+    rows += [["kubelet", n, v, target] for n, v in sorted(kubelets.items())]
+    table(rows)
+    out("")
+    out("Upgrade to the latest stable version:")
+    out("")
+    rows = [["COMPONENT", "NODE", "CURRENT", "TARGET"]]
+    rows += [[comp, hostname(), cluster_v, target] for comp in UPGRADE_COMPONENTS]
+    rows.append(["kube-proxy", "", cluster_v, target])
+    table(rows)
+    out("")
+    out("You can now apply the upgrade by executing the following command:")
+    out("")
+    out("\tkubeadm upgrade apply %s" % target)
+    out("")
+    out("_____________________________________________________________________")
+
+
+def kubeadm_upgrade_apply(argv):
+    pos = positional(argv, takes_value=("kubeconfig", "config", "ignore-preflight-errors", "v"))
+    # pos: ["upgrade", "apply", VERSION]
+    if len(pos) < 3:
+        raise KubeadmError("missing one or more required arguments. Required arguments: [version]")
+    new_v = pos[2] if pos[2].startswith("v") else "v" + pos[2]
+    parse_version(new_v)
+    force = "--force" in argv or "-f" in argv
+    api = admin_api(flag(argv, "kubeconfig"))
+    cm, cc = upgrade_cluster_config(api)
+    cluster_v = cc.get("kubernetesVersion") or ""
+    mandatory, skippable = upgrade_policy(cluster_v, new_v, upgrade_kubelet_versions(api))
+    upgrade_enforce(mandatory, skippable, force)
+    if not ("-y" in argv or "--yes" in argv or force):
+        sys.stdout.write("[upgrade] Are you sure you want to proceed? [y/N]: ")
+        sys.stdout.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            raise KubeadmError("won't proceed; the user didn't answer (Y|y) in order to continue")
+    out("[upgrade] Upgrading your Static Pod-hosted control plane to version \"%s\" (timeout: 5m0s)..." % new_v)
+    upgrade_static_pods(new_v)
+    cc["kubernetesVersion"] = new_v
+    cm["data"]["ClusterConfiguration"] = yaml.safe_dump(cc, default_flow_style=False)
+    out('[upload-config] Storing the configuration used in ConfigMap "kubeadm-config" in the "kube-system" Namespace')
+    retry_api(lambda: api.put("/api/v1/namespaces/kube-system/configmaps/kubeadm-config",
+                              dict(cm, metadata={k: v for k, v in cm["metadata"].items()
+                                                 if k in ("name", "namespace", "resourceVersion")})), 60)
+    upgrade_kubelet_config(api)
+    out("[addons] Applied essential addon: CoreDNS")
+    out("[addons] Applied essential addon: kube-proxy")
+    out("")
+    out('[upgrade] SUCCESS! A control plane node of your cluster was upgraded to "%s".' % new_v)
+    out("")
+    out("[upgrade] Now please proceed with upgrading the rest of the nodes by following the right order.")
+
+
+def kubeadm_upgrade_node(argv):
+    kc = flag(argv, "kubeconfig")
+    if not kc:
+        kc = "/etc/kubernetes/admin.conf" if exists("/etc/kubernetes/manifests/kube-apiserver.yaml") \
+            else "/etc/kubernetes/kubelet.conf"
+    api = admin_api(kc)
+    _, cc = upgrade_cluster_config(api)
+    cluster_v = cc.get("kubernetesVersion") or ""
+    if exists("/etc/kubernetes/manifests/kube-apiserver.yaml"):
+        cur = parse_version(version())
+        want = parse_version(cluster_v)
+        if want[:2] > cur[:2]:
+            raise KubeadmError('Specified version to upgrade to "%s" is at least one minor release higher than the '
+                               'kubeadm minor release (%d > %d). Such an upgrade is not supported'
+                               % (cluster_v, want[1], cur[1]), "control-plane")
+        out("[upgrade] Upgrading your Static Pod-hosted control plane instance to version \"%s\"..." % cluster_v)
+        upgrade_static_pods(cluster_v)
+    else:
+        out("[upgrade] Skipping phase. Not a control plane node.")
+    upgrade_kubelet_config(api)
+    out("[upgrade] The configuration for this node was successfully upgraded!")
+    out("[upgrade] Now you should go ahead and upgrade the kubelet package using your package manager.")
+
+
+def kubeadm_upgrade(argv, cmd):
+    if len(cmd) < 2 or cmd[1] not in ("plan", "apply", "node", "diff"):
+        raise KubeadmError('unknown command "%s" for "kubeadm upgrade"' % (cmd[1] if len(cmd) > 1 else ""))
+    if cmd[1] == "plan":
+        kubeadm_upgrade_plan(argv)
+    elif cmd[1] == "apply":
+        kubeadm_upgrade_apply(argv)
+    elif cmd[1] == "node":
+        kubeadm_upgrade_node(argv)
+    else:
+        raise KubeadmError("kubeadm upgrade diff: not in the stand-in")
+
 
 
 # ---------------------------------------------------------------- dispatch
