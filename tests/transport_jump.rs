@@ -1,8 +1,8 @@
-//! Jump hosts in the SSH transport, against two real OpenSSH sshds on 127.0.0.1 (loopback
+//! Jump hosts in the SSH transport, against real OpenSSH sshds on 127.0.0.1 (loopback
 //! only): a bastion and a node behind it. The lab test (tests/ssh_reach.rs) proves the same on
 //! a network the machine cannot reach; here: one bastion connection for every node, the
 //! bastion's host key checked like a node's, a bastion that does not forward, errors that say
-//! "via bastion".
+//! "via bastion", and a chain of two bastions (a third sshd).
 //!
 //! Needs root and /usr/sbin/sshd, ssh-keygen; without them the tests print "skipping: …" and
 //! pass, except under CI=true, where they fail.
@@ -296,4 +296,83 @@ async fn a_refused_bastion_is_asked_about_once_per_run() {
         .unwrap();
     s.close().await;
     assert_eq!(asked.await.unwrap(), 2, "the bastion, then the node");
+}
+
+/// A chain of two (`ProxyJump a,b`): the node is reached through the second bastion, which is
+/// reached through the first; each hop logs one login however many nodes are behind it, and
+/// a changed key on the second hop stops the node before it is dialled, naming that hop.
+#[tokio::test]
+async fn a_chain_of_two_bastions_carries_every_node_and_checks_each_hop() {
+    let Some(p) = pair("") else { return };
+    std::fs::create_dir_all(p.dir.path().join("b2")).unwrap();
+    let second = Sshd::start(&p.dir.path().join("b2"), &["127.0.0.1"], "");
+    second.authorize(&p.key);
+    let known = |second_key: &Path| {
+        let path = p.dir.path().join("known_hosts_chain");
+        std::fs::write(
+            &path,
+            format!(
+                "{}\n{}\n{}\n",
+                Pair::entry(&p.bastion, &p.bastion.host_key),
+                Pair::entry(&second, second_key),
+                Pair::entry(&p.node, &p.node.host_key)
+            ),
+        )
+        .unwrap();
+        SshTransport::new(SshConfig {
+            known_hosts: vec![path],
+            learned_known_hosts: p.dir.path().join("data/known_hosts"),
+            agent_socket: None,
+        })
+    };
+    let target = |node: &str| {
+        let mut t = p.target(node);
+        let mut hop = t.jumps[0].clone();
+        hop.name = format!("root@127.0.0.1:{}", second.port);
+        hop.port = second.port;
+        t.jumps.push(hop);
+        t
+    };
+
+    // A changed key on the second hop: refused there, the node never dialled.
+    let impostor = keygen(p.dir.path(), "impostor2", "ed25519", "");
+    let err = known(&impostor)
+        .connect(&target("master1"), None)
+        .await
+        .unwrap_err();
+    match &err {
+        TransportError::ViaBastion { bastion, kind, .. } => {
+            assert_eq!(bastion, &format!("root@127.0.0.1:{}", second.port));
+            assert_eq!(*kind, BastionFailure::HostKeyChanged);
+        }
+        other => panic!("expected ViaBastion for the second hop, got {other:?}"),
+    }
+    assert_eq!(
+        connections(&p.node),
+        0,
+        "the node was reached: {}",
+        p.node.log()
+    );
+    assert_eq!(logins(&second), 0, "{}", second.log());
+
+    // The right keys: three nodes through the chain, one login per hop.
+    let transport = known(&second.host_key);
+    let b1_before = logins(&p.bastion);
+    let connects = ["master1", "master2", "worker1"].map(|n| {
+        let (t, target) = (transport.clone(), target(n));
+        async move { t.connect(&target, None).await }
+    });
+    let mut sessions = Vec::new();
+    for s in futures_join(connects).await {
+        sessions.push(s.unwrap_or_else(|e| panic!("connect through the chain: {e}")));
+    }
+    for s in &mut sessions {
+        assert_eq!(echo(s).await, vec![Output::Stdout("via-bastion".into())]);
+    }
+    assert_eq!(logins(&p.bastion) - b1_before, 1, "{}", p.bastion.log());
+    assert_eq!(logins(&second), 1, "{}", second.log());
+    assert_eq!(logins(&p.node), 3, "{}", p.node.log());
+    for s in sessions {
+        s.close().await;
+    }
 }
