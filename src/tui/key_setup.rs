@@ -168,8 +168,8 @@ pub fn done(m: &mut Model, results: KeyResults) -> Vec<Command> {
     cmds
 }
 
-/// The background task: the key of each node (generated when missing, without a passphrase:
-/// the dialog has one field), then `ssh-setup`'s probe and install on `nodes`.
+/// The background task: the key of each node ([`node_key`]), then `ssh-setup`'s probe and
+/// install on `nodes`.
 pub async fn install<T: Transport>(
     t: Arc<T>,
     cluster: &Cluster,
@@ -187,12 +187,10 @@ pub async fn install<T: Transport>(
             None => {
                 let p = path.clone();
                 let pass = passphrase.clone();
-                let k = tokio::task::spawn_blocking(move || {
-                    ssh_setup_key::ensure_key(&p, pass, || Ok(None))
-                })
-                .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| format!("{e:#}"))?;
+                let k = tokio::task::spawn_blocking(move || node_key(&p, pass))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| format!("{e:#}"))?;
                 let k = Arc::new(k);
                 by_path.insert(path, k.clone());
                 k
@@ -205,6 +203,18 @@ pub async fn install<T: Transport>(
     ssh_setup::run(t, &hosts, &keys, None, move |_| Ok(pw))
         .await
         .map_err(|e| format!("{e:#}"))
+}
+
+/// The key at `path`: read (with the session's passphrase when it is encrypted), or generated
+/// there — encrypted with that same passphrase when the operator gave one (`p` on the Connect
+/// screen), so every run that follows opens it with what it already has; without one, the new
+/// key has none (the dialog asks only for the nodes' password).
+pub(super) fn node_key(
+    path: &std::path::Path,
+    session: Option<Zeroizing<String>>,
+) -> anyhow::Result<ssh_setup_key::ReadyKey> {
+    let for_new = session.clone();
+    ssh_setup_key::ensure_key(path, session, move || Ok(for_new))
 }
 
 /// For the runtime's log: which nodes, never the password.

@@ -176,3 +176,28 @@ fn the_result_is_said_per_node_and_the_connect_runs_again_when_a_key_went_in() {
     assert!(cmds.is_empty());
     assert!(m.status.as_ref().unwrap().1.contains("no key file"));
 }
+
+/// A key the dialog generates is encrypted with the session's passphrase when `p` gave one
+/// (the runs after it open the key with that), and has none otherwise.
+#[test]
+fn a_generated_key_takes_the_sessions_passphrase_when_there_is_one() {
+    let d = tempfile::tempdir().unwrap();
+    let with = d.path().join("with/id_ed25519");
+    let k =
+        super::key_setup::node_key(&with, Some(zeroize::Zeroizing::new("s3cret".into()))).unwrap();
+    assert!(k.generated);
+    assert!(matches!(
+        russh::keys::load_secret_key(&with, None),
+        Err(russh::keys::Error::KeyIsEncrypted)
+    ));
+    russh::keys::load_secret_key(&with, Some("s3cret")).unwrap();
+    // Read back (not made again) with the same passphrase.
+    let again =
+        super::key_setup::node_key(&with, Some(zeroize::Zeroizing::new("s3cret".into()))).unwrap();
+    assert!(!again.generated);
+    assert_eq!(again.fingerprint, k.fingerprint);
+
+    let without = d.path().join("without/id_ed25519");
+    super::key_setup::node_key(&without, None).unwrap();
+    russh::keys::load_secret_key(&without, None).unwrap();
+}

@@ -51,7 +51,7 @@ pub fn draw(m: &Model, field: &Field, nodes: &[String], f: &mut Frame, area: Rec
 }
 
 /// Which key goes to the nodes (the inventory's, `~` for the home directory so the screen is
-/// the same on every machine), and that a missing one is made.
+/// the same on every machine), and that a missing one is made, with which passphrase.
 fn key_line(m: &Model) -> String {
     let key = m
         .cluster
@@ -65,5 +65,11 @@ fn key_line(m: &Model) -> String {
         Some(rest) => format!("~/{}", rest.display()),
         None => p.display().to_string(),
     };
-    format!("Key {shown}: generated if it does not exist (ed25519, no passphrase)")
+    // A key made here takes the session's passphrase (tui::key_setup::node_key).
+    let passphrase = if m.secrets.key_passphrase.is_some() {
+        "encrypted with the passphrase given with p"
+    } else {
+        "no passphrase; p gives it one first"
+    };
+    format!("Key {shown}: generated if it does not exist (ed25519, {passphrase})")
 }
