@@ -117,6 +117,21 @@ fn served_valid_for(addr: &str, days: u64) -> bool {
     out.status.success()
 }
 
+/// The certificate the API server at ADDR serves, as a fingerprint: a renewal that restarted
+/// the static pod changes it, one that did not (or did not reach that node) leaves it.
+fn served_fingerprint(addr: &str) -> String {
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "echo | timeout 20 openssl s_client -connect {addr}:6443 2>/dev/null | openssl x509 -noout -fingerprint -sha256"
+        ))
+        .output()
+        .unwrap();
+    let f = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(f.contains('='), "no certificate served at {addr}:6443");
+    f
+}
+
 /// The client certificate of the operator's kubeconfig on the LB, as a fingerprint.
 fn lb_kubeconfig_cert(lab: &Lab) -> String {
     lab.ssh_ok(
@@ -126,8 +141,8 @@ fn lb_kubeconfig_cert(lab: &Lab) -> String {
 }
 
 /// certs: one control plane's apiserver certificate shortened to 10 days; `kha-tui certs` flags
-/// it; `kha-tui certs renew --yes`; then every API server serves a certificate good for more
-/// than 300 days and the LB's kubeconfig has a new client certificate.
+/// it; `kha-tui certs renew --yes`; then every API server serves a new certificate, good for
+/// more than 300 days, and the LB's kubeconfig has a new client certificate.
 fn certs_renewed_and_served_everywhere(lab: &Lab, inv: &str, dd: &str, cps: &[String]) {
     let t = Instant::now();
     let short = &cps[1];
@@ -156,6 +171,10 @@ fn certs_renewed_and_served_everywhere(lab: &Lab, inv: &str, dd: &str, cps: &[St
         "{table}"
     );
     let kubeconfig_before = lb_kubeconfig_cert(lab);
+    let served_before: Vec<String> = cps
+        .iter()
+        .map(|cp| served_fingerprint(lab.addr(cp)))
+        .collect();
     let out = kha(&["certs", "renew", "--config", inv, "--data-dir", dd, "--yes"]);
     assert!(out.status.success(), "certs renew:\n{}", text(&out));
     let after = text(&out);
@@ -163,10 +182,18 @@ fn certs_renewed_and_served_everywhere(lab: &Lab, inv: &str, dd: &str, cps: &[St
         !after.lines().any(|l| l.starts_with('!')),
         "the table after the renewal still flags:\n{after}"
     );
-    for cp in cps {
+    // New dates on every control plane, the two that were not shortened too: each serves
+    // another certificate than before (the 300-day check alone cannot tell their original
+    // one-year certificates from renewed ones).
+    for (cp, before) in cps.iter().zip(&served_before) {
         assert!(
             served_valid_for(lab.addr(cp), 300),
             "{cp} serves a certificate valid for less than 300 days after the renewal"
+        );
+        assert_ne!(
+            &served_fingerprint(lab.addr(cp)),
+            before,
+            "{cp} still serves the certificate it served before the renewal"
         );
     }
     assert_ne!(

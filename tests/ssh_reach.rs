@@ -188,6 +188,12 @@ fn through_a_bastion_only_with_the_operators_ssh_config() {
         &["preflight", "--config", &inv_s, "--data-dir", &dd],
     );
     assert!(!ok, "{out}");
+    // preflight shows, before it connects, the same effective settings and sources as plan.
+    assert!(
+        out.contains("user :2 · port :3 · key :10")
+            && out.contains(&format!("via ops@{bastion}:22 (ssh config ")),
+        "preflight's settings and their sources:\n{out}"
+    );
     for n in nodes {
         assert!(
             out.lines()

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Step (first control plane): an etcd snapshot before anything changes, taken inside the etcd
 # container with kubeadm's certificates and kept on the node (0600) under /var/lib/etcd, which
-# the etcd container mounts. When `kha-tui backup` is on main, its plan replaces this step.
+# the etcd container mounts. `kha-tui upgrade` has already made a full backup (snapshot and
+# pki) on the LB; this copy stays on the node, for a rollback when the LB cannot be reached.
 need KHA_UPGRADE_TO
 cid=$(crictl ps -q --name '^etcd$' 2>/dev/null | head -n 1 || true)
 [ -n "$cid" ] || die "no running etcd container on this node (crictl ps --name etcd lists none)"
