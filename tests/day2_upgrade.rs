@@ -79,7 +79,9 @@ fn operator_image(lab: &Lab) -> String {
     .to_string()
 }
 
-const K8S_NODES: [&str; 5] = ["master1", "master2", "master3", "worker1", "worker2"];
+const K8S_NODES: [&str; 6] = [
+    "master1", "master2", "master3", "worker1", "worker2", "worker3",
+];
 
 /// Every node Ready with a kubelet of `minor`, and the API's /version through the LB.
 fn check_cluster_at(lab: &Lab, minor: &str) {
@@ -154,7 +156,7 @@ fn at(log: &str, parts: &[&str]) -> usize {
 /// drain only after the one before is uncordoned (--max-unavailable 1).
 fn check_worker_order(log: &str, minor: &str) {
     let mut last_uncordon = 0;
-    for w in ["worker1", "worker2"] {
+    for w in ["worker1", "worker2", "worker3"] {
         let drain = at(log, &[&format!("upgrade-{minor}-drain-{w}: ok")]);
         let kubeadm = at(log, &[&format!("[{w}] upgrade-{minor}-kubeadm: ok")]);
         let kubelet = at(log, &[&format!("[{w}] upgrade-{minor}-kubelet: ok")]);
@@ -179,7 +181,7 @@ fn upgrade_one_minor_at_a_time_with_containerd_first_and_a_resume() {
         return;
     }
     let t_all = Instant::now();
-    let lab = Lab::up("lb,3cp,2w");
+    let lab = Lab::up("lb,3cp,3w");
     let data = tempfile::tempdir().unwrap();
     let dd = data.path().display().to_string();
     let inv_text = std::fs::read_to_string(&lab.inventory)
@@ -378,7 +380,7 @@ fn upgrade_one_minor_at_a_time_with_containerd_first_and_a_resume() {
         !third.contains("[upgrade-1.37-containerd]"),
         "containerd 2.x already: no step"
     );
-    wizard::check_worker_order_in_log(&third, "1.37", &["worker1", "worker2"]);
+    wizard::check_worker_order_in_log(&third, "1.37", &["worker1", "worker2", "worker3"]);
     check_cluster_at(&lab, "1.37");
     assert_eq!(mark(&lab), "");
     // Every upgrade run began with a backup kept here, as `kha-tui backup` keeps one: one

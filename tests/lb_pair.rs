@@ -4,7 +4,7 @@
 //! (the VIP already answers; a foreign VRRP group uses the router id), then an install with
 //! keepalived broken on the backup (a clear error on that node only, the rest goes on), then the
 //! resume that completes the pair, checked from outside kha-tui; then the failover drill on that
-//! same cluster (tests/lab_pair/drill.rs).
+//! same cluster (tests/lab_pair/drill.rs), and last its reset (tests/lab_pair/reset.rs).
 
 #[path = "lab_pair/drill.rs"]
 mod drill;
@@ -12,6 +12,8 @@ mod drill;
 mod lab;
 #[path = "common/output.rs"]
 mod output;
+#[path = "lab_pair/reset.rs"]
+mod reset;
 use output::text;
 
 use std::path::Path;
@@ -323,5 +325,12 @@ fn lb_pair_installs_through_the_vip_and_refuses_what_would_break_it() {
 
     // The failover drill on the same installed pair (tests/lab_pair/drill.rs).
     drill::drill_journey(&lab, data.path());
+    eprintln!(
+        "lb_pair: drill done {:.0?} after the start",
+        started.elapsed()
+    );
+
+    // Last, the pair reset (tests/lab_pair/reset.rs): nothing after it needs the cluster.
+    reset::reset_journey(&lab, data.path(), &vip);
     eprintln!("lb_pair: {:.0?} in all", started.elapsed());
 }

@@ -1,4 +1,4 @@
-//! Issue 17 in the lab: nodes reached only through a bastion. The lab `lb,bastion,gated,3cp,1w`
+//! Issue 17 in the lab: nodes reached only through a bastion. The lab `lb,bastion,gated,3cp,3w`
 //! (tests/lab/README.md, "bastion" and "gated") lets the LB host — where kha-tui runs, through
 //! `lab on-lb` — open TCP into the lab only to the bastion (a light host: sshd only) and to port
 //! 6443; every node is reached through the bastion or not at all. ONE install, every check on it:
@@ -93,9 +93,11 @@ fn through_a_bastion_only_with_the_operators_ssh_config() {
         return;
     }
     let started = Instant::now();
-    let lab = Lab::up("lb,bastion,gated,3cp,1w");
+    let lab = Lab::up("lb,bastion,gated,3cp,3w");
     let bastion = lab.addr("bastion").to_string();
-    let nodes = ["master1", "master2", "master3", "worker1"];
+    let nodes = [
+        "master1", "master2", "master3", "worker1", "worker2", "worker3",
+    ];
     eprintln!("lab up: {:.0}s", started.elapsed().as_secs_f64());
 
     // 1. The gate: only the bastion's SSH is reachable from the LB.

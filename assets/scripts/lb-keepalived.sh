@@ -53,6 +53,18 @@ rm -f "$staged"
 printf 'net.ipv4.ip_nonlocal_bind = 1\n' | write_file /etc/sysctl.d/90-kha-lb-pair.conf 0644
 sysctl -q -w net.ipv4.ip_nonlocal_bind=1
 
+# keepalived's own notify_stop runs in a child that its shutdown can cut short (the lab saw
+# the file still saying BACKUP after a stop), and a crash runs none: systemd writes STOP once
+# the service has stopped, however it stopped. "-": a missing script never fails the unit.
+dropin=/etc/systemd/system/keepalived.service.d/90-kha-state.conf
+install -d -m 0755 "${dropin%/*}"
+if write_if_changed "$dropin" 0644 <<'UNIT'; then
+[Service]
+ExecStopPost=-/etc/keepalived/kha-notify.sh INSTANCE kha STOP 0
+UNIT
+  systemctl daemon-reload
+fi
+
 systemctl enable keepalived >/dev/null 2>&1 || true
 if [ "$changed" = 1 ] || ! systemctl is-active --quiet keepalived; then
   systemctl restart keepalived ||

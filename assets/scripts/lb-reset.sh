@@ -47,12 +47,20 @@ elif [ -f "$kcfg" ]; then
   log "$kcfg was not written by kha-tui: left alone"
 fi
 # The files the pair's step installed under names of kha-tui's own.
-for f in /etc/keepalived/kha-check-haproxy.sh /etc/keepalived/kha-notify.sh /etc/sysctl.d/90-kha-lb-pair.conf; do
+for f in /etc/keepalived/kha-check-haproxy.sh /etc/keepalived/kha-notify.sh; do
   if [ -f "$f" ]; then
     rm -f "$f"
     gone "$f"
   fi
 done
+
+dropin=/etc/systemd/system/keepalived.service.d/90-kha-state.conf
+if [ -f "$dropin" ]; then
+  rm -f "$dropin"
+  rmdir "${dropin%/*}" 2>/dev/null || true
+  systemctl daemon-reload
+  gone "$dropin"
+fi
 
 # lb-keepalived.sh let this host bind addresses it does not hold (host-wide): back to what the
 # remaining sysctl files say, else the kernel's default 0.

@@ -74,6 +74,8 @@ pub async fn run_reset<T: Transport>(
     let summary = engine::apply_plan(t, c.clone(), plan, o, tx, stop).await;
     let report = forward.await?;
     let archived = if summary.ok {
+        // The pair's VRRP password went with keepalived's config on both LBs.
+        engine::vrrp_secret::forget(&opts.dirs.state, &c.name)?;
         archive_state(&opts.dirs.state, &c.name)?
     } else {
         None

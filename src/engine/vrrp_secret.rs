@@ -57,6 +57,16 @@ pub fn load_or_create(dir: &Path, cluster: &str) -> Result<String, String> {
     }
 }
 
+/// After a reset no keepalived uses the password: it goes with the cluster (a new install
+/// makes a new one). Returns whether there was one.
+pub fn forget(dir: &Path, cluster: &str) -> std::io::Result<bool> {
+    match std::fs::remove_file(path(dir, cluster)) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +86,18 @@ mod tests {
         std::fs::write(path(d.path(), "bad"), "x y\n").unwrap();
         let e = load_or_create(d.path(), "bad").unwrap_err();
         assert!(e.contains("remove it"), "{e}");
+    }
+
+    #[test]
+    fn forgotten_once_then_made_anew() {
+        let d = tempfile::tempdir().unwrap();
+        let a = load_or_create(d.path(), "prod").unwrap();
+        assert!(forget(d.path(), "prod").unwrap());
+        assert!(!path(d.path(), "prod").exists());
+        assert!(
+            !forget(d.path(), "prod").unwrap(),
+            "nothing left the second time"
+        );
+        assert_ne!(load_or_create(d.path(), "prod").unwrap(), a);
     }
 }

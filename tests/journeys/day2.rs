@@ -1,6 +1,8 @@
 //! Journey 6: day 2 in the wizard, on journey 2's installed cluster. kha-tui started again with
 //! the same --config opens on the cluster view (not the welcome screen); what it shows is checked
-//! against kubectl through the LB and etcdctl on the control plane; `a` adds a worker from the
+//! against kubectl through the LB and etcdctl on the control plane; a certificate 10 days from
+//! expiry is named with its fix and the action (`kha-tui certs renew`), and the view is healthy
+//! again once it is back; `a` adds a worker from the
 //! wizard (kubectl through the LB lists it Ready, HAProxy's config is unchanged for a worker,
 //! the inventory gains its entry with the comments kept); `x` removes it (kubectl no longer lists
 //! it, its host is reset: /etc/kubernetes gone, the inventory entry gone); `R` then resets the
@@ -37,6 +39,89 @@ fn wait_read(w: &Wizard, secs: u64) -> String {
     s
 }
 
+/// r until the view shows `want` (it also reads by itself every 10 s).
+fn refresh_until(w: &Wizard, want: &str, secs: u64) -> String {
+    let end = Instant::now() + Duration::from_secs(secs);
+    loop {
+        w.keys(&["r"]);
+        let scr = wait_read(w, 60);
+        if scr.contains(want) {
+            return scr;
+        }
+        assert!(
+            Instant::now() < end,
+            "the cluster view never showed {want:?}:\n{scr}"
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+}
+
+/// Re-signs the control plane's apiserver.crt (same key, subject and extensions, by the
+/// cluster's CA) to expire in 10 days, the original kept in /root/held; what an operator finds
+/// eleven months after the install.
+const SHORTEN_APISERVER_CERT: &str = "import datetime\n\
+from cryptography import x509\n\
+from cryptography.hazmat.primitives import hashes, serialization\n\
+p = '/etc/kubernetes/pki/'\n\
+old = x509.load_pem_x509_certificate(open('/root/held/apiserver.crt', 'rb').read())\n\
+ca = x509.load_pem_x509_certificate(open(p + 'ca.crt', 'rb').read())\n\
+cak = serialization.load_pem_private_key(open(p + 'ca.key', 'rb').read(), None)\n\
+now = datetime.datetime.now(datetime.timezone.utc)\n\
+b = (x509.CertificateBuilder().subject_name(old.subject).issuer_name(ca.subject).public_key(old.public_key())\n\
+     .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=10)))\n\
+for e in old.extensions: b = b.add_extension(e.value, e.critical)\n\
+open(p + 'apiserver.crt', 'wb').write(b.sign(cak, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))\n";
+
+/// Something wrong on the cluster the view watches: the control plane's API server certificate
+/// expires in 10 days (checked with openssl on the host). After r the view names it, in red
+/// under 30 days, with the fix and the action that makes it (`kha-tui certs renew`); with the
+/// original certificate back, it is healthy again.
+fn something_wrong_is_named_with_its_fix(lab: &Lab, c: &Cluster, w: &Wizard) {
+    use base64::Engine as _;
+    let t = Instant::now();
+    let (cp, _) = &c.control_planes[0];
+    let py = base64::engine::general_purpose::STANDARD.encode(SHORTEN_APISERVER_CERT);
+    lab.ssh_ok(
+        cp,
+        &format!(
+            "sudo mkdir -p /root/held && sudo cp -p /etc/kubernetes/pki/apiserver.crt /root/held/ && \
+             echo {py} | base64 -d | sudo python3"
+        ),
+    );
+    let soon = lab.ssh(
+        cp,
+        "sudo openssl x509 -noout -checkend 2592000 -in /etc/kubernetes/pki/apiserver.crt",
+    );
+    assert!(
+        !soon.status.success(),
+        "openssl: {cp}'s apiserver.crt should expire within 30 days now"
+    );
+    let scr = refresh_until(
+        w,
+        &format!("certificate(s) on {cp} expire within 30 days"),
+        90,
+    );
+    assert!(scr.contains("problem(s), fixes below"), "{scr}");
+    assert!(
+        scr.contains("fix: on every control plane: kubeadm certs renew all"),
+        "the fix is said:\n{scr}"
+    );
+    assert!(
+        scr.contains("kha-tui certs renew"),
+        "the action that makes the fix is offered:\n{scr}"
+    );
+    lab.ssh_ok(
+        cp,
+        "sudo cp -p /root/held/apiserver.crt /etc/kubernetes/pki/apiserver.crt",
+    );
+    let scr = refresh_until(w, &format!("✓ {} is healthy", c.name), 90);
+    assert!(!scr.contains("expire within 30 days"), "{scr}");
+    println!(
+        "journey 6: {cp}'s certificate 10 days from expiry: named with its fix and action, healthy again after ({:.0?})",
+        t.elapsed()
+    );
+}
+
 pub fn day2_from_home(lab: &Lab, c: &Cluster, home: &Path, file: &Path) {
     let t0 = Instant::now();
     let haproxy_before = lab.ssh_ok(&c.lb, "sha256sum /etc/haproxy/haproxy.cfg");
@@ -68,6 +153,7 @@ pub fn day2_from_home(lab: &Lab, c: &Cluster, home: &Path, file: &Path) {
         "journey 6: home is the cluster view, matches kubectl and etcdctl ({:.0?})",
         t0.elapsed()
     );
+    something_wrong_is_named_with_its_fix(lab, c, &w);
     let t1 = Instant::now();
     // a: the new worker, typed in the form, reviewed, then added on the run dashboard.
     let text_before = std::fs::read_to_string(file).unwrap();

@@ -1,0 +1,111 @@
+//! `kha-tui reset` on the pair lb_pair has installed (and the drill has exercised), last of its
+//! checks: every node reset, and on both load balancers what the pair added is gone — keepalived
+//! stopped with kha-tui's config, its notify and check scripts and the unit drop-in, the
+//! virtual address held by neither, `ip_nonlocal_bind` back to the kernel's 0, HAProxy on the
+//! distro's config — while the packages stay. Checked on the hosts, not through kha-tui.
+
+use std::path::Path;
+
+use crate::lab::Lab;
+use crate::output::text;
+use crate::{KHA, exec_ok};
+
+pub fn reset_journey(lab: &Lab, data: &Path, vip: &str) {
+    let inv = lab.inventory.display().to_string();
+    let dd = data.display().to_string();
+    let vrrp_auth = data.join("state").join(format!("{}.vrrp-auth", lab.name));
+    assert!(
+        vrrp_auth.exists(),
+        "the pair's password is kept until the reset"
+    );
+
+    let out = lab.on_lb(&[
+        KHA,
+        "reset",
+        "--config",
+        &inv,
+        "--data-dir",
+        &dd,
+        "--confirm",
+        &lab.name,
+    ]);
+    let t = text(&out);
+    eprintln!("lb_pair: reset:\n{t}");
+    assert!(out.status.success(), "{t}");
+    for h in [
+        "lb", "lb2", "master1", "master2", "master3", "worker1", "worker2",
+    ] {
+        assert!(
+            t.contains(&format!("  {h}: ")),
+            "a report line for {h}: {t}"
+        );
+    }
+
+    for lb in ["lb", "lb2"] {
+        let left = exec_ok(
+            lab,
+            lb,
+            &[
+                "sh",
+                "-c",
+                "for f in /etc/keepalived/keepalived.conf /etc/keepalived/kha-notify.sh \
+                 /etc/keepalived/kha-check-haproxy.sh /etc/systemd/system/keepalived.service.d \
+                 /etc/sysctl.d/90-kha-lb-pair.conf /etc/kha; do [ -e $f ] && echo $f; done; true",
+            ],
+        );
+        assert_eq!(left.trim(), "", "left on {lb}");
+        let o = lab.exec(lb, &["systemctl", "is-active", "keepalived"]);
+        assert!(
+            !o.status.success(),
+            "keepalived stopped on {lb}: {}",
+            text(&o)
+        );
+        // The drop-in wrote STOP when the reset stopped keepalived, before it went itself.
+        assert_eq!(
+            exec_ok(lab, lb, &["cat", "/run/kha-tui/vrrp-state"]).trim(),
+            "STOP",
+            "{lb}"
+        );
+        assert_eq!(
+            exec_ok(lab, lb, &["sysctl", "-n", "net.ipv4.ip_nonlocal_bind"]).trim(),
+            "0",
+            "{lb}: the kernel's default again"
+        );
+        let addrs = exec_ok(lab, lb, &["ip", "-o", "-4", "addr", "show"]);
+        assert!(
+            !addrs.contains(&format!("inet {vip}/")),
+            "{lb} still holds the VIP: {addrs}"
+        );
+        let haproxy = exec_ok(
+            lab,
+            lb,
+            &[
+                "sh",
+                "-c",
+                "grep -c kube-apiserver /etc/haproxy/haproxy.cfg || true; \
+                 haproxy -c -q -f /etc/haproxy/haproxy.cfg && echo valid; \
+                 systemctl is-active haproxy; \
+                 dpkg-query -W -f='${Status}\\n' haproxy keepalived",
+            ],
+        );
+        assert_eq!(
+            haproxy.trim(),
+            "0\nvalid\nactive\ninstall ok installed\ninstall ok installed",
+            "{lb}: HAProxy on the distro's config, both packages stay"
+        );
+    }
+    let kube = exec_ok(
+        lab,
+        "master1",
+        &[
+            "sh",
+            "-c",
+            "ls -d /etc/kubernetes /var/lib/etcd 2>/dev/null; true",
+        ],
+    );
+    assert_eq!(kube.trim(), "", "master1 reset");
+    assert!(
+        !vrrp_auth.exists(),
+        "the VRRP password went with the pair's keepalived"
+    );
+}
