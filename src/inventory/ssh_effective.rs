@@ -155,7 +155,7 @@ fn apply_one(node: &mut Node, cfg: &SshConfig) -> Result<(), ConfigError> {
         // The inventory's jump wins; its hops are resolved with the config now.
         Some(j) => {
             if let Route::Hops(_) = j.route {
-                j.route = Route::Hops(ssh_jump::resolve(&j.specs, Some(cfg), &key));
+                j.route = Route::Hops(ssh_jump::resolve_route(&j.specs, cfg, &key)?);
             }
         }
         None => s.jump = config_jump(&r, cfg, &key)?,
@@ -189,7 +189,7 @@ fn config_jump(
         return Ok(Some(Jump {
             written: j.value.clone(),
             source: Source::SshConfig(j.at.clone()),
-            route: Route::Hops(ssh_jump::resolve(&specs, Some(cfg), key)),
+            route: Route::Hops(ssh_jump::resolve_route(&specs, cfg, key)?),
             specs,
         }));
     }

@@ -2,12 +2,13 @@
 //! from the inventory (`[[nodes]] jump`, else `[ssh] jump`; `"none"` = directly) or else from the
 //! ssh config's `ProxyJump` (a `ProxyCommand` is kept only to be refused). Each hop is
 //! `[user@]host[:port]`, resolved as OpenSSH resolves `ssh -J`: the hop's own `Host` block in the
-//! ssh config gives its HostName, User, Port and IdentityFile; what the hop spec says wins.
+//! ssh config gives its HostName, User, Port and IdentityFile; what the hop spec says wins; the
+//! first bastion's own ProxyJump puts the hosts in front of it first ([`resolve_route`]).
 
 use std::path::{Path, PathBuf};
 
 use super::Source;
-use super::ssh_config::{SshConfig, tokens};
+use super::ssh_config::{ConfigError, SshConfig, tokens};
 
 /// How one node is reached, and where that was said.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,6 +245,64 @@ pub fn resolve(specs: &[HopSpec], cfg: Option<&SshConfig>, node_key: &NodeKey) -
         .collect()
 }
 
+/// The whole route, as OpenSSH dials `ssh -J HOPS`: each hop filled in by [`resolve`], then the
+/// first bastion's own `ProxyJump` from its Host block followed — it is reached the way the
+/// operator reaches it by hand — and that one's first hop's, and so on. Only the first: OpenSSH
+/// reaches every later hop with `-J` on its command line (ssh.c builds `ssh -J EARLIER -W %h:%p
+/// LAST`), which wins over that hop's own config. A loop is refused in OpenSSH's words
+/// ("jumphost loop via …"), and so is a first bastion reached through a ProxyCommand.
+pub fn resolve_route(
+    specs: &[HopSpec],
+    cfg: &SshConfig,
+    node_key: &NodeKey,
+) -> Result<Vec<Hop>, ConfigError> {
+    /// More bastions in front than anyone sets up on purpose: a loop OpenSSH would not catch
+    /// at once (a → b → a).
+    const MOST: usize = 8;
+    let mut hops = resolve(specs, Some(cfg), node_key);
+    let (local_user, ..) = tokens::local_context();
+    let mut first = match specs.first() {
+        Some(f) => f.clone(),
+        None => return Ok(hops),
+    };
+    let mut seen = vec![first.host.clone()];
+    loop {
+        let r = cfg.resolve(&first.host, &local_user);
+        if let Some(j) = r.jump() {
+            let err = |message: String| ConfigError {
+                at: j.at.clone(),
+                message,
+            };
+            let Some(before) = parse(&j.value).map_err(|e| err(format!("ProxyJump {e}")))? else {
+                return Ok(hops);
+            };
+            let next = before[0].clone();
+            if seen.contains(&next.host) || hops.len() + before.len() > MOST {
+                return Err(err(format!(
+                    "jumphost loop via {} (the bastion {}'s own ProxyJump leads back to it)",
+                    next.host, first.host
+                )));
+            }
+            let mut route = resolve(&before, Some(cfg), node_key);
+            route.append(&mut hops);
+            hops = route;
+            seen.push(next.host.clone());
+            first = next;
+        } else if let Some(c) = r.proxy_command() {
+            return Err(ConfigError {
+                at: c.at.clone(),
+                message: format!(
+                    "the bastion {} is reached through ProxyCommand {}: kha-tui does not run a \
+                     local command to carry SSH; give that bastion a ProxyJump instead",
+                    first.host, c.value
+                ),
+            });
+        } else {
+            return Ok(hops);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,5 +435,121 @@ mod tests {
                 assert_eq!(ours, openssh_hop(&file, spec), "{node}: hop {}", spec.spec);
             }
         }
+    }
+
+    /// The config in a file of its own (kept while the result is used: OpenSSH reads it too).
+    fn route_of(
+        text: &str,
+        node: &str,
+    ) -> (tempfile::TempDir, PathBuf, Result<Vec<Hop>, ConfigError>) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config");
+        std::fs::write(&file, text).unwrap();
+        let cfg = SshConfig::load(&file, dir.path()).unwrap();
+        let (local_user, ..) = tokens::local_context();
+        let r = cfg.resolve(node, &local_user);
+        let specs = parse(&r.jump().unwrap().value).unwrap().unwrap();
+        let key = NodeKey {
+            identity_file: None,
+            use_agent: true,
+        };
+        let route = resolve_route(&specs, &cfg, &key);
+        (dir, file, route)
+    }
+
+    fn names(hops: &[Hop]) -> Vec<&str> {
+        hops.iter().map(|h| h.name.as_str()).collect()
+    }
+
+    /// `ssh -G -F FILE HOST`'s proxyjump line (what OpenSSH would reach HOST through).
+    fn openssh_proxyjump(file: &Path, host: &str) -> Option<String> {
+        let out = std::process::Command::new("ssh")
+            .args(["-G", "-F"])
+            .arg(file)
+            .arg(host)
+            .output()
+            .expect("ssh (openssh-client) runs");
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("proxyjump ").map(str::to_string))
+    }
+
+    /// The first bastion's own ProxyJump is followed, as OpenSSH reaches a bastion: the gateway
+    /// in front of it comes first. A later hop's own ProxyJump is not (OpenSSH reaches it with
+    /// -J on its command line), but the first hop's is, however deep.
+    #[test]
+    fn the_first_bastions_own_proxyjump_is_followed_as_openssh_does() {
+        let text = "Host master*\n  ProxyJump bastion\n\
+                    Host worker*\n  ProxyJump edge,bastion\n\
+                    Host bastion\n  HostName 192.0.2.10\n  ProxyJump gw\n\
+                    Host edge\n  ProxyJump outer\n\
+                    Host gw\n  HostName 192.0.2.1\n  User gate\n";
+        let (_dir, file, master) = route_of(text, "master1");
+        let master = master.unwrap();
+        assert_eq!(names(&master), ["gw", "bastion"]);
+        assert_eq!(
+            (master[0].host.as_str(), master[0].user.as_str()),
+            ("192.0.2.1", "gate")
+        );
+        // What OpenSSH says of each: master1 through bastion, bastion through gw, gw directly.
+        assert_eq!(
+            openssh_proxyjump(&file, "master1").as_deref(),
+            Some("bastion")
+        );
+        assert_eq!(openssh_proxyjump(&file, "bastion").as_deref(), Some("gw"));
+        assert_eq!(openssh_proxyjump(&file, "gw"), None);
+        // edge,bastion: edge's own ProxyJump (outer) comes first; bastion's (gw) is not used.
+        let (_, _, worker) = route_of(text, "worker1");
+        assert_eq!(names(&worker.unwrap()), ["outer", "edge", "bastion"]);
+    }
+
+    /// `Host *` with a ProxyJump matches the bastion too: OpenSSH stops with "jumphost loop
+    /// via bastion", and so does kha-tui, naming the config line; a loop of two as well.
+    #[test]
+    fn a_jump_host_loop_is_refused_in_openssh_words() {
+        let text = "Host *\n  ProxyJump bastion\n";
+        let (_dir, file, r) = route_of(text, "master1");
+        let e = r.unwrap_err();
+        assert!(
+            e.message.contains("jumphost loop via bastion"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.at.line, 2);
+        let out = std::process::Command::new("ssh")
+            .args(["-G", "-F"])
+            .arg(&file)
+            .arg("bastion")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("jumphost loop via bastion"),
+            "OpenSSH: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+
+        let two = "Host n1\n  ProxyJump a\nHost a\n  ProxyJump b\nHost b\n  ProxyJump a\n";
+        let e = route_of(two, "n1").2.unwrap_err();
+        assert!(e.message.contains("jumphost loop via a"), "{}", e.message);
+    }
+
+    /// A first bastion reached through a ProxyCommand: refused, naming its line and the fix.
+    #[test]
+    fn a_bastion_behind_a_proxy_command_is_refused() {
+        let text = "Host n1\n  ProxyJump bastion\nHost bastion\n  ProxyCommand nc -X 5 gw %h %p\n";
+        let e = route_of(text, "n1").2.unwrap_err();
+        assert!(
+            e.message.contains("ProxyCommand nc -X 5 gw %h %p"),
+            "{}",
+            e.message
+        );
+        assert!(
+            e.message.contains("give that bastion a ProxyJump"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.at.line, 4);
     }
 }
