@@ -376,3 +376,63 @@ async fn a_chain_of_two_bastions_carries_every_node_and_checks_each_hop() {
         s.close().await;
     }
 }
+
+/// The node's own key is checked behind a bastion exactly as when dialled directly: a changed
+/// node key is refused as the node's (not the bastion's) with OpenSSH's warning, nothing runs
+/// there, and the bastion itself was logged in to (its key was right).
+#[tokio::test]
+async fn a_changed_node_key_behind_a_good_bastion_is_the_nodes_refusal() {
+    let Some(p) = pair("") else { return };
+    let impostor = keygen(p.dir.path(), "node-impostor", "ed25519", "");
+    let known = p.dir.path().join("known_hosts_node_changed");
+    std::fs::write(
+        &known,
+        format!(
+            "{}\n{}\n",
+            Pair::entry(&p.bastion, &p.bastion.host_key),
+            Pair::entry(&p.node, &impostor)
+        ),
+    )
+    .unwrap();
+    let transport = SshTransport::new(SshConfig {
+        known_hosts: vec![known.clone()],
+        learned_known_hosts: p.dir.path().join("data/known_hosts"),
+        agent_socket: None,
+    });
+    let err = transport
+        .connect(&p.target("master1"), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, TransportError::HostKeyChanged { .. }),
+        "the node's own refusal, not the bastion's: {err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("REMOTE HOST IDENTIFICATION HAS CHANGED"),
+        "{err}"
+    );
+    assert_eq!(logins(&p.node), 0, "{}", p.node.log());
+    assert_eq!(logins(&p.bastion), 1, "{}", p.bastion.log());
+    // With the node's right key known (a new run: known_hosts files are read once per run),
+    // the node is reached through the same bastion.
+    std::fs::write(
+        &known,
+        format!(
+            "{}\n{}\n",
+            Pair::entry(&p.bastion, &p.bastion.host_key),
+            Pair::entry(&p.node, &p.node.host_key)
+        ),
+    )
+    .unwrap();
+    let fresh = p.transport(&p.bastion.host_key);
+    let mut s = fresh
+        .connect(&p.target("master1"), None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        echo(&mut s).await,
+        vec![Output::Stdout("via-bastion".into())]
+    );
+    s.close().await;
+}

@@ -11,6 +11,8 @@ pub mod fanout;
 pub mod firewall;
 pub mod fix;
 pub mod logs;
+#[cfg(test)]
+mod names_no_step_test;
 pub mod node;
 #[cfg(test)]
 mod node_local_test;
