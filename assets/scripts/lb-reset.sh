@@ -39,12 +39,22 @@ fi
 # keepalived's config only when kha-tui wrote it: the template's own marker line (exactly,
 # at the start of a line), not any mention of kha-tui. An operator's keepalived stays.
 kcfg=/etc/keepalived/keepalived.conf
+ours=0
 if [ -f "$kcfg" ] && grep -q '^# Written by kha-tui\.' "$kcfg"; then
+  ours=1
   systemctl disable --now keepalived >/dev/null 2>&1 || true
   rm -f "$kcfg"
   gone "keepalived's config written by kha-tui (keepalived stopped)"
 elif [ -f "$kcfg" ]; then
   log "$kcfg was not written by kha-tui: left alone"
+elif [ -e /etc/keepalived/kha-notify.sh ]; then
+  ours=1 # an earlier reset removed the config, then was interrupted
+fi
+# --purge: keepalived too, when kha-tui set it up (an operator's own keepalived stays).
+if [ "${KHA_PURGE:-0}" = 1 ] && [ "$ours" = 1 ] &&
+  dpkg-query -W -f='${Status}' keepalived 2>/dev/null | grep -q 'ok installed'; then
+  apt_get purge -y keepalived >/dev/null
+  gone "package keepalived"
 fi
 # The files the pair's step installed under names of kha-tui's own.
 for f in /etc/keepalived/kha-check-haproxy.sh /etc/keepalived/kha-notify.sh; do

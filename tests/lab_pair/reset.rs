@@ -1,8 +1,10 @@
-//! `kha-tui reset` on the pair lb_pair has installed (and the drill has exercised), last of its
-//! checks: every node reset, and on both load balancers what the pair added is gone — keepalived
-//! stopped with kha-tui's config, its notify and check scripts and the unit drop-in, the
-//! virtual address held by neither, `ip_nonlocal_bind` back to the kernel's 0, HAProxy on the
-//! distro's config — while the packages stay. Checked on the hosts, not through kha-tui.
+//! `kha-tui reset --purge` on the pair lb_pair has installed (and the drill has exercised), last
+//! of its checks: every node reset, and on both load balancers what the pair added is gone —
+//! keepalived stopped, its config, notify and check scripts and the unit drop-in removed, the
+//! virtual address held by neither, `ip_nonlocal_bind` back to the kernel's 0 — and, with
+//! --purge, the packages kha-tui installed: HAProxy and keepalived on the LBs, kubelet, kubeadm,
+//! kubectl and cri-tools on the nodes. (Without --purge, tests/day2.rs checks they stay.)
+//! Checked on the hosts, not through kha-tui.
 
 use std::path::Path;
 
@@ -28,6 +30,7 @@ pub fn reset_journey(lab: &Lab, data: &Path, vip: &str) {
         &dd,
         "--confirm",
         &lab.name,
+        "--purge",
     ]);
     let t = text(&out);
     eprintln!("lb_pair: reset:\n{t}");
@@ -50,7 +53,8 @@ pub fn reset_journey(lab: &Lab, data: &Path, vip: &str) {
                 "-c",
                 "for f in /etc/keepalived/keepalived.conf /etc/keepalived/kha-notify.sh \
                  /etc/keepalived/kha-check-haproxy.sh /etc/systemd/system/keepalived.service.d \
-                 /etc/sysctl.d/90-kha-lb-pair.conf /etc/kha; do [ -e $f ] && echo $f; done; true",
+                 /etc/sysctl.d/90-kha-lb-pair.conf /etc/kha /etc/haproxy/haproxy.cfg; do \
+                 [ -e $f ] && echo $f; done; true",
             ],
         );
         assert_eq!(left.trim(), "", "left on {lb}");
@@ -76,23 +80,29 @@ pub fn reset_journey(lab: &Lab, data: &Path, vip: &str) {
             !addrs.contains(&format!("inet {vip}/")),
             "{lb} still holds the VIP: {addrs}"
         );
-        let haproxy = exec_ok(
+        for p in ["haproxy", "keepalived"] {
+            let st = lab.exec(lb, &["dpkg-query", "-W", "-f=${Status}", p]);
+            assert!(
+                !String::from_utf8_lossy(&st.stdout).contains("ok installed"),
+                "{lb}: {p} purged: {}",
+                text(&st)
+            );
+        }
+        let o = lab.exec(lb, &["systemctl", "is-active", "haproxy"]);
+        assert!(!o.status.success(), "HAProxy gone from {lb}: {}", text(&o));
+    }
+    for n in ["master1", "worker1"] {
+        let st = exec_ok(
             lab,
-            lb,
+            n,
             &[
                 "sh",
                 "-c",
-                "grep -c kube-apiserver /etc/haproxy/haproxy.cfg || true; \
-                 haproxy -c -q -f /etc/haproxy/haproxy.cfg && echo valid; \
-                 systemctl is-active haproxy; \
-                 dpkg-query -W -f='${Status}\\n' haproxy keepalived",
+                "for p in kubelet kubeadm kubectl cri-tools; do \
+                 dpkg-query -W -f='${Status}\\n' $p 2>/dev/null | grep -q 'ok installed' && echo $p; done; true",
             ],
         );
-        assert_eq!(
-            haproxy.trim(),
-            "0\nvalid\nactive\ninstall ok installed\ninstall ok installed",
-            "{lb}: HAProxy on the distro's config, both packages stay"
-        );
+        assert_eq!(st.trim(), "", "{n}: still installed");
     }
     let kube = exec_ok(
         lab,
