@@ -278,9 +278,27 @@ fn lb_pair_installs_through_the_vip_and_refuses_what_would_break_it() {
     std::thread::sleep(Duration::from_secs(4));
     assert!(holds(other), "no preemption: the VIP stays on {other}");
     assert_eq!(state_becomes(master, "BACKUP"), "BACKUP");
+    // STOP comes from systemd (kha-tui's drop-in), not only from keepalived's own notify_stop:
+    // a SIGKILL, after which keepalived can run nothing, says STOP too.
+    let post = exec_ok(
+        &lab,
+        master,
+        &["systemctl", "show", "-p", "ExecStopPost", "keepalived"],
+    );
+    assert!(post.contains("/etc/keepalived/kha-notify.sh"), "{post}");
     exec_ok(&lab, master, &["systemctl", "stop", "keepalived"]);
     assert_eq!(state_becomes(master, "STOP"), "STOP");
     exec_ok(&lab, master, &["systemctl", "start", "keepalived"]);
+    assert_eq!(state_becomes(master, "BACKUP"), "BACKUP");
+    exec_ok(
+        &lab,
+        master,
+        &["systemctl", "kill", "-s", "KILL", "keepalived"],
+    );
+    assert_eq!(state_becomes(master, "STOP"), "STOP", "after a SIGKILL");
+    exec_ok(&lab, master, &["systemctl", "start", "keepalived"]);
+    assert_eq!(state_becomes(master, "BACKUP"), "BACKUP");
+    assert!(holds(other), "the VIP stayed on {other} throughout");
     eprintln!("lb_pair: the VIP moved to {other} {moved:.1?} after HAProxy stopped on {master}");
 
     // The VRRP password: made once, 0600 in kha-tui's data, the same on both LBs, and in no

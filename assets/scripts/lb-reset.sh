@@ -50,12 +50,6 @@ elif [ -f "$kcfg" ]; then
 elif [ -e /etc/keepalived/kha-notify.sh ]; then
   ours=1 # an earlier reset removed the config, then was interrupted
 fi
-# --purge: keepalived too, when kha-tui set it up (an operator's own keepalived stays).
-if [ "${KHA_PURGE:-0}" = 1 ] && [ "$ours" = 1 ] &&
-  dpkg-query -W -f='${Status}' keepalived 2>/dev/null | grep -q 'ok installed'; then
-  apt_get purge -y keepalived >/dev/null
-  gone "package keepalived"
-fi
 # The files the pair's step installed under names of kha-tui's own.
 for f in /etc/keepalived/kha-check-haproxy.sh /etc/keepalived/kha-notify.sh; do
   if [ -f "$f" ]; then
@@ -63,6 +57,14 @@ for f in /etc/keepalived/kha-check-haproxy.sh /etc/keepalived/kha-notify.sh; do
     gone "$f"
   fi
 done
+# --purge: keepalived too, when kha-tui set it up (an operator's own keepalived stays), after
+# kha-tui's scripts are gone so that dpkg can take /etc/keepalived with it.
+if [ "${KHA_PURGE:-0}" = 1 ] && [ "$ours" = 1 ] &&
+  dpkg-query -W -f='${Status}' keepalived 2>/dev/null | grep -q 'ok installed'; then
+  apt_get purge -y keepalived >/dev/null
+  rmdir /etc/keepalived 2>/dev/null || true
+  gone "package keepalived"
+fi
 
 dropin=/etc/systemd/system/keepalived.service.d/90-kha-state.conf
 if [ -f "$dropin" ]; then
@@ -73,14 +75,20 @@ if [ -f "$dropin" ]; then
 fi
 
 # lb-keepalived.sh let this host bind addresses it does not hold (host-wide): back to what the
-# remaining sysctl files say, else the kernel's default 0.
+# other sysctl files say — read in the order systemd-sysctl applies them, the last one winning —
+# else the kernel's default 0. Set before the file goes, so an interrupted reset finds it again.
 nonlocal=/etc/sysctl.d/90-kha-lb-pair.conf
 if [ -f "$nonlocal" ]; then
+  value=$(systemd-analyze cat-config sysctl.d 2>/dev/null | awk -v ours="$nonlocal" '
+    /^# \// { skip = ($2 == ours); next }
+    !skip && /^[[:space:]]*net\.ipv4\.ip_nonlocal_bind[[:space:]]*=/ {
+      v = $0; sub(/^[^=]*=/, "", v); gsub(/[[:space:]]/, "", v)
+    }
+    END { print v }' || true)
+  [[ "$value" =~ ^[01]$ ]] || value=0
+  sysctl -q -w net.ipv4.ip_nonlocal_bind="$value"
   rm -f "$nonlocal"
-  value=$(grep -rhsE '^[[:space:]]*net\.ipv4\.ip_nonlocal_bind[[:space:]]*=' \
-    /etc/sysctl.conf /etc/sysctl.d /run/sysctl.d /usr/lib/sysctl.d | tail -n 1 | cut -d= -f2 | tr -d '[:space:]' || true)
-  sysctl -q -w net.ipv4.ip_nonlocal_bind="${value:-0}"
-  gone "$nonlocal (net.ipv4.ip_nonlocal_bind is ${value:-0} again)"
+  gone "$nonlocal (net.ipv4.ip_nonlocal_bind is $value again)"
 fi
 
 if [ -e /etc/kha ]; then

@@ -72,10 +72,17 @@ pub async fn run_reset<T: Transport>(
         report
     });
     let summary = engine::apply_plan(t, c.clone(), plan, o, tx, stop).await;
-    let report = forward.await?;
+    let mut report = forward.await?;
     let archived = if summary.ok {
-        // The pair's VRRP password went with keepalived's config on both LBs.
-        engine::vrrp_secret::forget(&opts.dirs.state, &c.name)?;
+        // The pair's VRRP password went with keepalived's config on both LBs. A file that cannot
+        // be removed does not undo the reset: it is said, with the way out.
+        if let Err(e) = engine::vrrp_secret::forget(&opts.dirs.state, &c.name) {
+            let path = engine::vrrp_secret::path(&opts.dirs.state, &c.name);
+            report.entry("kha-tui".into()).or_default().push(format!(
+                "could not remove the VRRP password {}: {e}; remove it by hand",
+                path.display()
+            ));
+        }
         archive_state(&opts.dirs.state, &c.name)?
     } else {
         None

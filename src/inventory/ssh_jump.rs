@@ -277,10 +277,17 @@ pub fn resolve_route(
                 return Ok(hops);
             };
             let next = before[0].clone();
-            if seen.contains(&next.host) || hops.len() + before.len() > MOST {
+            if seen.contains(&next.host) {
                 return Err(err(format!(
                     "jumphost loop via {} (the bastion {}'s own ProxyJump leads back to it)",
                     next.host, first.host
+                )));
+            }
+            if hops.len() + before.len() > MOST {
+                return Err(err(format!(
+                    "more than {MOST} jump hosts in front of the node (the bastion {}'s own \
+                     ProxyJump adds {}); shorten the chain",
+                    first.host, j.value
                 )));
             }
             let mut route = resolve(&before, Some(cfg), node_key);

@@ -82,12 +82,19 @@ pub fn reset_journey(lab: &Lab, data: &Path, vip: &str) {
         );
         for p in ["haproxy", "keepalived"] {
             let st = lab.exec(lb, &["dpkg-query", "-W", "-f=${Status}", p]);
+            let status = String::from_utf8_lossy(&st.stdout).into_owned();
+            // Purged, not only removed ("deinstall ok config-files" keeps the conffiles).
             assert!(
-                !String::from_utf8_lossy(&st.stdout).contains("ok installed"),
+                !status.contains("ok installed") && !status.contains("config-files"),
                 "{lb}: {p} purged: {}",
                 text(&st)
             );
         }
+        let o = lab.exec(lb, &["test", "-e", "/etc/keepalived"]);
+        assert!(
+            !o.status.success(),
+            "{lb}: /etc/keepalived went with the package"
+        );
         let o = lab.exec(lb, &["systemctl", "is-active", "haproxy"]);
         assert!(!o.status.success(), "HAProxy gone from {lb}: {}", text(&o));
     }
@@ -99,7 +106,8 @@ pub fn reset_journey(lab: &Lab, data: &Path, vip: &str) {
                 "sh",
                 "-c",
                 "for p in kubelet kubeadm kubectl cri-tools; do \
-                 dpkg-query -W -f='${Status}\\n' $p 2>/dev/null | grep -q 'ok installed' && echo $p; done; true",
+                 dpkg-query -W -f='${Status}\\n' $p 2>/dev/null | grep -qE 'ok installed|config-files' \
+                 && echo $p; done; true",
             ],
         );
         assert_eq!(st.trim(), "", "{n}: still installed");
