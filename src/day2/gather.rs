@@ -16,16 +16,17 @@ use crate::engine::{self, Dirs, Event, Options, StepOutcome};
 use crate::inventory::Cluster;
 use crate::transport::Transport;
 
-/// A private directory removed when dropped.
-struct Scratch(std::path::PathBuf);
+/// A private directory removed when dropped: the state and logs of a read-only run.
+pub(super) struct Scratch(std::path::PathBuf);
 
 impl Scratch {
-    fn create() -> anyhow::Result<Scratch> {
+    /// `kha-tui-WHAT-PID-N` under the temporary directory, 0700.
+    pub(super) fn create(what: &str) -> anyhow::Result<Scratch> {
         use std::os::unix::fs::DirBuilderExt as _;
         use std::sync::atomic::{AtomicU32, Ordering};
         static N: AtomicU32 = AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
-            "kha-tui-status-{}-{}",
+            "kha-tui-{what}-{}-{}",
             std::process::id(),
             N.fetch_add(1, Ordering::SeqCst)
         ));
@@ -39,6 +40,21 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// `opts` for a read-only plan (status, the upgrade's read): state and logs in `scratch`, so
+/// a read leaves nothing in kha-tui's state and marks no step done; the operator's known_hosts;
+/// the whole plan from its start, without the preflight.
+pub(super) fn read_only_options(opts: &Options, scratch: &Scratch) -> Options {
+    let mut o = opts.clone();
+    o.dirs = Dirs {
+        known_hosts: opts.dirs.known_hosts.clone(),
+        ..Dirs::under(&scratch.0)
+    };
+    o.skip_preflight = true;
+    o.only_node = None;
+    o.from_step = None;
+    o
 }
 
 /// Gathers the cluster's status. `opts` gives the known_hosts, passwords and timeouts; its
@@ -64,15 +80,8 @@ pub async fn gather_status_trusting<T: Transport>(
     accepted: &[(String, String)],
     stop: CancellationToken,
 ) -> anyhow::Result<ClusterStatus> {
-    let scratch = Scratch::create()?;
-    let mut o = opts.clone();
-    o.dirs = Dirs {
-        known_hosts: opts.dirs.known_hosts.clone(),
-        ..Dirs::under(&scratch.0)
-    };
-    o.skip_preflight = true;
-    o.only_node = None;
-    o.from_step = None;
+    let scratch = Scratch::create("status")?;
+    let mut o = read_only_options(opts, &scratch);
     o.interactive = !accepted.is_empty();
     let accepted = accepted.to_vec();
     let plan = status_plan(cluster);

@@ -9,10 +9,11 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::gather::{Scratch, read_only_options};
 use super::gather_status;
 use super::upgrade_plan::{NodeFacts, Upgrade, UpgradeOptions, plan_upgrade};
 use crate::assets::scripts;
-use crate::engine::{self, Dirs, Event, Options, RunSummary};
+use crate::engine::{self, Event, Options, RunSummary};
 use crate::inventory::Cluster;
 use crate::plan::{Limits, Mode, Phase, Plan, Step};
 use crate::transport::Transport;
@@ -26,23 +27,6 @@ pub struct Prepared {
     /// `kubeadm upgrade plan` as the first control plane printed it.
     pub kubeadm_plan: Vec<String>,
     pub upgrade: Result<Upgrade, String>,
-}
-
-/// A throw-away state directory: the read plan leaves nothing in kha-tui's state.
-struct Scratch(std::path::PathBuf);
-impl Scratch {
-    fn create() -> anyhow::Result<Scratch> {
-        use std::os::unix::fs::DirBuilderExt as _;
-        let dir = std::env::temp_dir().join(format!("kha-tui-upgrade-read-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
-        Ok(Scratch(dir))
-    }
-}
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Read-only: containerd's version on every Kubernetes node; on the first control plane also
@@ -99,15 +83,9 @@ pub async fn prepare_upgrade<T: Transport>(
     stop: CancellationToken,
 ) -> anyhow::Result<Prepared> {
     let status = gather_status(t.clone(), c, opts, config, stop.clone()).await?;
-    let scratch = Scratch::create()?;
-    let mut ro = opts.clone();
-    ro.dirs = Dirs {
-        known_hosts: opts.dirs.known_hosts.clone(),
-        ..Dirs::under(&scratch.0)
-    };
-    ro.skip_preflight = true;
-    ro.only_node = None;
-    ro.from_step = None;
+    // The read plan leaves nothing in kha-tui's state.
+    let scratch = Scratch::create("upgrade-read")?;
+    let ro = read_only_options(opts, &scratch);
     let (tx, mut rx) = mpsc::channel(1024);
     let collect = tokio::spawn(async move {
         let mut facts = NodeFacts::default();
