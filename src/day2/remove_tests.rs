@@ -317,11 +317,8 @@ fn every_node_reset_is_told_which_node_it_must_be() {
 
 #[test]
 fn keepalived_config_is_removed_only_when_it_carries_the_marker_kha_tui_writes() {
-    use crate::inventory::{EXAMPLE, InventoryFile};
-    let mut f = InventoryFile::from_toml(EXAMPLE).unwrap();
+    let mut f = inventory::example_pair();
     f.load_balancer.endpoint = String::new();
-    f.load_balancer.vip = "10.0.0.5".into();
-    f.load_balancer.backup_address = "10.0.0.9".into();
     f.load_balancer.virtual_router_id = Some(51);
     let c = validate::check(&f).unwrap().0;
     let steps = crate::plan::pair::keepalived_steps(&c);

@@ -431,10 +431,7 @@ mod tests {
         );
         c.api_port = 8443;
         assert_eq!(specs(&openings(&c, Role::LoadBalancer)), ["8443/tcp"]);
-        let mut pair = inventory::parse(inventory::EXAMPLE).unwrap();
-        pair.load_balancer.vip = "10.0.0.5".into();
-        pair.load_balancer.backup_address = "10.0.0.9".into();
-        let c = validate::check(&pair).unwrap().0;
+        let c = validate::check(&inventory::example_pair()).unwrap().0;
         assert_eq!(
             specs(&openings(&c, Role::LoadBalancer)),
             ["6443/tcp", "vrrp"]
@@ -492,10 +489,7 @@ mod tests {
             ),
             Vec::<String>::new()
         );
-        let mut pair = inventory::parse(inventory::EXAMPLE).unwrap();
-        pair.load_balancer.vip = "10.0.0.5".into();
-        pair.load_balancer.backup_address = "10.0.0.9".into();
-        let p = validate::check(&pair).unwrap().0;
+        let p = validate::check(&inventory::example_pair()).unwrap().0;
         let lb = |rules: &str| specs(&closed(&p, Role::LoadBalancer, &facts("ufw", rules)));
         assert_eq!(lb(&from_any("6443/tcp")), ["vrrp"]);
         assert!(lb(&from_any("6443/tcp vrrp")).is_empty());
@@ -537,10 +531,7 @@ mod tests {
             w("ALLOW,10250/tcp,192.168.1.1 ALLOW,10250/tcp,nonsense").len(),
             6
         );
-        let mut p = inventory::parse(inventory::EXAMPLE).unwrap();
-        p.load_balancer.vip = "10.0.0.5".into();
-        p.load_balancer.backup_address = "10.0.0.9".into();
-        let p = validate::check(&p).unwrap().0;
+        let p = validate::check(&inventory::example_pair()).unwrap().0;
         let vrrp: String = sources(&p)
             .iter()
             .map(|a| format!("ALLOW,Anywhere/vrrp,{a}/vrrp"))

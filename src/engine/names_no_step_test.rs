@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::inventory::{self, EXAMPLE, InventoryFile, validate};
+use crate::inventory::{self, EXAMPLE, validate};
 use crate::plan::{self, Plan};
 
 /// The executor's files, as compiled (a new one belongs here too).
@@ -40,10 +40,8 @@ fn no_step_id_is_named_by_the_executor() {
     let one = validate::check(&inventory::parse(EXAMPLE).unwrap())
         .unwrap()
         .0;
-    let mut f = InventoryFile::from_toml(EXAMPLE).unwrap();
+    let mut f = inventory::example_pair();
     f.load_balancer.endpoint = String::new();
-    f.load_balancer.vip = "10.0.0.5".into();
-    f.load_balancer.backup_address = "10.0.0.9".into();
     let pair = validate::check(&f).unwrap().0;
     let mut all = BTreeSet::new();
     for c in [&one, &pair] {

@@ -134,12 +134,10 @@ pub fn check_lb(c: &Cluster, n: &Node, f: &Facts) -> Vec<CheckResult> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inventory::{EXAMPLE, InventoryFile, validate};
+    use crate::inventory::validate;
 
     fn pair() -> Cluster {
-        let mut f = InventoryFile::from_toml(EXAMPLE).unwrap();
-        f.load_balancer.vip = "10.0.0.5".into();
-        f.load_balancer.backup_address = "10.0.0.9".into();
+        let mut f = crate::inventory::example_pair();
         f.load_balancer.virtual_router_id = Some(51);
         validate::check(&f).unwrap().0
     }

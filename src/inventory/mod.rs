@@ -278,3 +278,12 @@ pub fn load_with(
 
 /// The seed topology shipped as an example (never a target of tests: its addresses are examples).
 pub const EXAMPLE: &str = include_str!("../../assets/examples/cluster.toml");
+
+/// The example with a load-balancer pair (VIP 10.0.0.5, the backup LB lb2 at 10.0.0.9), for the
+/// pair's fixtures and unit tests; they set what else they need (endpoint, router id) on it.
+pub fn example_pair() -> InventoryFile {
+    let mut f = InventoryFile::from_toml(EXAMPLE).expect("the example parses");
+    f.load_balancer.vip = "10.0.0.5".into();
+    f.load_balancer.backup_address = "10.0.0.9".into();
+    f
+}

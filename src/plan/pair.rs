@@ -92,10 +92,8 @@ mod tests {
     use crate::inventory::{EXAMPLE, InventoryFile, validate};
 
     fn pair() -> Cluster {
-        let mut f = InventoryFile::from_toml(EXAMPLE).unwrap();
+        let mut f = crate::inventory::example_pair();
         f.load_balancer.endpoint = String::new();
-        f.load_balancer.vip = "10.0.0.5".into();
-        f.load_balancer.backup_address = "10.0.0.9".into();
         f.load_balancer.virtual_router_id = Some(51);
         validate::check(&f).unwrap().0
     }

@@ -449,10 +449,9 @@ const PKGS: [&str; 3] = [
 /// The dashboard mid-run: the LB and prepare phases done, kubeadm init running on master1.
 /// The example with a load-balancer pair (lb + lb2, VIP 10.0.0.5).
 fn pair_cluster() -> crate::inventory::Cluster {
-    let mut f = crate::inventory::parse(EXAMPLE).expect("example parses");
-    f.load_balancer.vip = "10.0.0.5".into();
-    f.load_balancer.backup_address = "10.0.0.9".into();
-    validate::check(&f).expect("the pair is valid").0
+    validate::check(&crate::inventory::example_pair())
+        .expect("the pair is valid")
+        .0
 }
 
 /// A pair's run: HAProxy and keepalived done on both LBs, lb holds the VIP, the nodes are
