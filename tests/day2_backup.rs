@@ -7,6 +7,8 @@
 //! healthy, every node Ready; then backups after the restore pruned by `--keep`; then the
 //! backup timer on the LB, its run ok and failed, shown by `status` and the cluster view.
 
+#[path = "common/certs.rs"]
+mod certs;
 #[path = "common/kha.rs"]
 mod kha;
 #[path = "common/lab.rs"]
@@ -79,21 +81,10 @@ fn until(what: &str, limit: Duration, mut ok: impl FnMut() -> Result<(), String>
 /// Re-signs `cp`'s apiserver certificate (same key, subject and SANs) with the cluster CA for
 /// 10 days, as an expiring certificate would look, and restarts its API server so it serves it.
 fn shorten_apiserver_cert(lab: &Lab, cp: &str) {
-    use base64::Engine as _;
-    let py = "import datetime\n\
-from cryptography import x509\n\
-from cryptography.hazmat.primitives import hashes, serialization\n\
-p = '/etc/kubernetes/pki/'\n\
-old = x509.load_pem_x509_certificate(open(p + 'apiserver.crt', 'rb').read())\n\
-ca = x509.load_pem_x509_certificate(open(p + 'ca.crt', 'rb').read())\n\
-cak = serialization.load_pem_private_key(open(p + 'ca.key', 'rb').read(), None)\n\
-now = datetime.datetime.now(datetime.timezone.utc)\n\
-b = (x509.CertificateBuilder().subject_name(old.subject).issuer_name(ca.subject).public_key(old.public_key())\n\
-     .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=10)))\n\
-for e in old.extensions: b = b.add_extension(e.value, e.critical)\n\
-open(p + 'apiserver.crt', 'wb').write(b.sign(cak, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))\n";
-    let b64 = base64::engine::general_purpose::STANDARD.encode(py);
-    lab.ssh_ok(cp, &format!("echo {b64} | base64 -d | sudo python3"));
+    lab.ssh_ok(
+        cp,
+        &certs::shorten_apiserver_cert("/etc/kubernetes/pki/apiserver.crt"),
+    );
     lab.ssh_ok(
         cp,
         "sudo timeout 180 sh -c 'mv /etc/kubernetes/manifests/kube-apiserver.yaml /root/ && \

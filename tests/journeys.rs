@@ -14,6 +14,8 @@
 //! 4. stop and resume                 lb4, master6, worker6
 //! 6. day 2 in the wizard (after 2)   lb2, master4, worker4 + worker7 added and removed
 
+#[path = "common/certs.rs"]
+mod certs;
 #[path = "journeys/day2.rs"]
 mod day2;
 #[path = "common/lab.rs"]

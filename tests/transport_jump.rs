@@ -60,16 +60,20 @@ impl Pair {
 
     /// A transport whose known_hosts has the node's key and `bastion_key` for the bastion.
     fn transport(&self, bastion_key: &Path) -> SshTransport {
-        let known = self.dir.path().join("known_hosts");
-        std::fs::write(
-            &known,
-            format!(
-                "{}\n{}\n",
+        self.trusting(
+            "known_hosts",
+            &[
                 Pair::entry(&self.bastion, bastion_key),
-                Pair::entry(&self.node, &self.node.host_key)
-            ),
+                Pair::entry(&self.node, &self.node.host_key),
+            ],
         )
-        .unwrap();
+    }
+
+    /// A transport whose known_hosts (the file `name` in the test's directory) holds exactly
+    /// `entries`.
+    fn trusting(&self, name: &str, entries: &[String]) -> SshTransport {
+        let known = self.dir.path().join(name);
+        std::fs::write(&known, entries.join("\n") + "\n").unwrap();
         SshTransport::new(SshConfig {
             known_hosts: vec![known],
             learned_known_hosts: self.dir.path().join("data/known_hosts"),
@@ -317,22 +321,14 @@ async fn a_chain_of_two_bastions_carries_every_node_and_checks_each_hop() {
     };
     second.authorize(&p.key);
     let known = |second_key: &Path| {
-        let path = p.dir.path().join("known_hosts_chain");
-        std::fs::write(
-            &path,
-            format!(
-                "{}\n{}\n{}\n",
+        p.trusting(
+            "known_hosts_chain",
+            &[
                 Pair::entry(&p.bastion, &p.bastion.host_key),
                 Pair::entry(&second, second_key),
-                Pair::entry(&p.node, &p.node.host_key)
-            ),
+                Pair::entry(&p.node, &p.node.host_key),
+            ],
         )
-        .unwrap();
-        SshTransport::new(SshConfig {
-            known_hosts: vec![path],
-            learned_known_hosts: p.dir.path().join("data/known_hosts"),
-            agent_socket: None,
-        })
     };
     let target = |node: &str| {
         let mut t = p.target(node);
@@ -403,21 +399,13 @@ async fn a_chain_of_two_bastions_carries_every_node_and_checks_each_hop() {
 async fn a_changed_node_key_behind_a_good_bastion_is_the_nodes_refusal() {
     let Some(p) = pair("") else { return };
     let impostor = keygen(p.dir.path(), "node-impostor", "ed25519", "");
-    let known = p.dir.path().join("known_hosts_node_changed");
-    std::fs::write(
-        &known,
-        format!(
-            "{}\n{}\n",
+    let transport = p.trusting(
+        "known_hosts_node_changed",
+        &[
             Pair::entry(&p.bastion, &p.bastion.host_key),
-            Pair::entry(&p.node, &impostor)
-        ),
-    )
-    .unwrap();
-    let transport = SshTransport::new(SshConfig {
-        known_hosts: vec![known],
-        learned_known_hosts: p.dir.path().join("data/known_hosts"),
-        agent_socket: None,
-    });
+            Pair::entry(&p.node, &impostor),
+        ],
+    );
     let err = transport
         .connect(&p.target("master1"), None)
         .await

@@ -56,36 +56,19 @@ fn refresh_until(w: &Wizard, want: &str, secs: u64) -> String {
     }
 }
 
-/// Re-signs the control plane's apiserver.crt (same key, subject and extensions, by the
-/// cluster's CA) to expire in 10 days, the original kept in /root/held; what an operator finds
-/// eleven months after the install.
-const SHORTEN_APISERVER_CERT: &str = "import datetime\n\
-from cryptography import x509\n\
-from cryptography.hazmat.primitives import hashes, serialization\n\
-p = '/etc/kubernetes/pki/'\n\
-old = x509.load_pem_x509_certificate(open('/root/held/apiserver.crt', 'rb').read())\n\
-ca = x509.load_pem_x509_certificate(open(p + 'ca.crt', 'rb').read())\n\
-cak = serialization.load_pem_private_key(open(p + 'ca.key', 'rb').read(), None)\n\
-now = datetime.datetime.now(datetime.timezone.utc)\n\
-b = (x509.CertificateBuilder().subject_name(old.subject).issuer_name(ca.subject).public_key(old.public_key())\n\
-     .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=10)))\n\
-for e in old.extensions: b = b.add_extension(e.value, e.critical)\n\
-open(p + 'apiserver.crt', 'wb').write(b.sign(cak, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))\n";
-
 /// Something wrong on the cluster the view watches: the control plane's API server certificate
 /// expires in 10 days (checked with openssl on the host). After r the view names it, in red
 /// under 30 days, with the fix and the action that makes it (`kha-tui certs renew`); with the
 /// original certificate back, it is healthy again.
 fn something_wrong_is_named_with_its_fix(lab: &Lab, c: &Cluster, w: &Wizard) {
-    use base64::Engine as _;
     let t = Instant::now();
     let (cp, _) = &c.control_planes[0];
-    let py = base64::engine::general_purpose::STANDARD.encode(SHORTEN_APISERVER_CERT);
+    // The original is kept in /root/held, to be put back after.
     lab.ssh_ok(
         cp,
         &format!(
-            "sudo mkdir -p /root/held && sudo cp -p /etc/kubernetes/pki/apiserver.crt /root/held/ && \
-             echo {py} | base64 -d | sudo python3"
+            "sudo mkdir -p /root/held && sudo cp -p /etc/kubernetes/pki/apiserver.crt /root/held/ && {}",
+            super::certs::shorten_apiserver_cert("/root/held/apiserver.crt")
         ),
     );
     let soon = lab.ssh(
